@@ -1,0 +1,267 @@
+"""The `campaign` command: one sub-command per job.
+
+This is the one place where library errors become messages for people: a CampaignError prints
+what is wrong and exits non-zero, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from adapters.capabilities import Platform
+from scheduler import service
+from scheduler.errors import CampaignError, CampaignFileError, ConfigurationError, UsageError
+from scheduler.model import json_schema
+from scheduler.planner import Plan
+from scheduler.preview import Filters, XPricing, select, summarize
+from scheduler.problems import Problem, Severity
+from scheduler.problems import summarize as count_problems
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
+
+
+class CampaignGroup(click.Group):
+    """Turns our errors into messages and exit codes, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampaignFileError as exc:
+            _print_problems(exc.problems, verbose=False)
+            _fail(f"{exc.file}: {count_problems(exc.problems)}", EXIT_PROBLEMS)
+        except UsageError as exc:
+            _fail(f"error: {exc}", EXIT_USAGE)
+        except CampaignError as exc:
+            _fail(f"error: {exc}", EXIT_PROBLEMS)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.secho(message, fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=CampaignGroup)
+@click.version_option(package_name="campaign-scheduler")
+def main() -> None:
+    """Plan, check, preview and send coordinated social-media campaigns."""
+
+
+CampaignPath = click.Path(path_type=Path, dir_okay=False)
+
+
+@main.command()
+@click.argument("file", type=CampaignPath)
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list notices (policy decisions).")
+def validate(file: Path, as_json: bool, verbose: bool) -> None:
+    """Check a campaign file and report every problem in it at once.
+
+    Exits 1 when there is an error; warnings alone do not fail.
+    """
+    result = service.validate_file(file)
+    if as_json:
+        report = {
+            "file": str(file),
+            "ok": result.ok,
+            "deliveries": len(result.plan.deliveries) if result.plan else None,
+            "problems": [problem.as_dict() for problem in result.problems],
+        }
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _print_problems(result.problems, verbose)
+        planned = f", {len(result.plan.deliveries)} deliveries planned" if result.plan else ""
+        click.secho(
+            f"{file}: {count_problems(result.problems)}{planned}",
+            fg="green" if result.ok else "red",
+        )
+    if not result.ok:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _print_problems(problems: list[Problem], verbose: bool) -> None:
+    hidden = 0
+    for problem in problems:
+        if problem.severity is Severity.NOTICE and not verbose:
+            hidden += 1
+            continue
+        click.secho(str(problem), fg=_COLOURS[problem.severity])
+    if hidden:
+        click.echo(f"({hidden} notice{'s' * (hidden != 1)} not shown; --verbose lists them)")
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of the campaign file, for editor autocompletion."""
+    _write(json.dumps(json_schema(), indent=2) + "\n", output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)  # never leave a half-written file behind
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
+    click.echo(f"wrote {output}", err=True)
+
+
+def _parse_day(plan: Plan, text: str) -> dt.date:
+    if text.isdigit():
+        day = plan.window_start + dt.timedelta(days=int(text) - 1)
+        if int(text) < 1 or day > plan.window_end:
+            last = (plan.window_end - plan.window_start).days + 1
+            raise UsageError(f"--day {text}: expected a campaign day from 1 to {last}")
+        return day
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--day {text}: expected a day number or a date like 2026-11-27") from exc
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise click.BadParameter(f"expected a price such as 0.015, found {value!r}") from exc
+
+
+PREVIEW_FORMATS = ("table", "json", "csv", "html")
+
+
+@main.command()
+@click.argument("file", type=CampaignPath)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(PREVIEW_FORMATS),
+    default="table",
+    show_default=True,
+    help="How to show the preview.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file (default: standard output; html: preview.html).",
+)
+@click.option("--embassy", "embassies", multiple=True, help="Only this embassy id (repeatable).")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    type=click.Choice([str(p) for p in Platform]),
+    help="Only this platform.",
+)
+@click.option(
+    "--day",
+    "days",
+    multiple=True,
+    help="Only this campaign day (1, 2, ...) or local date (repeatable).",
+)
+@click.option("--language", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option(
+    "--x-price-per-post",
+    envvar="CAMPAIGN_X_PRICE_PER_POST",
+    default="0.015",
+    show_default=True,
+    help="USD per X post created (env CAMPAIGN_X_PRICE_PER_POST).",
+)
+@click.option(
+    "--x-price-per-url-post",
+    envvar="CAMPAIGN_X_PRICE_PER_URL_POST",
+    default="0.20",
+    show_default=True,
+    help="USD per X post carrying a URL (env CAMPAIGN_X_PRICE_PER_URL_POST).",
+)
+def preview(
+    file: Path,
+    output_format: str,
+    output: Path | None,
+    embassies: tuple[str, ...],
+    platforms: tuple[str, ...],
+    days: tuple[str, ...],
+    languages: tuple[str, ...],
+    x_price_per_post: str,
+    x_price_per_url_post: str,
+) -> None:
+    """Show exactly what would be posted, where and when, without sending anything."""
+    plan, problems = service.plan_file(file)
+    _check_known(plan, embassies)
+    filters = Filters(
+        embassies,
+        tuple(Platform(p) for p in platforms),
+        tuple(_parse_day(plan, day) for day in days),
+        languages,
+    )
+    deliveries = select(plan, filters)
+    pricing = XPricing(_decimal(x_price_per_post), _decimal(x_price_per_url_post))
+    summary = summarize(deliveries, pricing)
+    render = _RENDERERS[output_format]
+    if output_format == "html" and output is None:
+        output = Path("preview.html")
+    _write(render(plan, deliveries, summary, problems, file), output)
+
+
+def _check_known(plan: Plan, embassies: tuple[str, ...]) -> None:
+    known = {delivery.embassy_id for delivery in plan.deliveries}
+    unknown = [embassy for embassy in embassies if embassy not in known]
+    if unknown:
+        raise UsageError(
+            f"--embassy {unknown[0]}: no such embassy in the plan; expected one of: "
+            + ", ".join(sorted(known))
+        )
+
+
+def _render_table(
+    plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path
+) -> str:
+    from scheduler.preview.table import render_table
+
+    return render_table(plan, deliveries, summary, problems)
+
+
+def _render_json(plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path) -> str:
+    from scheduler.preview.tabular import to_json
+
+    return to_json(plan, deliveries, summary, problems)
+
+
+def _render_csv(plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path) -> str:
+    from scheduler.preview.tabular import to_csv
+
+    return to_csv(deliveries)
+
+
+def _render_html(plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path) -> str:
+    from scheduler.preview.html import render_html
+
+    return render_html(plan, deliveries, summary, problems, media_folder=file.parent)
+
+
+_RENDERERS: dict[str, Callable[..., str]] = {
+    "table": _render_table,
+    "json": _render_json,
+    "csv": _render_csv,
+    "html": _render_html,
+}

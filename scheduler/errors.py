@@ -1,0 +1,47 @@
+"""The errors this project raises, as one tree.
+
+    CampaignError
+    ├── ConfigurationError          something the user wrote is wrong; fix the input
+    │   ├── CampaignFileError       campaigns.yaml has problems (all of them are attached)
+    │   └── UsageError              a command was given options that do not fit together
+    ├── StoreError                  the database could not do what was asked
+    └── PublishError                a platform call failed (adapters.base draws this branch)
+
+Library code raises these; the CLI turns them into messages in one place (scheduler.cli), so a
+user never sees a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scheduler.problems import Problem, summarize
+
+
+class CampaignError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigurationError(CampaignError):
+    """The input is wrong: a file, an option or a setting."""
+
+
+class CampaignFileError(ConfigurationError):
+    """A campaign file has errors. ``problems`` holds every one found, warnings included."""
+
+    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
+        self.file = file
+        self.problems = list(problems)
+        super().__init__(f"{file}: {summarize(self.problems)}")
+
+
+class UsageError(ConfigurationError):
+    """Options or arguments that do not fit together."""
+
+
+class StoreError(CampaignError):
+    """The store failed or refused an operation."""
+
+
+class PublishError(CampaignError):
+    """A platform call failed; the subclasses in adapters.base say whether to retry."""

@@ -1,0 +1,236 @@
+"""Turn a campaign file into a validated :class:`CampaignFile`, or into located problems.
+
+Every problem pydantic finds is translated into words a comms officer can act on: which key,
+what was found, what was expected, with a "did you mean" for typos.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from scheduler.model import CampaignFile
+from scheduler.problems import FieldPath, Problem, error
+from scheduler.sourcemap import SourceMap, parse_yaml
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadedCampaign:
+    """A campaign file whose structure and types are valid."""
+
+    spec: CampaignFile
+    source: SourceMap
+    path: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    campaign: LoadedCampaign | None
+    problems: list[Problem]
+
+
+def load_file(path: Path) -> LoadResult:
+    file = str(path)
+    text, problem = _read_text(path)
+    if problem is not None:
+        return LoadResult(None, [problem.located(file, None, None)])
+    return load_text(text, path)
+
+
+def load_text(text: str, path: Path) -> LoadResult:
+    parsed = parse_yaml(text, str(path))
+    if parsed.data is None and not parsed.problems:
+        empty = error(
+            "empty-file",
+            (),
+            "the file is empty",
+            "a campaign with 'campaign', 'embassies' and 'posts'",
+        )
+        return LoadResult(None, [parsed.source.locate(empty)])
+    if parsed.data is None:
+        return LoadResult(None, parsed.problems)
+    if not isinstance(parsed.data, dict):
+        wrong = error(
+            "wrong-type",
+            (),
+            f"found {_describe(parsed.data)}",
+            "a mapping with 'campaign', 'embassies' and 'posts'",
+        )
+        return LoadResult(None, [*parsed.problems, parsed.source.locate(wrong)])
+    try:
+        spec = CampaignFile.model_validate(parsed.data)
+    except ValidationError as exc:
+        found = [_translate(detail, parsed.source) for detail in exc.errors(include_url=False)]
+        return LoadResult(None, [*parsed.problems, *found])
+    loaded = LoadedCampaign(spec, parsed.source, path)
+    return LoadResult(loaded if not parsed.problems else None, parsed.problems)
+
+
+def _read_text(path: Path) -> tuple[str, Problem | None]:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return "", error("file-too-large", (), "the file is larger than 20 MB")
+        return path.read_bytes().decode("utf-8"), None
+    except FileNotFoundError:
+        return "", error("file-not-found", (), "no such file", "an existing campaign file")
+    except IsADirectoryError:
+        return "", error("file-not-found", (), "this is a folder", "a campaign file")
+    except PermissionError:
+        return "", error("file-unreadable", (), "permission denied", "a readable file")
+    except UnicodeDecodeError as exc:
+        return "", error("encoding", (), f"byte {exc.start} is not UTF-8", "a UTF-8 text file")
+
+
+def _translate(detail: ErrorDetails, source: SourceMap) -> Problem:
+    path, on_key = _path_of(detail["loc"])
+    kind = detail["type"]
+    if kind == "extra_forbidden":
+        return source.locate(_unknown_key(path), key=True)
+    if kind == "missing":
+        field = path[-1]
+        problem = error("missing-key", path, f"'{field}' is missing", f"a value for '{field}'")
+        return source.locate(problem)
+    message = f"found {_describe(detail.get('input'))}"
+    problem = error(_code(kind), path, message, _expected(detail))
+    return source.locate(problem, key=on_key)
+
+
+def _path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
+    """pydantic marks an invalid dict key with a trailing '[key]' step."""
+    steps = list(loc)
+    on_key = bool(steps) and steps[-1] == "[key]"
+    if on_key:
+        steps.pop()
+    return tuple(steps), on_key
+
+
+def _unknown_key(path: FieldPath) -> Problem:
+    key = str(path[-1])
+    allowed = sorted(_allowed_keys(path[:-1]))
+    hint = difflib.get_close_matches(key, allowed, n=1)
+    message = f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+    return error("unknown-key", path, message, "one of: " + ", ".join(allowed))
+
+
+def _allowed_keys(path: FieldPath) -> set[str]:
+    """The keys the model accepts at ``path``, found by walking the model's annotations."""
+    annotation: Any = CampaignFile
+    for step in path:
+        annotation = _step_into(annotation, step)
+        if annotation is None:
+            return set()
+    model = _model_in(annotation)
+    if model is None:
+        return set()
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def _step_into(annotation: Any, step: str | int) -> Any:
+    model = _model_in(annotation)
+    if model is not None:
+        field = model.model_fields.get(str(step))
+        return field.annotation if field else None
+    args = [arg for arg in typing.get_args(_strip_optional(annotation)) if arg is not type(None)]
+    return args[-1] if args else None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    candidate = _strip_optional(annotation)
+    if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+        return candidate
+    return None
+
+
+def _strip_optional(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        options = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return options[0] if len(options) == 1 else annotation
+    if origin is typing.Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
+_INSTANT = "a date and time with its UTC offset, such as 2026-11-25T12:00:00Z"
+_EXPECTED = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text (put quotes around it if it looks like a number or a date)",
+    "list_type": "a list (lines starting with '- ')",
+    "dict_type": "a mapping of keys to values",
+    "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
+    "date_type": "a date such as 2026-11-25",
+    "date_parsing": "a date such as 2026-11-25",
+    "date_from_datetime_parsing": "a date such as 2026-11-25",
+    "date_from_datetime_inexact": "a date such as 2026-11-25, without a time",
+    "datetime_type": _INSTANT,
+    "datetime_parsing": _INSTANT,
+    "datetime_from_date_parsing": _INSTANT,
+    "string_too_short": "some text (it is empty)",
+}
+
+
+def _expected(detail: ErrorDetails) -> str:
+    kind = detail["type"]
+    ctx = detail.get("ctx") or {}
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    if kind == "value_error":
+        return str(ctx.get("error", detail["msg"])).removeprefix("expected ")
+    if kind == "enum":
+        return f"one of: {ctx.get('expected', '')}".replace("'", "")
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        words = {
+            "greater_than_equal": "at least",
+            "less_than_equal": "at most",
+            "greater_than": "more than",
+            "less_than": "less than",
+        }[kind]
+        limit = next(iter(ctx.values()), "")
+        return f"a number {words} {limit}"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length')} item(s)"
+    return detail["msg"][0].lower() + detail["msg"][1:]
+
+
+def _code(kind: str) -> str:
+    if kind in ("value_error", "enum", "string_too_short", "too_short") or kind.startswith(
+        ("greater", "less")
+    ):
+        return "invalid-value"
+    return "wrong-type"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, Enum):
+        return repr(value.value)
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")

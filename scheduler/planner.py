@@ -1,0 +1,522 @@
+"""Expand a campaign into deliveries: one per post part x embassy account x platform.
+
+``plan`` is a pure function of the campaign file (and the images it names): no database, no
+clock, no network. Planning the same file twice gives the same deliveries with the same ids,
+which is what lets the store tell a changed post from a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from adapters.capabilities import CAPABILITIES, ContentWarningStyle, Platform
+from scheduler.loader import LoadedCampaign
+from scheduler.media import MediaCatalog, MediaError
+from scheduler.model import (
+    CLOCK_PATTERN,
+    Account,
+    CampaignSection,
+    Embassy,
+    Image,
+    LanguageFallback,
+    MastodonAccount,
+    Part,
+    Post,
+    Replies,
+    Visibility,
+)
+from scheduler.problems import FieldPath, Problem, error, notice, warning
+from scheduler.templating import UnknownPlaceholder, render
+from scheduler.textlength import text_length
+from scheduler.timing import LocalTimeError, ResolvedTime, in_zone, parse_clock, resolve_local, zone
+
+_CLOCK = re.compile(CLOCK_PATTERN)
+PLATFORM_ORDER = {platform: index for index, platform in enumerate(Platform)}
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    file: str
+    """As written in the campaign file, relative to its folder."""
+    mime: str
+    size: int
+    width: int
+    height: int
+    sha256: str
+    alt: str
+    alt_language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One platform call: a post part, on one embassy account, at one instant."""
+
+    id: str
+    campaign_id: str
+    post_id: str
+    embassy_id: str
+    platform: Platform
+    account: str
+    """The account's handle."""
+    credentials: str
+    """Name of the secrets entry for the account; never a secret."""
+    instance: str | None
+    part: int
+    """1-based position in the thread; a single post is part 1 of 1."""
+    parts: int
+    due_at: dt.datetime
+    """Aware UTC instant."""
+    local_time: dt.datetime
+    """Naive wall-clock time in ``timezone``, for display."""
+    timezone: str
+    language: str
+    text: str
+    media: tuple[Attachment, ...]
+    content_warning: str | None
+    """Set where the platform has a native field; otherwise it is the first line of ``text``."""
+    visibility: Visibility
+    replies: Replies
+    length: int
+    limit: int
+    grace: dt.timedelta
+    source: FieldPath
+    """Where the text came from in the campaign file."""
+    content_hash: str
+
+    @property
+    def account_id(self) -> str:
+        return f"{self.embassy_id}/{self.platform}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    campaign_id: str
+    campaign_name: str
+    window_start: dt.date
+    window_end: dt.date
+    deliveries: tuple[Delivery, ...]
+    problems: tuple[Problem, ...]
+    """Located problems found while planning: fallbacks, clock changes, templates, images."""
+
+
+@dataclass
+class _Planning:
+    """What the expansion of one campaign accumulates."""
+
+    loaded: LoadedCampaign
+    media: MediaCatalog
+    deliveries: list[Delivery] = field(default_factory=list)
+    problems: dict[tuple[str, FieldPath, str], Problem] = field(default_factory=dict)
+    fallbacks: dict[tuple[int, str, str], list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    @property
+    def campaign(self) -> CampaignSection:
+        return self.loaded.spec.campaign
+
+    def report(self, problem: Problem) -> None:
+        self.problems.setdefault((problem.code, problem.path, problem.message), problem)
+
+
+def plan(loaded: LoadedCampaign) -> Plan:
+    """Expand ``loaded``, which must have passed :func:`scheduler.checks.check_structure`."""
+    state = _Planning(loaded, MediaCatalog(loaded.folder))
+    embassies = loaded.spec.embassies
+    for index, post in enumerate(loaded.spec.posts):
+        for embassy in targeted_embassies(post, embassies):
+            _plan_post_for_embassy(state, index, post, embassy)
+    _report_fallbacks(state)
+    source = loaded.source
+    deliveries = sorted(state.deliveries, key=_delivery_order)
+    return Plan(
+        campaign_id=state.campaign.id,
+        campaign_name=state.campaign.name,
+        window_start=state.campaign.window.start,
+        window_end=state.campaign.window.end,
+        deliveries=tuple(deliveries),
+        problems=tuple(source.locate(problem) for problem in state.problems.values()),
+    )
+
+
+def targeted_embassies(post: Post, embassies: list[Embassy]) -> list[Embassy]:
+    targets = post.targets
+    chosen = [
+        embassy
+        for embassy in embassies
+        if not targets.filters_embassies
+        or embassy.id in targets.embassies
+        or (embassy.region is not None and embassy.region in targets.regions)
+        or bool(set(embassy.tags) & set(targets.tags))
+    ]
+    return [embassy for embassy in chosen if embassy.id not in targets.exclude]
+
+
+def _delivery_order(delivery: Delivery) -> tuple[object, ...]:
+    return (
+        delivery.due_at,
+        delivery.embassy_id,
+        PLATFORM_ORDER[delivery.platform],
+        delivery.post_id,
+        delivery.part,
+    )
+
+
+def _plan_post_for_embassy(state: _Planning, index: int, post: Post, embassy: Embassy) -> None:
+    when = _schedule(state, index, post, embassy)
+    language = _choose_language(state, index, post, embassy)
+    if when is None or language is None:
+        return
+    platforms = post.targets.platforms or list(Platform)
+    for platform, account in embassy.accounts.by_platform().items():
+        if platform in platforms:
+            state.deliveries.extend(
+                _deliveries(state, index, post, embassy, platform, account, when, language)
+            )
+
+
+def _schedule(state: _Planning, index: int, post: Post, embassy: Embassy) -> ResolvedTime | None:
+    tz = zone(embassy.timezone)
+    if tz is None:  # reported by the structure checks
+        return None
+    if post.at is not None:
+        return in_zone(post.at, tz)
+    day = post.date or state.campaign.window.start + dt.timedelta(days=(post.day or 1) - 1)
+    clock = _clock(state, index, post, embassy)
+    if clock is None:
+        return None
+    try:
+        resolved = resolve_local(day, clock, tz, state.campaign.policies.clock_changes)
+    except LocalTimeError as exc:
+        state.report(
+            error(
+                "local-time",
+                ("posts", index, "time"),
+                f"for {embassy.id}: {exc}",
+                "a local time that exists once (policies.clock_changes)",
+            )
+        )
+        return None
+    if resolved.note:
+        state.report(
+            warning("clock-change", ("posts", index, "time"), f"for {embassy.id}: {resolved.note}")
+        )
+    return resolved
+
+
+def _clock(state: _Planning, index: int, post: Post, embassy: Embassy) -> dt.time | None:
+    slots = embassy.posting_times or state.campaign.posting_times
+    name = post.time or next(iter(slots), None)
+    if name is not None and _is_clock(name):
+        return parse_clock(name)
+    if name in slots:
+        return parse_clock(slots[name])
+    names = ", ".join(slots) or "none defined"
+    state.report(
+        error(
+            "unknown-posting-time",
+            ("posts", index, "time"),
+            f"'{name}' is not a posting time of {embassy.id}",
+            f"a time such as '18:30' or one of: {names}",
+        )
+    )
+    return None
+
+
+def _is_clock(text: str) -> bool:
+    return _CLOCK.match(text) is not None
+
+
+def post_languages(post: Post) -> list[str]:
+    """Languages every part of the post has, in the order the file lists them."""
+    parts = post.parts()
+    first = list(parts[0].text)
+    return [lang for lang in first if all(lang in part.text for part in parts[1:])]
+
+
+def _choose_language(state: _Planning, index: int, post: Post, embassy: Embassy) -> str | None:
+    available = post_languages(post)
+    for rank, language in enumerate(embassy.languages):
+        if language in available:
+            if rank > 0:
+                state.fallbacks[(index, embassy.languages[0], language)].append(embassy.id)
+            return language
+    return _fallback_language(state, index, post, embassy, available)
+
+
+def _fallback_language(
+    state: _Planning, index: int, post: Post, embassy: Embassy, available: list[str]
+) -> str | None:
+    policy = state.campaign.policies.language_fallback
+    path: FieldPath = ("posts", index, "thread" if post.thread else "text")
+    wanted = ", ".join(embassy.languages)
+    have = ", ".join(available) or "none"
+    if policy is LanguageFallback.DEFAULT_LANGUAGE and available:
+        chosen = (
+            state.campaign.default_language
+            if state.campaign.default_language in available
+            else available[0]
+        )
+        state.report(
+            warning(
+                "missing-translation",
+                path,
+                f"post '{post.id}' has no text in {wanted} for {embassy.id}; "
+                f"it will post in '{chosen}'",
+            )
+        )
+        return chosen
+    if policy is LanguageFallback.ERROR or not available:
+        state.report(
+            error(
+                "missing-translation",
+                path,
+                f"post '{post.id}' has no text in {wanted} for {embassy.id} (it has: {have})",
+                f"a text in one of: {wanted}",
+            )
+        )
+        return None
+    state.report(
+        warning(
+            "missing-translation",
+            path,
+            f"post '{post.id}' has no text in {wanted}; {embassy.id} is left out "
+            "(language_fallback: skip)",
+        )
+    )
+    return None
+
+
+def _report_fallbacks(state: _Planning) -> None:
+    posts = state.loaded.spec.posts
+    for (index, wanted, used), embassy_ids in state.fallbacks.items():
+        post = posts[index]
+        path: FieldPath = ("posts", index, "thread" if post.thread else "text")
+        state.report(
+            notice(
+                "language-fallback",
+                path,
+                f"post '{post.id}' has no '{wanted}' text; "
+                f"{', '.join(embassy_ids)} will post in '{used}'",
+            )
+        )
+
+
+def _deliveries(
+    state: _Planning,
+    index: int,
+    post: Post,
+    embassy: Embassy,
+    platform: Platform,
+    account: Account,
+    when: ResolvedTime,
+    language: str,
+) -> Iterator[Delivery]:
+    parts = post.parts()
+    handle = account.handle
+    values = _template_values(embassy, handle)
+    for number, part in enumerate(parts, start=1):
+        part_path: FieldPath = ("posts", index, *post.part_path(number - 1))
+        text, source = _part_text(state, part, part_path, platform, language, values)
+        if text is None:
+            continue
+        yield _delivery(
+            state,
+            post,
+            embassy,
+            platform,
+            account,
+            when,
+            language,
+            _Part(number, len(parts), part, part_path, text, source),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    number: int
+    total: int
+    spec: Part
+    path: FieldPath
+    body: str
+    source: FieldPath
+
+
+def _delivery(
+    state: _Planning,
+    post: Post,
+    embassy: Embassy,
+    platform: Platform,
+    account: Account,
+    when: ResolvedTime,
+    language: str,
+    part: _Part,
+) -> Delivery:
+    capabilities = CAPABILITIES[platform]
+    warning_text = _pick(post.content_warning, language, state.campaign.default_language)
+    native_cw = capabilities.content_warning is ContentWarningStyle.NATIVE
+    text = part.body
+    if part.number == 1:
+        text = _with_hashtags(text, post, state.campaign)
+        if warning_text and not native_cw:
+            text = f"CW: {warning_text}\n\n{text}"
+    content_warning = warning_text if native_cw else None
+    limit = (
+        account.max_characters if isinstance(account, MastodonAccount) else capabilities.max_length
+    )
+    length = text_length(text, capabilities.length_rule)
+    if content_warning:
+        length += text_length(content_warning, capabilities.length_rule)
+    media = tuple(_attachments(state, part, language))
+    grace = post.late_grace or state.campaign.policies.late.grace
+    fields = {
+        "id": f"{post.id}/{embassy.id}/{platform}/{part.number}",
+        "campaign_id": state.campaign.id,
+        "post_id": post.id,
+        "embassy_id": embassy.id,
+        "platform": platform,
+        "account": account.handle,
+        "credentials": account.credentials,
+        "instance": getattr(account, "instance", None),
+        "part": part.number,
+        "parts": part.total,
+        "due_at": when.utc,
+        "local_time": when.local,
+        "timezone": embassy.timezone,
+        "language": language,
+        "text": text,
+        "media": media,
+        "content_warning": content_warning,
+        "visibility": post.visibility,
+        "replies": post.replies,
+        "length": length,
+        "limit": limit,
+        "grace": grace,
+        "source": part.source,
+    }
+    return Delivery(**fields, content_hash=_content_hash(fields))  # type: ignore[arg-type]
+
+
+def _template_values(embassy: Embassy, handle: str) -> dict[str, str]:
+    values = {
+        "embassy": embassy.name,
+        "embassy_id": embassy.id,
+        "country": embassy.country,
+        "city": embassy.city or "",
+        "region": embassy.region or "",
+        "handle": handle,
+    }
+    values.update(embassy.variables)
+    return values
+
+
+def _part_text(
+    state: _Planning,
+    part: Part,
+    path: FieldPath,
+    platform: Platform,
+    language: str,
+    values: dict[str, str],
+) -> tuple[str | None, FieldPath]:
+    variant = part.variants.get(platform, {})
+    if language in variant:
+        template, source = variant[language], (*path, "variants", str(platform), language)
+    else:
+        template, source = part.text[language], (*path, "text", language)
+    try:
+        return render(template, values), source
+    except UnknownPlaceholder as exc:
+        known = ", ".join("{" + name + "}" for name in sorted(values))
+        state.report(
+            error(
+                "unknown-placeholder",
+                source,
+                f"'{{{exc.name}}}' is not a value this text can use",
+                f"one of: {known} (or '{{{{' for a literal brace)",
+            )
+        )
+        return None, source
+
+
+def _with_hashtags(text: str, post: Post, campaign: CampaignSection) -> str:
+    tags = post.hashtags if post.hashtags is not None else campaign.hashtags
+    lowered = text.casefold()
+    missing = [tag for tag in map(normalize_hashtag, tags) if tag.casefold() not in lowered]
+    return f"{text}\n\n{' '.join(missing)}" if missing else text
+
+
+def normalize_hashtag(tag: str) -> str:
+    tag = tag.strip()
+    return tag if tag.startswith("#") else f"#{tag}"
+
+
+def _pick(texts: dict[str, str] | None, language: str, default: str) -> str | None:
+    if not texts:
+        return None
+    return texts.get(language) or texts.get(default) or next(iter(texts.values()))
+
+
+def _attachments(state: _Planning, part: _Part, language: str) -> Iterator[Attachment]:
+    for number, image in enumerate(part.spec.images):
+        path: FieldPath = (*part.path, "images", number)
+        try:
+            found = state.media.get(image.file)
+        except MediaError as exc:
+            state.report(
+                error(
+                    "media-file",
+                    (*path, "file"),
+                    str(exc),
+                    "an image file inside the campaign's folder",
+                )
+            )
+            continue
+        alt, alt_language = _alt_text(state, image, path, language)
+        yield Attachment(
+            image.file,
+            found.mime,
+            found.size,
+            found.width,
+            found.height,
+            found.sha256,
+            alt,
+            alt_language,
+        )
+
+
+def _alt_text(state: _Planning, image: Image, path: FieldPath, language: str) -> tuple[str, str]:
+    if language in image.alt:
+        return image.alt[language], language
+    fallback = state.campaign.default_language
+    chosen = fallback if fallback in image.alt else next(iter(image.alt))
+    state.report(
+        warning(
+            "missing-alt-text",
+            (*path, "alt"),
+            f"no '{language}' alt text for {image.file}; screen readers will "
+            f"read the '{chosen}' one",
+            f"alt text in '{language}'",
+        )
+    )
+    return image.alt[chosen], chosen
+
+
+def _content_hash(fields: dict[str, object]) -> str:
+    """Fingerprint of everything that goes out, so a store can tell an edited delivery."""
+    relevant = {key: value for key, value in fields.items() if key not in ("source", "grace")}
+    encoded = json.dumps(relevant, default=_json_default, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Attachment):
+        return [value.file, value.sha256, value.alt]
+    return str(value)

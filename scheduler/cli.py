@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,8 +19,8 @@ from adapters.capabilities import Platform
 from scheduler import service
 from scheduler.errors import CampaignError, CampaignFileError, ConfigurationError, UsageError
 from scheduler.model import json_schema
-from scheduler.planner import Plan
-from scheduler.preview import Filters, XPricing, select, summarize
+from scheduler.planner import Delivery, Plan
+from scheduler.preview import Filters, Summary, XPricing, select, summarize
 from scheduler.problems import Problem, Severity
 from scheduler.problems import summarize as count_problems
 
@@ -217,10 +216,9 @@ def preview(
     deliveries = select(plan, filters)
     pricing = XPricing(_decimal(x_price_per_post), _decimal(x_price_per_url_post))
     summary = summarize(deliveries, pricing)
-    render = _RENDERERS[output_format]
     if output_format == "html" and output is None:
         output = Path("preview.html")
-    _write(render(plan, deliveries, summary, problems, file), output)
+    _write(_render(output_format, plan, deliveries, summary, problems, file.parent), output)
 
 
 def _check_known(plan: Plan, embassies: tuple[str, ...]) -> None:
@@ -233,35 +231,27 @@ def _check_known(plan: Plan, embassies: tuple[str, ...]) -> None:
         )
 
 
-def _render_table(
-    plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path
+def _render(
+    output_format: str,
+    plan: Plan,
+    deliveries: list[Delivery],
+    summary: Summary,
+    problems: list[Problem],
+    folder: Path,
 ) -> str:
+    # Imported on demand: a JSON preview in a script should not pay for rich or the HTML code.
+    if output_format == "json":
+        from scheduler.preview.tabular import to_json
+
+        return to_json(plan, deliveries, summary, problems, plan.source)
+    if output_format == "csv":
+        from scheduler.preview.tabular import to_csv
+
+        return to_csv(deliveries, plan.source)
+    if output_format == "html":
+        from scheduler.preview.html import render_html
+
+        return render_html(plan, deliveries, summary, problems, media_folder=folder)
     from scheduler.preview.table import render_table
 
     return render_table(plan, deliveries, summary, problems)
-
-
-def _render_json(plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path) -> str:
-    from scheduler.preview.tabular import to_json
-
-    return to_json(plan, deliveries, summary, problems)
-
-
-def _render_csv(plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path) -> str:
-    from scheduler.preview.tabular import to_csv
-
-    return to_csv(deliveries)
-
-
-def _render_html(plan: Plan, deliveries: list[Any], summary: Any, problems: Any, file: Path) -> str:
-    from scheduler.preview.html import render_html
-
-    return render_html(plan, deliveries, summary, problems, media_folder=file.parent)
-
-
-_RENDERERS: dict[str, Callable[..., str]] = {
-    "table": _render_table,
-    "json": _render_json,
-    "csv": _render_csv,
-    "html": _render_html,
-}

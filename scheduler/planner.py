@@ -32,6 +32,7 @@ from scheduler.model import (
     Visibility,
 )
 from scheduler.problems import FieldPath, Problem, error, notice, warning
+from scheduler.sourcemap import SourceMap
 from scheduler.templating import UnknownPlaceholder, render
 from scheduler.textlength import text_length
 from scheduler.timing import LocalTimeError, ResolvedTime, in_zone, parse_clock, resolve_local, zone
@@ -103,6 +104,8 @@ class Plan:
     deliveries: tuple[Delivery, ...]
     problems: tuple[Problem, ...]
     """Located problems found while planning: fallbacks, clock changes, templates, images."""
+    source: SourceMap | None = None
+    """Where each field stood in the campaign file, to show a delivery's line."""
 
 
 @dataclass
@@ -142,6 +145,7 @@ def plan(loaded: LoadedCampaign) -> Plan:
         window_end=state.campaign.window.end,
         deliveries=tuple(deliveries),
         problems=tuple(source.locate(problem) for problem in state.problems.values()),
+        source=source,
     )
 
 

@@ -32,6 +32,7 @@ CSV_COLUMNS = [
     "replies",
     "media",
     "alt_texts",
+    "source_line",
     "text",
 ]
 
@@ -63,8 +64,8 @@ def to_csv(deliveries: list[Delivery], source: SourceMap | None = None) -> str:
     writer.writeheader()
     for delivery in deliveries:
         record = delivery_record(delivery, source)
+        record["alt_texts"] = " | ".join(item["alt"] for item in record["media"])
         record["media"] = " | ".join(item["file"] for item in record["media"])
-        record["alt_texts"] = " | ".join(item["alt"] for item in delivery_record(delivery)["media"])
         record["content_warning"] = record["content_warning"] or ""
         writer.writerow(record)
     return out.getvalue()

@@ -183,7 +183,8 @@ def _post(loaded: LoadedCampaign, index: int, post: Post) -> Iterator[Problem]:
             + ("both 'text' and 'thread'" if post.text else "neither 'text' nor 'thread'"),
             "either 'text' (one post) or 'thread' (several parts)",
         )
-    elif post.thread is not None and (post.variants or post.images):
+        return  # without exactly one of them the post has no parts to look into
+    if post.thread is not None and (post.variants or post.images):
         key = "variants" if post.variants else "images"
         yield error(
             "content",
@@ -206,14 +207,15 @@ def _post(loaded: LoadedCampaign, index: int, post: Post) -> Iterator[Problem]:
 def _post_when(loaded: LoadedCampaign, path: FieldPath, post: Post) -> Iterator[Problem]:
     window = loaded.spec.campaign.window
     days = (window.end - window.start).days + 1
-    if post.day is not None and post.day > days:
+    # An inverted window (days < 1) is reported once by _window, not again for every post.
+    if days >= 1 and post.day is not None and post.day > days:
         yield error(
             "outside-window",
             (*path, "day"),
             f"day {post.day} is after the campaign",
             f"a day from 1 to {days} ({window.start} to {window.end})",
         )
-    if post.date is not None and not window.start <= post.date <= window.end:
+    if days >= 1 and post.date is not None and not window.start <= post.date <= window.end:
         yield error(
             "outside-window",
             (*path, "date"),
@@ -284,9 +286,12 @@ def _targets(
                 yield error(
                     "unknown-reference",
                     (*path, key, number),
-                    f"no embassy has {key.rstrip('s') if key != 'exclude' else 'id'} '{value}'",
+                    f"no embassy has {_REFERENCE_NOUN[key]} '{value}'",
                     "one of: " + (", ".join(sorted(known)) or "(none)"),
                 )
+
+
+_REFERENCE_NOUN = {"embassies": "id", "exclude": "id", "regions": "region", "tags": "tag"}
 
 
 def _raw_strings(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:

@@ -6,10 +6,12 @@ what is wrong and exits non-zero, never with a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import re
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -120,28 +122,32 @@ def _write(text: str, output: Path | None) -> None:
         partial.write_text(text, encoding="utf-8")
         partial.replace(output)  # never leave a half-written file behind
     except OSError as exc:
+        with contextlib.suppress(OSError):  # a failed write or rename leaves no .partial behind
+            partial.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
     click.echo(f"wrote {output}", err=True)
 
 
 def _parse_day(plan: Plan, text: str) -> dt.date:
     if text.isdigit():
-        day = plan.window_start + dt.timedelta(days=int(text) - 1)
-        if int(text) < 1 or day > plan.window_end:
-            last = (plan.window_end - plan.window_start).days + 1
+        last = (plan.window_end - plan.window_start).days + 1
+        # Checked before any date arithmetic: '²' or '99999999999' must not reach timedelta.
+        if not text.isascii() or not 1 <= int(text) <= last:
             raise UsageError(f"--day {text}: expected a campaign day from 1 to {last}")
-        return day
+        return plan.window_start + dt.timedelta(days=int(text) - 1)
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(f"--day {text}: expected a day number or a date like 2026-11-27") from exc
 
 
-def _decimal(value: str) -> Decimal:
-    try:
-        return Decimal(value)
-    except InvalidOperation as exc:
-        raise click.BadParameter(f"expected a price such as 0.015, found {value!r}") from exc
+def _decimal(value: str, option: str) -> Decimal:
+    # Plain amounts only: 'inf', 'NaN', '-1' or '1e9999' would break or falsify the estimate.
+    if not re.fullmatch(r"\d{1,6}(\.\d{1,6})?", value.strip()):
+        raise click.BadParameter(
+            f"expected a price in USD such as 0.015, found {value!r}", param_hint=option
+        )
+    return Decimal(value.strip())
 
 
 PREVIEW_FORMATS = ("table", "json", "csv", "html")
@@ -206,7 +212,8 @@ def preview(
 ) -> None:
     """Show exactly what would be posted, where and when, without sending anything."""
     plan, problems = service.plan_file(file)
-    _check_known(plan, embassies)
+    _check_known("--embassy", embassies, {d.embassy_id for d in plan.deliveries})
+    _check_known("--language", languages, {d.language for d in plan.deliveries})
     filters = Filters(
         embassies,
         tuple(Platform(p) for p in platforms),
@@ -214,19 +221,23 @@ def preview(
         languages,
     )
     deliveries = select(plan, filters)
-    pricing = XPricing(_decimal(x_price_per_post), _decimal(x_price_per_url_post))
+    pricing = XPricing(
+        _decimal(x_price_per_post, "--x-price-per-post / CAMPAIGN_X_PRICE_PER_POST"),
+        _decimal(x_price_per_url_post, "--x-price-per-url-post / CAMPAIGN_X_PRICE_PER_URL_POST"),
+    )
     summary = summarize(deliveries, pricing)
     if output_format == "html" and output is None:
         output = Path("preview.html")
     _write(_render(output_format, plan, deliveries, summary, problems, file.parent), output)
 
 
-def _check_known(plan: Plan, embassies: tuple[str, ...]) -> None:
-    known = {delivery.embassy_id for delivery in plan.deliveries}
-    unknown = [embassy for embassy in embassies if embassy not in known]
+def _check_known(option: str, given: tuple[str, ...], known: set[str]) -> None:
+    """A filter value that matches nothing in the plan is a typo, not an empty preview."""
+    unknown = [value for value in given if value not in known]
     if unknown:
+        noun = option.removeprefix("--")
         raise UsageError(
-            f"--embassy {unknown[0]}: no such embassy in the plan; expected one of: "
+            f"{option} {unknown[0]}: no such {noun} in the plan; expected one of: "
             + ", ".join(sorted(known))
         )
 

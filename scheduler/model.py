@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
 )
 
@@ -59,6 +60,15 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError("expected a duration such as '90s', '15m', '2h' or '1d'")
 
 
+def format_duration(value: timedelta) -> str:
+    """The inverse of parse_duration, in the largest whole unit: 1800 s -> '30m'."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 Id = Annotated[
     str,
     _matches(ID_PATTERN, "lower-case letters, digits, '-' or '_' (at most 64)"),
@@ -77,10 +87,12 @@ Language = Annotated[
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
+    PlainSerializer(lambda value: format_duration(value), return_type=str),
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
 ]
 NonEmptyText = Annotated[str, Field(min_length=1)]
-LocalizedText = dict[Language, NonEmptyText]
+# At least one language: an empty mapping ('alt: {}') has nothing to post or read out.
+LocalizedText = Annotated[dict[Language, NonEmptyText], Field(min_length=1)]
 
 
 class FileModel(BaseModel):
@@ -138,11 +150,13 @@ class Window(FileModel):
 class LatePolicy(FileModel):
     grace: Duration = Field(
         default=timedelta(minutes=30),
+        json_schema_extra={"default": "30m"},
         description="How late a post may still go out, e.g. after downtime. Later ones are "
         "reported as missed.",
     )
     spacing: Duration = Field(
         default=timedelta(minutes=2),
+        json_schema_extra={"default": "2m"},
         description="Minimum time between two posts on one account when catching up a backlog.",
     )
 

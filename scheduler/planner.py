@@ -450,9 +450,13 @@ def _part_text(
 
 def _with_hashtags(text: str, post: Post, campaign: CampaignSection) -> str:
     tags = post.hashtags if post.hashtags is not None else campaign.hashtags
-    lowered = text.casefold()
-    missing = [tag for tag in map(normalize_hashtag, tags) if tag.casefold() not in lowered]
+    missing = [tag for tag in map(normalize_hashtag, tags) if not _has_hashtag(text, tag)]
     return f"{text}\n\n{' '.join(missing)}" if missing else text
+
+
+def _has_hashtag(text: str, tag: str) -> bool:
+    """Whole hashtags only: '#16Days' is not already in '#16DaysOfActivism'."""
+    return re.search(rf"(?<![\w#]){re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def normalize_hashtag(tag: str) -> str:

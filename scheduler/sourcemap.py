@@ -65,15 +65,88 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
         return ParsedYaml(None, source, [_syntax_problem(exc, file)])
     except YAMLError as exc:  # unmarked errors are rare; still no traceback
         return ParsedYaml(None, source, [error("yaml-syntax", (), f"not valid YAML: {exc}")])
-    problems = _duplicate_keys(node, (), source) if node is not None else []
-    data = _plain(loaded, (), source)
+    except ValueError as exc:  # ruamel builds 2026-11-31 as a date and Python refuses it
+        unknown = error("yaml-syntax", (), f"not valid YAML: {exc}").located(file, 1, 1)
+        return ParsedYaml(None, source, _bad_timestamps(node, (), file) or [unknown])
+    try:
+        problems = _duplicate_keys(node, (), source) if node is not None else []
+        data = _plain(loaded, (), source)
+    except RecursionError:
+        endless = error("yaml-syntax", (), "an alias (*name) contains itself", "no endless nesting")
+        mark = (_self_containing(node, set(), set()) or node).start_mark
+        return ParsedYaml(None, source, [endless.located(file, mark.line + 1, mark.column + 1)])
     return ParsedYaml(data, source, problems)
+
+
+def _self_containing(node: Node, open_nodes: set[int], done: set[int]) -> Node | None:
+    """The anchored collection that an alias inside it refers back to, if any."""
+    if id(node) in open_nodes:
+        return node
+    if id(node) in done:
+        return None
+    open_nodes.add(id(node))
+    children: list[Node] = []
+    if isinstance(node, MappingNode):
+        children = [child for pair in node.value for child in pair]
+    elif isinstance(node, SequenceNode):
+        children = list(node.value)
+    for child in children:
+        found = _self_containing(child, open_nodes, done)
+        if found is not None:
+            return found
+    open_nodes.discard(id(node))
+    done.add(id(node))
+    return None
+
+
+def _bad_timestamps(node: Node, path: FieldPath, file: str) -> list[Problem]:
+    """Dates and times that look right to YAML but do not exist in the calendar."""
+    if isinstance(node, MappingNode):
+        return [
+            found
+            for key, value in node.value
+            for found in _bad_timestamps(value, (*path, str(key.value)), file)
+        ]
+    if isinstance(node, SequenceNode):
+        return [
+            found
+            for index, item in enumerate(node.value)
+            for found in _bad_timestamps(item, (*path, index), file)
+        ]
+    if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:timestamp":
+        return []
+    try:
+        YAML(typ="safe", pure=True).load(node.value)
+    except ValueError as exc:
+        problem = error(
+            "invalid-value",
+            path,
+            f"found {node.value}, which is not a real date or time ({exc})",
+            "a date such as 2026-11-25, or a time such as 2026-11-25T12:00:00Z",
+        )
+        return [problem.located(file, node.start_mark.line + 1, node.start_mark.column + 1)]
+    return []
+
+
+_SYNTAX_HINTS = (
+    ("'\\t'", "spaces for indentation (YAML does not allow tabs)"),
+    ("'@'", "quotes around a text that starts with '@', such as handle: \"@belgium\""),
+    (
+        "mapping values are not allowed",
+        "each 'key: value' on its own line, indented like the keys "
+        "beside it (put quotes around a text that contains ': ')",
+    ),
+    ("quoted scalar", "a closing quote for the text that starts here"),
+)
 
 
 def _syntax_problem(exc: MarkedYAMLError, file: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and "end" in str(exc.problem) and "stream" in str(exc.problem):
+        mark = exc.context_mark  # where the unclosed quote or bracket opened, not the file's end
     what = " ".join(part for part in (exc.context, exc.problem) if part)
-    problem = error("yaml-syntax", (), f"not valid YAML: {what}", "well-formed YAML")
+    hint = next((hint for key, hint in _SYNTAX_HINTS if key in what), "well-formed YAML")
+    problem = error("yaml-syntax", (), f"not valid YAML: {what}", hint)
     if mark is None:
         return problem.located(file, None, None)
     return problem.located(file, mark.line + 1, mark.column + 1)
@@ -104,15 +177,16 @@ def _duplicate_keys(node: Node, path: FieldPath, source: SourceMap) -> list[Prob
 
 
 def _plain(value: Any, path: FieldPath, source: SourceMap) -> Any:
+    if path == ():
+        source.values[()] = (value.lc.line, value.lc.col) if hasattr(value, "lc") else (0, 0)
     if isinstance(value, CommentedMap):
-        if path == ():
-            source.values[()] = (value.lc.line, value.lc.col)
         plain: dict[Any, Any] = {}
         for key, item in value.items():
             child = (*path, str(key))
             key_line, key_col, value_line, value_col = value.lc.data[key]
             source.keys[child] = (key_line, key_col)
-            source.values[child] = (value_line, value_col)
+            # ruamel places an empty value at the next token, often on a later line
+            source.values[child] = (key_line, key_col) if item is None else (value_line, value_col)
             plain[_scalar(key)] = _plain(item, child, source)
         return plain
     if isinstance(value, CommentedSeq):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{([a-z_][a-z0-9_]*)\}")
+# Names as wide as a variable's id (digits, '-') and any case, so '{Country}' or a misspelt
+# '{ambassador-name}' is reported instead of being posted literally.
+_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_][A-Za-z0-9_-]*)\}")
 
 
 class UnknownPlaceholder(KeyError):

@@ -38,5 +38,7 @@ def test_core_never_imports_a_platform_sdk() -> None:
         "sdks = [m for m in ('tweepy', 'mastodon', 'atproto') if m in sys.modules]\n"
         "print(','.join(sdks))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

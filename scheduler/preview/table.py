@@ -20,12 +20,22 @@ TEXT_PREVIEW = 70
 
 
 def render_table(
-    plan: Plan, deliveries: list[Delivery], summary: Summary, problems: list[Problem]
+    plan: Plan,
+    deliveries: list[Delivery],
+    summary: Summary,
+    problems: list[Problem],
+    *,
+    width: int | None = None,
+    colour: bool | None = None,
 ) -> str:
+    """The preview as text; ``width`` and ``colour`` default to what the terminal offers."""
     out = io.StringIO()
-    width = max(shutil.get_terminal_size((160, 40)).columns, 120)
+    if width is None:
+        width = max(shutil.get_terminal_size((160, 40)).columns, 120)
+    if colour is None:
+        colour = sys.stdout.isatty()
     console = Console(
-        file=out, width=width, force_terminal=sys.stdout.isatty(), highlight=False, soft_wrap=False
+        file=out, width=width, force_terminal=colour, highlight=False, soft_wrap=False
     )
     console.print(
         f"[bold]{plan.campaign_name}[/] ({plan.campaign_id}), "

@@ -7,7 +7,7 @@
     ├── StoreError                  the database could not do what was asked
     └── PublishError                a platform call failed (adapters.base draws this branch)
 
-Library code raises these; the CLI turns them into messages in one place (scheduler.cli), so a
+Library code raises these; the CLI turns them into messages in one place (scheduler.cli.common), so a
 user never sees a traceback for bad input.
 """
 

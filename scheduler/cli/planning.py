@@ -1,64 +1,31 @@
-"""The `campaign` command: one sub-command per job.
-
-This is the one place where library errors become messages for people: a CampaignError prints
-what is wrong and exits non-zero, never with a traceback.
-"""
+"""Commands that read a campaign file and touch nothing else: validate, schema, preview."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
 from adapters.capabilities import Platform
 from scheduler import service
-from scheduler.errors import CampaignError, CampaignFileError, ConfigurationError, UsageError
+from scheduler.cli.common import (
+    EXIT_PROBLEMS,
+    CampaignPath,
+    main,
+    print_problems,
+    write_output,
+)
+from scheduler.errors import UsageError
 from scheduler.model import json_schema
 from scheduler.planner import Delivery, Plan
 from scheduler.preview import Filters, Summary, XPricing, select, summarize
-from scheduler.problems import Problem, Severity
+from scheduler.problems import Problem
 from scheduler.problems import summarize as count_problems
-
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-
-_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
-
-
-class CampaignGroup(click.Group):
-    """Turns our errors into messages and exit codes, in one place."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CampaignFileError as exc:
-            _print_problems(exc.problems, verbose=False)
-            _fail(f"{exc.file}: {count_problems(exc.problems)}", EXIT_PROBLEMS)
-        except UsageError as exc:
-            _fail(f"error: {exc}", EXIT_USAGE)
-        except CampaignError as exc:
-            _fail(f"error: {exc}", EXIT_PROBLEMS)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.secho(message, fg="red", err=True)
-    sys.exit(code)
-
-
-@click.group(cls=CampaignGroup)
-@click.version_option(package_name="campaign-scheduler")
-def main() -> None:
-    """Plan, check, preview and send coordinated social-media campaigns."""
-
-
-CampaignPath = click.Path(path_type=Path, dir_okay=False)
 
 
 @main.command()
@@ -80,7 +47,7 @@ def validate(file: Path, as_json: bool, verbose: bool) -> None:
         }
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_problems(result.problems, verbose)
+        print_problems(result.problems, verbose)
         planned = f", {len(result.plan.deliveries)} deliveries planned" if result.plan else ""
         click.secho(
             f"{file}: {count_problems(result.problems)}{planned}",
@@ -88,17 +55,6 @@ def validate(file: Path, as_json: bool, verbose: bool) -> None:
         )
     if not result.ok:
         sys.exit(EXIT_PROBLEMS)
-
-
-def _print_problems(problems: list[Problem], verbose: bool) -> None:
-    hidden = 0
-    for problem in problems:
-        if problem.severity is Severity.NOTICE and not verbose:
-            hidden += 1
-            continue
-        click.secho(str(problem), fg=_COLOURS[problem.severity])
-    if hidden:
-        click.echo(f"({hidden} notice{'s' * (hidden != 1)} not shown; --verbose lists them)")
 
 
 @main.command()
@@ -110,22 +66,7 @@ def _print_problems(problems: list[Problem], verbose: bool) -> None:
 )
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of the campaign file, for editor autocompletion."""
-    _write(json.dumps(json_schema(), indent=2) + "\n", output)
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    partial = output.with_name(output.name + ".partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(output)  # never leave a half-written file behind
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # a failed write or rename leaves no .partial behind
-            partial.unlink(missing_ok=True)
-        raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
-    click.echo(f"wrote {output}", err=True)
+    write_output(json.dumps(json_schema(), indent=2) + "\n", output)
 
 
 def _parse_day(plan: Plan, text: str) -> dt.date:
@@ -228,7 +169,7 @@ def preview(
     summary = summarize(deliveries, pricing)
     if output_format == "html" and output is None:
         output = Path("preview.html")
-    _write(_render(output_format, plan, deliveries, summary, problems, file.parent), output)
+    write_output(_render(output_format, plan, deliveries, summary, problems, file.parent), output)
 
 
 def _check_known(option: str, given: tuple[str, ...], known: set[str]) -> None:

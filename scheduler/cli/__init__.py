@@ -1,0 +1,13 @@
+"""The `campaign` command: one sub-command per job.
+
+This is the one place where library errors become messages for people: a CampaignError prints
+what is wrong and exits non-zero, never with a traceback. Each module of this package holds the
+commands of one job: planning (validate, schema, preview), the store (db, sync), ...
+"""
+
+from __future__ import annotations
+
+from scheduler.cli import planning
+from scheduler.cli.common import EXIT_PROBLEMS, EXIT_USAGE, main
+
+__all__ = ["EXIT_PROBLEMS", "EXIT_USAGE", "main", "planning"]

@@ -1,0 +1,74 @@
+"""What every command shares: the group that turns errors into messages, output helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from scheduler.errors import CampaignError, CampaignFileError, ConfigurationError, UsageError
+from scheduler.problems import Problem, Severity
+from scheduler.problems import summarize as count_problems
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
+
+CampaignPath = click.Path(path_type=Path, dir_okay=False)
+
+
+class CampaignGroup(click.Group):
+    """Turns our errors into messages and exit codes, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampaignFileError as exc:
+            print_problems(exc.problems, verbose=False)
+            fail(f"{exc.file}: {count_problems(exc.problems)}", EXIT_PROBLEMS)
+        except UsageError as exc:
+            fail(f"error: {exc}", EXIT_USAGE)
+        except CampaignError as exc:
+            fail(f"error: {exc}", EXIT_PROBLEMS)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.secho(message, fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=CampaignGroup)
+@click.version_option(package_name="campaign-scheduler")
+def main() -> None:
+    """Plan, check, preview and send coordinated social-media campaigns."""
+
+
+def print_problems(problems: list[Problem], verbose: bool) -> None:
+    hidden = 0
+    for problem in problems:
+        if problem.severity is Severity.NOTICE and not verbose:
+            hidden += 1
+            continue
+        click.secho(str(problem), fg=_COLOURS[problem.severity])
+    if hidden:
+        click.echo(f"({hidden} notice{'s' * (hidden != 1)} not shown; --verbose lists them)")
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically: never a half-written file."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # a failed write or rename leaves no .partial behind
+            partial.unlink(missing_ok=True)
+        raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
+    click.echo(f"wrote {output}", err=True)

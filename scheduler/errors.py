@@ -7,8 +7,8 @@
     ├── StoreError                  the database could not do what was asked
     └── PublishError                a platform call failed (adapters.base draws this branch)
 
-Library code raises these; the CLI turns them into messages in one place (scheduler.cli.common), so a
-user never sees a traceback for bad input.
+Library code raises these; the CLI turns them into messages in one place
+(scheduler.cli.common), so a user never sees a traceback for bad input.
 """
 
 from __future__ import annotations

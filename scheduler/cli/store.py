@@ -1,0 +1,153 @@
+"""Commands on the shared store: db (upgrade, revision) and sync."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scheduler import service
+from scheduler.cli.common import CampaignPath, main, print_problems
+from scheduler.store.audit import ACTOR_ENV, default_actor
+from scheduler.store.database import (
+    DATABASE_ENV,
+    current_revision,
+    head_revision,
+    open_database,
+    upgrade,
+)
+from scheduler.store.sync import NEEDS_ATTENTION, SyncReport
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_option(command: F) -> F:
+    return click.option(
+        "--database",
+        "database",
+        envvar=DATABASE_ENV,
+        metavar="PATH|URL",
+        help=f"SQLite file or postgresql+psycopg:// URL (env {DATABASE_ENV}; "
+        "default campaign.db here).",
+    )(command)
+
+
+def actor_option(command: F) -> F:
+    return click.option(
+        "--as",
+        "actor",
+        metavar="NAME",
+        envvar=ACTOR_ENV,
+        callback=lambda _ctx, _param, value: value or default_actor(),
+        help=f"Who is doing this, for the audit log and the approval rules "
+        f"(env {ACTOR_ENV}; default: your login name).",
+    )(command)
+
+
+@main.group()
+def db() -> None:
+    """The database: create it, migrate it, see its schema revision."""
+
+
+@db.command("upgrade")
+@database_option
+def db_upgrade(database: str | None) -> None:
+    """Migrate the database to this program's schema (creating it if needed)."""
+    opened = open_database(database, check_schema=False)
+    try:
+        before, after = upgrade(opened)
+    finally:
+        opened.close()
+    if before == after:
+        click.echo(f"{opened.name}: already at schema revision {after}")
+    else:
+        click.echo(f"{opened.name}: upgraded from {before or 'empty'} to schema revision {after}")
+
+
+@db.command("revision")
+@database_option
+def db_revision(database: str | None) -> None:
+    """Show the database's schema revision and the one this program expects."""
+    opened = open_database(database, check_schema=False)
+    try:
+        current = current_revision(opened)
+    finally:
+        opened.close()
+    click.echo(f"{opened.name}: at {current or 'empty'}; this program expects {head_revision()}")
+
+
+@main.command()
+@click.argument("file", type=CampaignPath)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="List every delivery that changes.")
+@database_option
+@actor_option
+def sync(
+    file: Path, dry_run: bool, as_json: bool, verbose: bool, database: str | None, actor: str
+) -> None:
+    """Bring the database in line with a campaign file, in one transaction.
+
+    New posts are scheduled, changed ones updated if not yet sent, removed ones cancelled.
+    Sent posts are never touched; a change to one is reported. Queued posts are left alone.
+    """
+    with closing(open_database(database)) as opened:
+        report, problems = service.sync_file(file, opened, actor=actor, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(_report_json(report, dry_run), indent=2, ensure_ascii=False))
+        return
+    print_problems([p for p in problems if p.is_error or p.severity == "warning"], False)
+    _print_sync(report, dry_run, verbose)
+
+
+def _print_sync(report: SyncReport, dry_run: bool, verbose: bool) -> None:
+    verb = "would change" if dry_run else "changed"
+    per_post: Counter[tuple[str, str]] = Counter()
+    for change in report.changes:
+        if verbose or change.kind in NEEDS_ATTENTION:
+            colour = "yellow" if change.kind in NEEDS_ATTENTION else None
+            when = change.due_at.strftime("%Y-%m-%d %H:%M UTC")
+            click.secho(f"{change.kind}: {change.key}  {when}  [{change.state}]", fg=colour)
+        else:
+            per_post[change.kind, change.key.split("/")[1]] += 1
+    for (kind, post), count in sorted(per_post.items()):
+        click.echo(f"{kind}: post {post}: {count} deliver{'y' if count == 1 else 'ies'}")
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts().items()))
+    posts = (
+        f"posts: {len(report.posts_added)} new, {len(report.posts_edited)} edited, "
+        f"{len(report.posts_removed)} removed"
+    )
+    summary = f"{report.campaign_id}: {verb}: {counts or 'no deliveries'}; "
+    summary += f"{report.unchanged} unchanged; {posts}"
+    if report.awaiting_approval_again:
+        summary += f"; {report.awaiting_approval_again} deliveries wait for approval again"
+    click.secho(summary + (" (dry run: nothing written)" if dry_run else ""), fg="green")
+
+
+def _report_json(report: SyncReport, dry_run: bool) -> dict[str, Any]:
+    return {
+        "campaign": report.campaign_id,
+        "dry_run": dry_run,
+        "counts": {str(kind): n for kind, n in report.counts().items()},
+        "unchanged": report.unchanged,
+        "posts": {
+            "added": report.posts_added,
+            "edited": report.posts_edited,
+            "removed": report.posts_removed,
+        },
+        "awaiting_approval_again": report.awaiting_approval_again,
+        "changes": [
+            {
+                "kind": str(change.kind),
+                "delivery": change.key,
+                "due_at": change.due_at.isoformat(),
+                "state": change.state,
+            }
+            for change in report.changes
+        ],
+    }

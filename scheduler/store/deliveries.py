@@ -1,0 +1,99 @@
+"""Deliveries in the store: the one place their state changes, and their stored payload."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.orm import Session
+
+from scheduler.errors import StoreError
+from scheduler.planner import Delivery as PlannedDelivery
+from scheduler.store.schema import PAYLOAD_VERSION
+from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.states import DeliveryState, guard
+
+
+def move(
+    session: Session,
+    where: ColumnElement[bool],
+    to: DeliveryState,
+    allowed_from: frozenset[DeliveryState],
+    now: dt.datetime,
+    **values: Any,
+) -> int:
+    """Move every delivery matching ``where`` and in one of ``allowed_from`` to ``to``.
+
+    One guarded UPDATE: rows in any other state are left alone, so a concurrent writer that
+    got there first wins cleanly. Returns how many rows moved.
+    """
+    states = [str(state) for state in guard(to, allowed_from)]
+    statement = (
+        update(StoredDelivery)
+        .where(where, StoredDelivery.state.in_(states))
+        .values(state=str(to), state_since=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def delivery_key(campaign_id: str, planned: PlannedDelivery) -> str:
+    return f"{campaign_id}/{planned.id}"
+
+
+def planned_values(planned: PlannedDelivery) -> dict[str, Any]:
+    """The columns a plan decides (what goes out, where and when), for insert or update."""
+    return {
+        "post_id": planned.post_id,
+        "embassy_id": planned.embassy_id,
+        "platform": str(planned.platform),
+        "part": planned.part,
+        "parts": planned.parts,
+        "due_at": planned.due_at,
+        "local_time": planned.local_time.isoformat(timespec="minutes"),
+        "timezone": planned.timezone,
+        "language": planned.language,
+        "payload": payload_of(planned),
+        "content_hash": planned.content_hash,
+        "grace_seconds": int(planned.grace.total_seconds()),
+    }
+
+
+def payload_of(planned: PlannedDelivery) -> dict[str, Any]:
+    return {
+        "v": PAYLOAD_VERSION,
+        "account": planned.account,
+        "credentials": planned.credentials,
+        "instance": planned.instance,
+        "text": planned.text,
+        "media": [
+            {
+                "sha256": media.sha256,
+                "file": media.file,
+                "mime": media.mime,
+                "width": media.width,
+                "height": media.height,
+                "alt": media.alt,
+                "alt_language": media.alt_language,
+            }
+            for media in planned.media
+        ],
+        "content_warning": planned.content_warning,
+        "visibility": str(planned.visibility),
+        "replies": str(planned.replies),
+        "length": planned.length,
+        "limit": planned.limit,
+        "source": ".".join(str(step) for step in planned.source),
+    }
+
+
+def read_payload(row: StoredDelivery) -> dict[str, Any]:
+    """The stored payload, refused if it was written in a format this code does not know."""
+    version = row.payload.get("v")
+    if version != PAYLOAD_VERSION:
+        raise StoreError(
+            f"delivery {row.key}: payload format {version!r}, expected {PAYLOAD_VERSION}; "
+            "run `campaign db upgrade`"
+        )
+    return row.payload

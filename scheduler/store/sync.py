@@ -1,0 +1,396 @@
+"""Bring the store in line with the campaign file, in one transaction.
+
+- new deliveries are stored, scheduled (or awaiting approval);
+- changed deliveries not yet handed to a platform take the new version; a daemon that loaded the
+  old one loses its claim, because every write it makes is guarded by state and revision;
+- deliveries whose post (or embassy, or platform) left the file are cancelled;
+- what was sent, or may have been, is never touched: a change to it is reported;
+- posts queued from the CLI or the web are not in the file, and are left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from scheduler.errors import StoreError
+from scheduler.loader import LoadedCampaign
+from scheduler.model import ApprovalPolicy, CampaignFile
+from scheduler.planner import Delivery as PlannedDelivery
+from scheduler.planner import Plan
+from scheduler.store.approvals import initial_state, is_approved, withdraw_approval
+from scheduler.store.audit import record
+from scheduler.store.deliveries import delivery_key, move, planned_values
+from scheduler.store.schema import Account, Campaign, Embassy, Media, Post
+from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.states import IN_FLIGHT, PENDING, DeliveryState
+
+ORIGIN_FILE = "file"
+ORIGIN_QUEUE = "queue"
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    CANCELLED = "cancelled"
+    CHANGED_AFTER_SENT = "changed after it was sent"
+    CHANGED_IN_FLIGHT = "changed while being sent"
+    CHANGED_AFTER_FINISHING = "changed after it failed or was missed"
+    REMOVED_AFTER_SENT = "removed from the file after it was sent"
+    STAYS_CANCELLED = "back in the file, but stays cancelled (give the post a new id to send it)"
+
+
+NEEDS_ATTENTION = frozenset(
+    {
+        ChangeKind.CHANGED_AFTER_SENT,
+        ChangeKind.CHANGED_IN_FLIGHT,
+        ChangeKind.CHANGED_AFTER_FINISHING,
+        ChangeKind.REMOVED_AFTER_SENT,
+        ChangeKind.STAYS_CANCELLED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class SyncChange:
+    kind: ChangeKind
+    key: str
+    """campaign/post/embassy/platform/part"""
+    due_at: dt.datetime
+    state: str
+    """The delivery's state after the sync."""
+
+
+@dataclass
+class SyncReport:
+    campaign_id: str
+    changes: list[SyncChange] = field(default_factory=list)
+    unchanged: int = 0
+    posts_added: list[str] = field(default_factory=list)
+    posts_edited: list[str] = field(default_factory=list)
+    posts_removed: list[str] = field(default_factory=list)
+    awaiting_approval_again: int = 0
+
+    def counts(self) -> Counter[ChangeKind]:
+        return Counter(change.kind for change in self.changes)
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.changes or self.posts_added or self.posts_edited or self.posts_removed)
+
+
+def sync_campaign(
+    session: Session, loaded: LoadedCampaign, plan: Plan, *, actor: str, now: dt.datetime
+) -> SyncReport:
+    """Apply ``plan`` (of ``loaded``) to the store within ``session``'s transaction."""
+    spec = loaded.spec
+    report = SyncReport(spec.campaign.id)
+    _upsert_campaign(session, loaded, actor, now)
+    _replace_embassies(session, spec)
+    accounts = _upsert_accounts(session, spec)
+    posts = _sync_posts(session, spec, report, actor, now)
+    _store_media(session, plan, loaded.folder)
+    _sync_deliveries(session, plan, posts, accounts, spec.campaign.policies.approval, report, now)
+    _apply_approval_policy(session, spec, posts, report, now)
+    record(
+        session,
+        now,
+        actor,
+        "sync",
+        spec.campaign.id,
+        str(loaded.path),
+        changes={str(kind): n for kind, n in report.counts().items()},
+        unchanged=report.unchanged,
+    )
+    return report
+
+
+def _upsert_campaign(
+    session: Session, loaded: LoadedCampaign, actor: str, now: dt.datetime
+) -> None:
+    spec = loaded.spec
+    campaign = session.get(Campaign, spec.campaign.id) or Campaign(id=spec.campaign.id)
+    campaign.name = spec.campaign.name
+    campaign.window_start = spec.campaign.window.start
+    campaign.window_end = spec.campaign.window.end
+    campaign.definition = spec.model_dump(mode="json", by_alias=True, exclude={"posts"})
+    campaign.source_file = str(loaded.path.resolve())
+    campaign.synced_at, campaign.synced_by = now, actor
+    session.add(campaign)
+    session.flush()
+
+
+def _replace_embassies(session: Session, spec: CampaignFile) -> None:
+    session.execute(delete(Embassy).where(Embassy.campaign_id == spec.campaign.id))
+    for embassy in spec.embassies:
+        session.add(
+            Embassy(
+                campaign_id=spec.campaign.id,
+                id=embassy.id,
+                name=embassy.name,
+                country=embassy.country,
+                timezone=embassy.timezone,
+                languages=list(embassy.languages),
+                region=embassy.region,
+                tags=list(embassy.tags),
+            )
+        )
+
+
+def _upsert_accounts(session: Session, spec: CampaignFile) -> dict[tuple[str, str], Account]:
+    """Accounts keep their rows (and the daemon's rate limits and suspensions) across syncs."""
+    stored = {
+        (account.embassy_id, account.platform): account
+        for account in session.scalars(
+            select(Account).where(Account.campaign_id == spec.campaign.id)
+        )
+    }
+    for embassy in spec.embassies:
+        for platform, written in embassy.accounts.by_platform().items():
+            key = (embassy.id, str(platform))
+            account = stored.get(key) or Account(
+                campaign_id=spec.campaign.id, embassy_id=embassy.id, platform=str(platform)
+            )
+            account.handle = written.handle
+            account.credentials = written.credentials
+            account.instance = getattr(written, "instance", None)
+            session.add(account)
+            stored[key] = account
+    session.flush()
+    return stored
+
+
+def post_definition(post: Any) -> tuple[dict[str, Any], str]:
+    """The post as written, and its fingerprint: an edit anywhere in it is a new version."""
+    definition: dict[str, Any] = post.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    encoded = json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()
+    return definition, hashlib.sha256(encoded).hexdigest()
+
+
+def _sync_posts(
+    session: Session, spec: CampaignFile, report: SyncReport, actor: str, now: dt.datetime
+) -> dict[str, Post]:
+    campaign_id = spec.campaign.id
+    stored = {
+        post.id: post
+        for post in session.scalars(select(Post).where(Post.campaign_id == campaign_id))
+    }
+    for written in spec.posts:
+        definition, digest = post_definition(written)
+        post = stored.get(written.id)
+        if post is not None and post.origin != ORIGIN_FILE:
+            raise StoreError(
+                f"post id '{written.id}' in the file is already used by a post queued by "
+                f"{post.author}; rename one of them"
+            )
+        if post is None:
+            post = Post(campaign_id=campaign_id, id=written.id, origin=ORIGIN_FILE, version=1)
+            post.created_at = now
+            report.posts_added.append(written.id)
+        elif post.definition_hash != digest or post.cancelled_at is not None:
+            post.version += 1
+            report.posts_edited.append(written.id)
+        else:
+            continue
+        post.definition, post.definition_hash = definition, digest
+        post.author, post.updated_at, post.cancelled_at = actor, now, None
+        session.add(post)
+        stored[written.id] = post
+    in_file = {written.id for written in spec.posts}
+    for post in stored.values():
+        if post.origin == ORIGIN_FILE and post.id not in in_file and post.cancelled_at is None:
+            post.cancelled_at, post.updated_at = now, now
+            report.posts_removed.append(post.id)
+    session.flush()
+    return {post_id: post for post_id, post in stored.items() if post.origin == ORIGIN_FILE}
+
+
+def _store_media(session: Session, plan: Plan, folder: Path) -> None:
+    """Image bytes go into the store, so that a daemon on another host needs no files."""
+    wanted = {media.sha256: media for d in plan.deliveries for media in d.media}
+    present = set(session.scalars(select(Media.sha256).where(Media.sha256.in_(list(wanted)))))
+    for sha256, media in wanted.items():
+        if sha256 in present:
+            continue
+        data = (folder / media.file).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(
+                f"{media.file} changed while the campaign was being synced; sync again"
+            )
+        session.add(
+            Media(
+                sha256=sha256,
+                mime=media.mime,
+                size=len(data),
+                width=media.width,
+                height=media.height,
+                data=data,
+            )
+        )
+
+
+def _sync_deliveries(
+    session: Session,
+    plan: Plan,
+    posts: dict[str, Post],
+    accounts: dict[tuple[str, str], Account],
+    policy: ApprovalPolicy,
+    report: SyncReport,
+    now: dt.datetime,
+) -> None:
+    campaign_id = plan.campaign_id
+    stored = {
+        row.key: row
+        for row in session.scalars(
+            select(StoredDelivery).where(
+                StoredDelivery.campaign_id == campaign_id,
+                StoredDelivery.post_id.in_(list(posts)),
+            )
+        )
+    }
+    for planned in plan.deliveries:
+        key = delivery_key(campaign_id, planned)
+        row = stored.pop(key, None)
+        post = posts[planned.post_id]
+        if row is None:
+            account = accounts[planned.embassy_id, str(planned.platform)]
+            _add(session, campaign_id, planned, post, account, policy, report, now)
+        elif row.state == DeliveryState.CANCELLED:
+            # Cancelled is final: a daemon may have seen the cancel, and people relied on it.
+            change = SyncChange(ChangeKind.STAYS_CANCELLED, row.key, row.due_at, row.state)
+            report.changes.append(change)
+        elif row.content_hash == planned.content_hash:
+            report.unchanged += 1
+        else:
+            _update(session, row, planned, post, policy, report, now)
+    for row in stored.values():
+        _remove(session, row, report, now)
+
+
+def _add(
+    session: Session,
+    campaign_id: str,
+    planned: PlannedDelivery,
+    post: Post,
+    account: Account,
+    policy: ApprovalPolicy,
+    report: SyncReport,
+    now: dt.datetime,
+) -> None:
+    state = initial_state(session, post, policy)
+    row = StoredDelivery(
+        key=delivery_key(campaign_id, planned),
+        campaign_id=campaign_id,
+        post_version=post.version,
+        account_id=account.id,
+        state=str(state),
+        state_since=now,
+        revision=1,
+        **planned_values(planned),
+    )
+    session.add(row)
+    report.changes.append(SyncChange(ChangeKind.ADDED, row.key, planned.due_at, row.state))
+
+
+def _update(
+    session: Session,
+    row: StoredDelivery,
+    planned: PlannedDelivery,
+    post: Post,
+    policy: ApprovalPolicy,
+    report: SyncReport,
+    now: dt.datetime,
+) -> None:
+    state = DeliveryState(row.state)
+    if state in PENDING:
+        target = initial_state(session, post, policy)
+        moved = move(
+            session,
+            StoredDelivery.id == row.id,
+            target,
+            PENDING,
+            now,
+            post_version=post.version,
+            revision=row.revision + 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            **planned_values(planned),
+        )
+        if moved:
+            report.changes.append(SyncChange(ChangeKind.UPDATED, row.key, planned.due_at, target))
+            return
+        session.refresh(row)  # a daemon began sending it meanwhile
+        state = DeliveryState(row.state)
+    kind = _change_to_finished(state)
+    if state is DeliveryState.SENT:
+        row.changed_after_sent = True
+    report.changes.append(SyncChange(kind, row.key, row.due_at, row.state))
+
+
+def _change_to_finished(state: DeliveryState) -> ChangeKind:
+    if state is DeliveryState.SENT:
+        return ChangeKind.CHANGED_AFTER_SENT
+    if state in IN_FLIGHT:
+        return ChangeKind.CHANGED_IN_FLIGHT
+    if state is DeliveryState.CANCELLED:
+        return ChangeKind.STAYS_CANCELLED
+    return ChangeKind.CHANGED_AFTER_FINISHING
+
+
+def _remove(session: Session, row: StoredDelivery, report: SyncReport, now: dt.datetime) -> None:
+    state = DeliveryState(row.state)
+    if state is DeliveryState.CANCELLED:
+        return
+    if state in PENDING and move(
+        session,
+        StoredDelivery.id == row.id,
+        DeliveryState.CANCELLED,
+        PENDING,
+        now,
+        lease_owner=None,
+        lease_expires_at=None,
+        error_message="removed from the campaign file",
+    ):
+        report.changes.append(
+            SyncChange(ChangeKind.CANCELLED, row.key, row.due_at, DeliveryState.CANCELLED)
+        )
+        return
+    session.refresh(row)
+    if DeliveryState(row.state) in (DeliveryState.SENT, *IN_FLIGHT):
+        report.changes.append(
+            SyncChange(ChangeKind.REMOVED_AFTER_SENT, row.key, row.due_at, row.state)
+        )
+
+
+def _apply_approval_policy(
+    session: Session,
+    spec: CampaignFile,
+    posts: dict[str, Post],
+    report: SyncReport,
+    now: dt.datetime,
+) -> None:
+    """Pending copies of a post wait for approval exactly when the policy says they must."""
+    required = spec.campaign.policies.approval.required
+    for post in posts.values():
+        if post.cancelled_at is not None:
+            continue
+        if required and not is_approved(session, post):
+            report.awaiting_approval_again += withdraw_approval(session, post, now)
+        elif not required:
+            move(
+                session,
+                (StoredDelivery.campaign_id == post.campaign_id)
+                & (StoredDelivery.post_id == post.id),
+                DeliveryState.SCHEDULED,
+                frozenset({DeliveryState.AWAITING_APPROVAL}),
+                now,
+            )

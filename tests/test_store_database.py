@@ -1,0 +1,114 @@
+"""Opening the store: locations, migrations, schema checks, and UTC instants on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
+
+from scheduler.errors import ConfigurationError, StoreError
+from scheduler.store.database import (
+    Database,
+    current_revision,
+    database_url,
+    head_revision,
+    open_database,
+)
+from scheduler.store.schema import AuditEntry, Base
+
+
+def test_a_new_database_is_created_at_the_current_schema(database: Database) -> None:
+    assert current_revision(database) == head_revision()
+
+
+def test_the_migrations_create_exactly_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_a_database_from_a_newer_program_is_refused(database_url: str) -> None:
+    database = open_database(database_url)
+    with database.transaction() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+    database.close()
+    newer = r"revision ffff, newer than this version .*upgrade the program"
+    with pytest.raises(StoreError, match=newer):
+        open_database(database_url)
+
+
+def test_a_database_behind_the_code_names_campaign_db_upgrade(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_database(database_url).close()
+    # Pretend the code has moved on by one migration: the head the code expects is newer.
+    monkeypatch.setattr("scheduler.store.database.head_revision", lambda: "0002")
+    monkeypatch.setattr("scheduler.store.database._known_revision", lambda revision: True)
+    with pytest.raises(StoreError, match=r"older than this program's 0002: .*campaign db upgrade"):
+        open_database(database_url)
+
+
+def test_tables_without_a_revision_are_not_taken_over(database_url: str) -> None:
+    database = open_database(database_url, check_schema=False)
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE someone_elses (id INTEGER)"))
+    database.close()
+    with pytest.raises(StoreError, match="not a campaign database"):
+        open_database(database_url)
+
+
+def test_instants_come_back_as_aware_utc(database: Database) -> None:
+    tokyo = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    with database.transaction() as session:
+        session.add(AuditEntry(at=tokyo, actor="test", action="check", details={}))
+    with database.transaction() as session:
+        stored = session.scalars(select(AuditEntry.at)).one()
+    assert stored == tokyo
+    assert stored.tzinfo == dt.UTC
+    assert stored.hour == 1
+
+
+def test_a_naive_instant_is_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), database.transaction() as session:
+        session.add(AuditEntry(at=dt.datetime(2026, 11, 25), actor="t", action="a", details={}))
+        session.flush()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    database = open_database(str(tmp_path / "c.db"))
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    database.close()
+
+
+def test_location_from_option_then_environment_then_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAMPAIGN_DATABASE", raising=False)
+    assert database_url(None).database == str(tmp_path / "campaign.db")
+    monkeypatch.setenv("CAMPAIGN_DATABASE", "shared.db")
+    assert database_url(None).database == str(tmp_path / "shared.db")
+    assert database_url("other.db").database == str(tmp_path / "other.db")
+    postgres = database_url("postgresql://ops:s3cret@db.example/campaign")
+    assert postgres.drivername == "postgresql+psycopg"
+
+
+def test_the_printed_location_hides_the_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://ops:s3cret-pw@127.0.0.1:1/none"
+    with pytest.raises(StoreError) as raised:
+        open_database(url)
+    assert "s3cret-pw" not in str(raised.value)
+    assert "ops:***@127.0.0.1" in str(raised.value)
+
+
+def test_an_unsupported_database_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="mysql is not supported"):
+        database_url("mysql://root@127.0.0.1/test")

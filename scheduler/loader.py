@@ -71,13 +71,21 @@ def load_text(text: str, path: Path) -> LoadResult:
             "a mapping with 'campaign', 'embassies' and 'posts'",
         )
         return LoadResult(None, [*parsed.problems, parsed.source.locate(wrong)])
+    loaded = load_data(parsed.data, parsed.source, path)
+    if parsed.problems or loaded.campaign is None:
+        return LoadResult(None, [*parsed.problems, *loaded.problems])
+    return loaded
+
+
+def load_data(data: dict[str, Any], source: SourceMap, path: Path) -> LoadResult:
+    """Validate plain data in the campaign file's shape, e.g. a stored campaign plus a post
+    queued from the command line. ``path`` gives the folder that image paths are relative to."""
     try:
-        spec = CampaignFile.model_validate(parsed.data)
+        spec = CampaignFile.model_validate(data)
     except ValidationError as exc:
-        found = [_translate(detail, parsed.source) for detail in exc.errors(include_url=False)]
-        return LoadResult(None, [*parsed.problems, *found])
-    loaded = LoadedCampaign(spec, parsed.source, path)
-    return LoadResult(loaded if not parsed.problems else None, parsed.problems)
+        found = [_translate(detail, source) for detail in exc.errors(include_url=False)]
+        return LoadResult(None, found)
+    return LoadResult(LoadedCampaign(spec, source, path), [])
 
 
 def _read_text(path: Path) -> tuple[str, Problem | None]:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from adapters.capabilities import CAPABILITIES, ContentWarningStyle, Platform
@@ -114,6 +114,8 @@ class _Planning:
 
     loaded: LoadedCampaign
     media: MediaCatalog
+    slots: Mapping[tuple[str, str], ResolvedTime]
+    """(post id, embassy id) -> a time chosen outside the file: a queued post's free slot."""
     deliveries: list[Delivery] = field(default_factory=list)
     problems: dict[tuple[str, FieldPath, str], Problem] = field(default_factory=dict)
     fallbacks: dict[tuple[int, str, str], list[str]] = field(
@@ -128,9 +130,15 @@ class _Planning:
         self.problems.setdefault((problem.code, problem.path, problem.message), problem)
 
 
-def plan(loaded: LoadedCampaign) -> Plan:
-    """Expand ``loaded``, which must have passed :func:`scheduler.checks.check_structure`."""
-    state = _Planning(loaded, MediaCatalog(loaded.folder))
+def plan(
+    loaded: LoadedCampaign, slots: Mapping[tuple[str, str], ResolvedTime] | None = None
+) -> Plan:
+    """Expand ``loaded``, which must have passed :func:`scheduler.checks.check_structure`.
+
+    ``slots`` fixes the time of a post at an embassy, over what the post says: queued posts
+    without a time go out in the slot the queue chose for each embassy.
+    """
+    state = _Planning(loaded, MediaCatalog(loaded.folder), slots or {})
     embassies = loaded.spec.embassies
     for index, post in enumerate(loaded.spec.posts):
         for embassy in targeted_embassies(post, embassies):
@@ -186,6 +194,8 @@ def _plan_post_for_embassy(state: _Planning, index: int, post: Post, embassy: Em
 
 
 def _schedule(state: _Planning, index: int, post: Post, embassy: Embassy) -> ResolvedTime | None:
+    if (post.id, embassy.id) in state.slots:
+        return state.slots[post.id, embassy.id]
     tz = zone(embassy.timezone)
     if tz is None:  # reported by the structure checks
         return None

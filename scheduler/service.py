@@ -7,16 +7,45 @@ adapter, in later layers).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from scheduler.checks import check_deliveries, check_structure
-from scheduler.errors import CampaignFileError
-from scheduler.loader import LoadedCampaign, load_file
+from scheduler.errors import CampaignFileError, UsageError
+from scheduler.loader import LoadedCampaign, LoadResult, load_data, load_file
+from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
 from scheduler.problems import Problem, has_errors, sort_problems
+from scheduler.sourcemap import SourceMap
+from scheduler.store import queries
+from scheduler.store.approvals import approval_policy, approve
+from scheduler.store.audit import record
 from scheduler.store.database import Database
-from scheduler.store.sync import SyncReport, sync_campaign
+from scheduler.store.posts import (
+    campaign_with,
+    choose_campaign,
+    find_post,
+    free_slots,
+    has_time,
+    placement,
+    stored_accounts,
+)
+from scheduler.store.queries import ReportData, StatusData
+from scheduler.store.schema import Campaign, Post
+from scheduler.store.sync import (
+    ORIGIN_QUEUE,
+    SyncReport,
+    apply_approval_policy,
+    definition_digest,
+    reconcile_deliveries,
+    store_media,
+    sync_campaign,
+)
+from scheduler.timing import ResolvedTime
 
 
 @dataclass(frozen=True)
@@ -33,13 +62,21 @@ class Validation:
 
 def validate_file(path: Path) -> Validation:
     """Every problem of the file at once: structure first, then the expanded plan."""
-    loaded = load_file(path)
+    return validate_loaded(load_file(path), path)
+
+
+def validate_loaded(
+    loaded: LoadResult,
+    path: Path,
+    slots: Mapping[tuple[str, str], ResolvedTime] | None = None,
+) -> Validation:
+    """The checks and the plan of a loaded campaign, whether it came from a file or not."""
     if loaded.campaign is None:
         return Validation(path, sort_problems(loaded.problems), None, None)
     problems = [*loaded.problems, *check_structure(loaded.campaign)]
     if has_errors(problems):
         return Validation(path, sort_problems(problems), loaded.campaign, None)
-    planned = plan(loaded.campaign)
+    planned = plan(loaded.campaign, slots)
     problems += [*planned.problems, *check_deliveries(planned, loaded.campaign)]
     return Validation(path, sort_problems(problems), loaded.campaign, planned)
 
@@ -78,3 +115,192 @@ def sync_file(
             session, valid.campaign, valid.plan, actor=actor, now=now or now_utc()
         )
     return report, valid.problems
+
+
+QUEUE_SOURCE = "campaign queue"
+
+
+@dataclass(frozen=True)
+class PostChange:
+    """What queueing, editing or cancelling a post did."""
+
+    campaign_id: str
+    post_id: str
+    version: int
+    report: SyncReport
+    problems: list[Problem]
+    placement: dict[str, str] | None = None
+    """Local wall time chosen per embassy, for a post queued without a time."""
+
+
+def queue_add(
+    database: Database,
+    definition: dict[str, Any],
+    *,
+    actor: str,
+    folder: Path,
+    campaign_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> PostChange:
+    """Queue a post written in the campaign file's shape, checked exactly like the file.
+
+    Without a day, date or time it goes in each embassy's next free posting slot. Image paths
+    are relative to ``folder``.
+    """
+    with database.transaction() as session:
+        campaign = choose_campaign(session, campaign_id)
+        if session.get(Post, (campaign.id, definition.get("id"))) is not None:
+            raise UsageError(f"--id {definition.get('id')}: a post with this id already exists")
+        return _write_post(session, campaign, definition, None, actor, folder, now or now_utc())
+
+
+def queue_edit(
+    database: Database,
+    post_id: str,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    folder: Path,
+    campaign_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> PostChange:
+    """Change fields of a queued post; a new version, which needs approval again if required."""
+    with database.transaction() as session:
+        campaign = choose_campaign(session, campaign_id)
+        post = find_post(session, campaign.id, post_id)
+        if post.origin != ORIGIN_QUEUE:
+            raise UsageError(
+                f"post {post_id} comes from {campaign.source_file}: edit it there, then sync"
+            )
+        if post.cancelled_at is not None:
+            raise UsageError(f"post {post_id} is cancelled; queue a new post instead")
+        definition = {**post.definition, **changes}
+        if has_time(changes):
+            for key in ("day", "date", "time", "at"):
+                if key not in changes:
+                    definition.pop(key, None)
+        return _write_post(session, campaign, definition, post, actor, folder, now or now_utc())
+
+
+def cancel_post(
+    database: Database,
+    post_id: str,
+    *,
+    actor: str,
+    reason: str,
+    campaign_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> PostChange:
+    """Cancel every copy of a post that has not gone out; report those that have."""
+    moment = now or now_utc()
+    with database.transaction() as session:
+        campaign = choose_campaign(session, campaign_id)
+        post = find_post(session, campaign.id, post_id)
+        post.cancelled_at = post.updated_at = moment
+        report = SyncReport(campaign.id)
+        reconcile_deliveries(session, [], {post.id: post}, {}, _approval(campaign), report, moment)
+        record(session, moment, actor, "cancel", campaign.id, post_id, reason=reason)
+        return PostChange(campaign.id, post_id, post.version, report, [])
+
+
+def approve_post(
+    database: Database,
+    post_id: str,
+    *,
+    approver: str,
+    campaign_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[str, int, int]:
+    """Approve the current version of a post: (campaign id, version, deliveries released)."""
+    with database.transaction() as session:
+        campaign = choose_campaign(session, campaign_id)
+        post = find_post(session, campaign.id, post_id)
+        released = approve(session, post, _approval(campaign), approver, now or now_utc())
+        return campaign.id, post.version, released
+
+
+def _approval(campaign: Campaign) -> ApprovalPolicy:
+    return approval_policy(campaign.definition)
+
+
+def _write_post(
+    session: Session,
+    campaign: Campaign,
+    definition: dict[str, Any],
+    existing: Post | None,
+    actor: str,
+    folder: Path,
+    now: dt.datetime,
+) -> PostChange:
+    path = folder / QUEUE_SOURCE
+    # Without a time, the post goes in free slots; day 1 only lets it pass the file's rule that
+    # every post says when, and the slots override it.
+    checked = definition if has_time(definition) else {**definition, "day": 1}
+    loaded = load_data(campaign_with(campaign, [checked]), SourceMap(QUEUE_SOURCE), path)
+    if loaded.campaign is None:
+        raise CampaignFileError(QUEUE_SOURCE, loaded.problems)
+    spec = loaded.campaign.spec
+    slots = None
+    if not has_time(definition):
+        keep = existing.placement if existing is not None else None
+        slots = free_slots(session, spec, spec.posts[0], now, keep)
+    valid = validate_loaded(loaded, path, slots)
+    if not valid.ok or valid.plan is None:
+        raise CampaignFileError(QUEUE_SOURCE, valid.problems)
+    post = _save_post(session, campaign.id, spec.posts[0].id, definition, existing, actor, now)
+    post.placement = placement(slots) if slots else None
+    report = SyncReport(campaign.id)
+    store_media(session, valid.plan, folder)
+    policy = spec.campaign.policies.approval
+    accounts = stored_accounts(session, campaign.id)
+    reconcile_deliveries(
+        session, valid.plan.deliveries, {post.id: post}, accounts, policy, report, now
+    )
+    apply_approval_policy(session, policy.required, {post.id: post}, report, now)
+    action = "queue edit" if existing else "queue add"
+    record(session, now, actor, action, campaign.id, post.id, version=post.version)
+    problems = [p for p in valid.problems if p.path[:1] == ("posts",)]
+    return PostChange(campaign.id, post.id, post.version, report, problems, post.placement)
+
+
+def _save_post(
+    session: Session,
+    campaign_id: str,
+    post_id: str,
+    definition: dict[str, Any],
+    existing: Post | None,
+    actor: str,
+    now: dt.datetime,
+) -> Post:
+    digest = definition_digest(definition)
+    post = existing or Post(
+        campaign_id=campaign_id, id=post_id, origin=ORIGIN_QUEUE, version=0, created_at=now
+    )
+    if existing is None or existing.definition_hash != digest:
+        post.version += 1
+    post.definition, post.definition_hash = definition, digest
+    post.author, post.updated_at = actor, now
+    session.add(post)
+    session.flush()
+    return post
+
+
+def status(
+    database: Database,
+    campaign_id: str | None = None,
+    *,
+    attention_limit: int | None = 20,
+    now: dt.datetime | None = None,
+) -> StatusData:
+    """Counts by state per local day, embassy and platform, what needs attention (at most
+    ``attention_limit`` listed; None lists all), active pauses, accounts that cannot post."""
+    with database.transaction(commit=False) as session:
+        return queries.status(session, campaign_id, now or now_utc(), attention_limit)
+
+
+def report(
+    database: Database, campaign_id: str | None = None, *, now: dt.datetime | None = None
+) -> ReportData:
+    """What went out (with its URL), what failed and why, what was missed or cancelled."""
+    with database.transaction(commit=False) as session:
+        return queries.report(session, campaign_id, now or now_utc())

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -98,9 +99,10 @@ def sync_campaign(
     _replace_embassies(session, spec)
     accounts = _upsert_accounts(session, spec)
     posts = _sync_posts(session, spec, report, actor, now)
-    _store_media(session, plan, loaded.folder)
-    _sync_deliveries(session, plan, posts, accounts, spec.campaign.policies.approval, report, now)
-    _apply_approval_policy(session, spec, posts, report, now)
+    store_media(session, plan, loaded.folder)
+    policy = spec.campaign.policies.approval
+    reconcile_deliveries(session, plan.deliveries, posts, accounts, policy, report, now)
+    apply_approval_policy(session, policy.required, posts, report, now)
     record(
         session,
         now,
@@ -172,8 +174,12 @@ def _upsert_accounts(session: Session, spec: CampaignFile) -> dict[tuple[str, st
 def post_definition(post: Any) -> tuple[dict[str, Any], str]:
     """The post as written, and its fingerprint: an edit anywhere in it is a new version."""
     definition: dict[str, Any] = post.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return definition, definition_digest(definition)
+
+
+def definition_digest(definition: dict[str, Any]) -> str:
     encoded = json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()
-    return definition, hashlib.sha256(encoded).hexdigest()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def _sync_posts(
@@ -214,9 +220,11 @@ def _sync_posts(
     return {post_id: post for post_id, post in stored.items() if post.origin == ORIGIN_FILE}
 
 
-def _store_media(session: Session, plan: Plan, folder: Path) -> None:
+def store_media(session: Session, plan: Plan, folder: Path) -> None:
     """Image bytes go into the store, so that a daemon on another host needs no files."""
     wanted = {media.sha256: media for d in plan.deliveries for media in d.media}
+    if not wanted:
+        return
     present = set(session.scalars(select(Media.sha256).where(Media.sha256.in_(list(wanted)))))
     for sha256, media in wanted.items():
         if sha256 in present:
@@ -238,16 +246,18 @@ def _store_media(session: Session, plan: Plan, folder: Path) -> None:
         )
 
 
-def _sync_deliveries(
+def reconcile_deliveries(
     session: Session,
-    plan: Plan,
+    planned_deliveries: Iterable[PlannedDelivery],
     posts: dict[str, Post],
     accounts: dict[tuple[str, str], Account],
     policy: ApprovalPolicy,
     report: SyncReport,
     now: dt.datetime,
 ) -> None:
-    campaign_id = plan.campaign_id
+    """Make the stored deliveries of ``posts`` those planned: add, update, cancel, or report
+    what can no longer change."""
+    campaign_id = report.campaign_id
     stored = {
         row.key: row
         for row in session.scalars(
@@ -257,7 +267,7 @@ def _sync_deliveries(
             )
         )
     }
-    for planned in plan.deliveries:
+    for planned in planned_deliveries:
         key = delivery_key(campaign_id, planned)
         row = stored.pop(key, None)
         post = posts[planned.post_id]
@@ -371,15 +381,14 @@ def _remove(session: Session, row: StoredDelivery, report: SyncReport, now: dt.d
         )
 
 
-def _apply_approval_policy(
+def apply_approval_policy(
     session: Session,
-    spec: CampaignFile,
+    required: bool,
     posts: dict[str, Post],
     report: SyncReport,
     now: dt.datetime,
 ) -> None:
     """Pending copies of a post wait for approval exactly when the policy says they must."""
-    required = spec.campaign.policies.approval.required
     for post in posts.values():
         if post.cancelled_at is not None:
             continue

@@ -1,0 +1,345 @@
+"""Commands for comms officers: queue, edit, cancel and approve posts, from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+
+from adapters.capabilities import Platform
+from scheduler import service
+from scheduler.cli.common import main, print_problems
+from scheduler.cli.store import actor_option, database_option
+from scheduler.errors import CampaignFileError, UsageError
+from scheduler.model import Replies, Visibility
+from scheduler.problems import Problem
+from scheduler.store.database import open_database
+from scheduler.store.posts import choose_campaign
+from scheduler.store.schema import Delivery, Post
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Where a field of the queued post came from on the command line, for error messages.
+OPTION_OF_FIELD = {
+    "id": "--id",
+    "text": "--text",
+    "images": "--image/--alt",
+    "content_warning": "--content-warning",
+    "at": "--at",
+    "date": "--at",
+    "time": "--at",
+    "replies": "--replies",
+    "visibility": "--visibility",
+    "targets": "--embassy/--region/--tag/--platform",
+}
+
+
+def campaign_option(command: F) -> F:
+    return click.option(
+        "--campaign",
+        "campaign_id",
+        metavar="ID",
+        help="Which campaign (needed only when the database holds several).",
+    )(command)
+
+
+def post_options(command: F) -> F:
+    """The options that write a post; shared by `queue add` and `queue edit`."""
+    options = [
+        click.option("--text", "texts", multiple=True, metavar="LANG=TEXT",
+                     help="The text in one language, e.g. --text 'en=Orange the world'."),
+        click.option("--image", "images", multiple=True, metavar="FILE",
+                     help="An image, relative to the current folder (up to 4)."),
+        click.option("--alt", "alts", multiple=True, metavar="[N:]LANG=TEXT",
+                     help="Alt text of image N (default 1), e.g. --alt '2:fr=Une carte'."),
+        click.option("--content-warning", "warnings", multiple=True, metavar="LANG=TEXT",
+                     help="A content warning, in one language."),
+        click.option("--embassy", "embassies", multiple=True, metavar="ID",
+                     help="Only this embassy (repeatable; default: all)."),
+        click.option("--region", "regions", multiple=True, metavar="ID",
+                     help="Only embassies of this region (repeatable)."),
+        click.option("--tag", "tags", multiple=True, metavar="TAG",
+                     help="Only embassies with this tag (repeatable)."),
+        click.option("--platform", "platforms", multiple=True,
+                     type=click.Choice([str(p) for p in Platform]),
+                     help="Only this platform (repeatable; default: all)."),
+        click.option("--at", "at", metavar="WHEN",
+                     help="'2026-12-01 10:00' is that local time at each embassy; with an "
+                     "offset ('...+01:00' or 'Z') one instant everywhere. Without --at: "
+                     "each embassy's next free posting slot."),
+        click.option("--replies", type=click.Choice([str(r) for r in Replies]),
+                     help="Who may reply (X and Bluesky)."),
+        click.option("--visibility", type=click.Choice([str(v) for v in Visibility]),
+                     help="Mastodon visibility."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.group()
+def queue() -> None:
+    """Queue posts outside the campaign file, list, edit and cancel them."""
+
+
+@queue.command("add")
+@click.option("--id", "post_id", metavar="ID", help="The post's id (default: q-DATE-XXXX).")
+@post_options
+@campaign_option
+@database_option
+@actor_option
+def queue_add(
+    post_id: str | None, campaign_id: str | None, database: str | None, actor: str, **fields: Any
+) -> None:
+    """Queue a post, checked exactly like the campaign file.
+
+    Without --at it goes out in each embassy's next free posting slot, in local time.
+    """
+    if not fields["texts"]:
+        raise click.UsageError("give the text with --text LANG=TEXT (at least one language)")
+    definition = {"id": post_id or _new_id(), **_post_fields(**fields)}
+    with _opened(database) as opened, _options_in_problems():
+        change = service.queue_add(
+            opened, definition, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
+        )
+    _print_change("queued", change)
+
+
+@queue.command("edit")
+@click.argument("post_id", metavar="POST")
+@post_options
+@campaign_option
+@database_option
+@actor_option
+def queue_edit(
+    post_id: str, campaign_id: str | None, database: str | None, actor: str, **fields: Any
+) -> None:
+    """Change a queued post. What is given replaces what was there; approval is needed again."""
+    changes = _post_fields(**fields)
+    if not changes:
+        raise click.UsageError("nothing to change: give --text, --at, --image, ...")
+    with _opened(database) as opened, _options_in_problems():
+        change = service.queue_edit(
+            opened, post_id, changes, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
+        )
+    _print_change("edited", change)
+
+
+@queue.command("cancel")
+@click.argument("post_id", metavar="POST")
+@click.option("--reason", required=True, help="Why, for the audit log and the report.")
+@campaign_option
+@database_option
+@actor_option
+def queue_cancel(
+    post_id: str, reason: str, campaign_id: str | None, database: str | None, actor: str
+) -> None:
+    """Cancel a post (queued or from the file): none of its copies will go out from now on."""
+    with _opened(database) as opened:
+        change = service.cancel_post(
+            opened, post_id, actor=actor, reason=reason, campaign_id=campaign_id
+        )
+    _print_change("cancelled", change)
+
+
+@queue.command("list")
+@click.option("--all", "everything", is_flag=True, help="Also list the campaign file's posts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the posts as JSON.")
+@campaign_option
+@database_option
+def queue_list(
+    everything: bool, as_json: bool, campaign_id: str | None, database: str | None
+) -> None:
+    """List queued posts: version, author, the states of their deliveries, the next one due."""
+    rows = _listing(database, campaign_id, everything)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no queued posts" + ("" if everything else " (--all lists the file's too)"))
+    for row in rows:
+        states = ", ".join(f"{n} {state}" for state, n in sorted(row["states"].items()))
+        cancelled = " CANCELLED" if row["cancelled"] else ""
+        click.echo(
+            f"{row['id']}  v{row['version']} by {row['author']}{cancelled}  [{states}]  "
+            f"next: {row['next_due'] or '-'}  {row['text']}"
+        )
+
+
+@main.command()
+@click.argument("post_id", metavar="POST")
+@campaign_option
+@database_option
+@actor_option
+def approve(post_id: str, campaign_id: str | None, database: str | None, actor: str) -> None:
+    """Approve the current version of a post, so that it may go out.
+
+    Under the campaign's two-person rule, the approver cannot be its author. Give your name
+    with --as.
+    """
+    with _opened(database) as opened:
+        campaign, version, released = service.approve_post(
+            opened, post_id, approver=actor, campaign_id=campaign_id
+        )
+    click.secho(
+        f"{campaign}: post {post_id} version {version} approved by {actor}; "
+        f"{released} deliver{'y' if released == 1 else 'ies'} scheduled",
+        fg="green",
+    )
+
+
+def _opened(database: str | None) -> closing[Any]:
+    return closing(open_database(database))
+
+
+@contextmanager
+def _options_in_problems() -> Iterator[None]:
+    """Problems of a queued post, named by the options that wrote its fields."""
+    try:
+        yield
+    except CampaignFileError as exc:
+        raise CampaignFileError(exc.file, [_as_option(p) for p in exc.problems]) from None
+
+
+def _as_option(problem: Problem) -> Problem:
+    path = problem.path
+    if path[:2] != ("posts", 0):
+        return problem
+    if len(path) == 2:
+        return replace(problem, path=("post",))
+    option = OPTION_OF_FIELD.get(str(path[2]), str(path[2]))
+    return replace(problem, path=(option, *path[3:]))
+
+
+def _new_id() -> str:
+    return f"q-{dt.date.today():%Y%m%d}-{secrets.token_hex(2)}"
+
+
+def _post_fields(
+    texts: tuple[str, ...],
+    images: tuple[str, ...],
+    alts: tuple[str, ...],
+    warnings: tuple[str, ...],
+    embassies: tuple[str, ...],
+    regions: tuple[str, ...],
+    tags: tuple[str, ...],
+    platforms: tuple[str, ...],
+    at: str | None,
+    replies: str | None,
+    visibility: str | None,
+) -> dict[str, Any]:
+    """The options given, as fields of a post in the campaign file's shape."""
+    fields: dict[str, Any] = {}
+    if texts:
+        fields["text"] = _by_language("--text", texts)
+    if images:
+        fields["images"] = _images(images, alts)
+    if warnings:
+        fields["content_warning"] = _by_language("--content-warning", warnings)
+    targets = {"embassies": embassies, "regions": regions, "tags": tags, "platforms": platforms}
+    if any(targets.values()):
+        fields["targets"] = {key: list(value) for key, value in targets.items() if value}
+    if at:
+        fields.update(_when(at))
+    if replies:
+        fields["replies"] = replies
+    if visibility:
+        fields["visibility"] = visibility
+    return fields
+
+
+def _by_language(option: str, values: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        language, equals, text = value.partition("=")
+        if not equals or not language.strip():
+            raise UsageError(f"{option} {value!r}: expected LANG=TEXT, e.g. {option} 'en=Hello'")
+        found[language.strip()] = text
+    return found
+
+
+def _images(files: tuple[str, ...], alts: tuple[str, ...]) -> list[dict[str, Any]]:
+    images: list[dict[str, Any]] = [{"file": file, "alt": {}} for file in files]
+    for value in alts:
+        number, colon, rest = value.partition(":")
+        index = 1
+        if colon and number.isdigit():
+            index, value = int(number), rest
+        if not 1 <= index <= len(images):
+            raise UsageError(f"--alt {value!r}: there is no image {index}; give --image first")
+        images[index - 1]["alt"].update(_by_language("--alt", (value,)))
+    return images
+
+
+def _when(text: str) -> dict[str, Any]:
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError as exc:
+        raise UsageError(
+            f"--at {text!r}: expected a local time like '2026-12-01 10:00', or an instant "
+            "like '2026-12-01T10:00+01:00'"
+        ) from exc
+    if moment.tzinfo is not None:
+        return {"at": moment.isoformat()}
+    return {"date": moment.date().isoformat(), "time": moment.strftime("%H:%M")}
+
+
+def _print_change(verb: str, change: service.PostChange) -> None:
+    print_problems(change.problems, verbose=False)
+    states = Counter(c.state for c in change.report.changes)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no deliveries"
+    click.secho(
+        f"{change.campaign_id}: {verb} post {change.post_id} (version {change.version}): {summary}",
+        fg="green",
+    )
+    for embassy, local in sorted((change.placement or {}).items()):
+        click.echo(f"  {embassy}: next free slot {local.replace('T', ' ')} local time")
+    for item in change.report.changes:
+        if item.state not in ("scheduled", "awaiting_approval", "cancelled"):
+            click.secho(f"  {item.key}: {item.kind} [{item.state}]", fg="yellow")
+
+
+def _listing(
+    database: str | None, campaign_id: str | None, everything: bool
+) -> list[dict[str, Any]]:
+    with _opened(database) as opened, opened.transaction() as session:
+        campaign = choose_campaign(session, campaign_id)
+        query = select(Post).where(Post.campaign_id == campaign.id).order_by(Post.created_at)
+        if not everything:
+            query = query.where(Post.origin == "queue")
+        rows = []
+        for post in session.scalars(query):
+            deliveries = session.scalars(
+                select(Delivery).where(
+                    Delivery.campaign_id == campaign.id, Delivery.post_id == post.id
+                )
+            ).all()
+            pending = sorted(
+                (d.due_at, f"{d.local_time.replace('T', ' ')} {d.timezone}")
+                for d in deliveries
+                if d.state in ("scheduled", "awaiting_approval", "retry_waiting")
+            )
+            text = post.definition.get("text") or {}
+            first = next(iter(text.values()), "") if isinstance(text, dict) else ""
+            rows.append(
+                {
+                    "id": post.id,
+                    "origin": post.origin,
+                    "version": post.version,
+                    "author": post.author,
+                    "cancelled": post.cancelled_at is not None,
+                    "states": dict(Counter(d.state for d in deliveries)),
+                    "next_due": pending[0][1] if pending else None,
+                    "text": first if len(first) <= 60 else first[:59] + "…",
+                }
+            )
+        return rows

@@ -1,0 +1,151 @@
+"""Posts in the store that do not come from a sync: queued, edited, cancelled, approved.
+
+A queued post is written in the campaign file's own shape and checked by the same loader,
+checks and planner as the file; only its deliveries' times may come from the queue's slot search
+(:func:`free_slots`) rather than from the post.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.errors import StoreError, UsageError
+from scheduler.model import CampaignFile, Embassy
+from scheduler.model import Post as PostSpec
+from scheduler.planner import targeted_embassies
+from scheduler.store.schema import Account, Campaign, Post
+from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.states import DeliveryState
+from scheduler.timing import LocalTimeError, ResolvedTime, parse_clock, resolve_local, zone
+
+SLOT_LEAD = dt.timedelta(minutes=5)
+"""A slot closer than this to now is not free: there must be time to review and approve."""
+
+
+def choose_campaign(session: Session, campaign_id: str | None) -> Campaign:
+    """The campaign asked for, or the only one in the store."""
+    if campaign_id is not None:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise UsageError(f"--campaign {campaign_id}: no such campaign; {_known(session)}")
+        return campaign
+    campaigns = list(session.scalars(select(Campaign).order_by(Campaign.id)))
+    if len(campaigns) == 1:
+        return campaigns[0]
+    if not campaigns:
+        raise UsageError("the database holds no campaign yet: run `campaign sync FILE` first")
+    raise UsageError(f"the database holds several campaigns; give --campaign: {_known(session)}")
+
+
+def _known(session: Session) -> str:
+    ids = list(session.scalars(select(Campaign.id).order_by(Campaign.id)))
+    return "expected one of: " + (", ".join(ids) or "(none synced yet)")
+
+
+def find_post(session: Session, campaign_id: str, post_id: str) -> Post:
+    post = session.get(Post, (campaign_id, post_id), with_for_update=True)
+    if post is None:
+        queued = session.scalars(
+            select(Post.id).where(Post.campaign_id == campaign_id).order_by(Post.id)
+        )
+        raise UsageError(
+            f"no post '{post_id}' in campaign {campaign_id}; expected one of: " + ", ".join(queued)
+        )
+    return post
+
+
+def stored_accounts(session: Session, campaign_id: str) -> dict[tuple[str, str], Account]:
+    accounts = session.scalars(select(Account).where(Account.campaign_id == campaign_id))
+    return {(account.embassy_id, account.platform): account for account in accounts}
+
+
+def campaign_with(campaign: Campaign, posts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The stored campaign (as last synced) with ``posts``, in the campaign file's shape."""
+    return {**campaign.definition, "posts": list(posts)}
+
+
+def has_time(definition: Mapping[str, Any]) -> bool:
+    return any(key in definition for key in ("day", "date", "at"))
+
+
+def free_slots(
+    session: Session,
+    spec: CampaignFile,
+    post: PostSpec,
+    now: dt.datetime,
+    keep: Mapping[str, str] | None = None,
+) -> dict[tuple[str, str], ResolvedTime]:
+    """The next free posting slot of each embassy that carries ``post``, in its local time.
+
+    A slot is one of the embassy's posting times on a day of the window, at least
+    :data:`SLOT_LEAD` ahead, where none of the embassy's deliveries (other than cancelled ones
+    and this post's own) is due. ``keep`` holds slots chosen earlier, as local wall times, so
+    that an edit does not move a post.
+    """
+    taken = _taken(session, spec.campaign.id, post.id)
+    chosen: dict[tuple[str, str], ResolvedTime] = {}
+    for embassy in targeted_embassies(post, spec.embassies):
+        earlier = (keep or {}).get(embassy.id)
+        slot = _resolve(spec, embassy, earlier) if earlier else None
+        slot = slot or _next_slot(spec, embassy, taken.get(embassy.id, set()), now)
+        chosen[post.id, embassy.id] = slot
+    return chosen
+
+
+def placement(slots: Mapping[tuple[str, str], ResolvedTime]) -> dict[str, str]:
+    return {
+        embassy: slot.local.isoformat(timespec="minutes") for (_, embassy), slot in slots.items()
+    }
+
+
+def _taken(session: Session, campaign_id: str, post_id: str) -> dict[str, set[dt.datetime]]:
+    rows = session.execute(
+        select(StoredDelivery.embassy_id, StoredDelivery.due_at).where(
+            StoredDelivery.campaign_id == campaign_id,
+            StoredDelivery.post_id != post_id,
+            StoredDelivery.state != str(DeliveryState.CANCELLED),
+        )
+    )
+    taken: dict[str, set[dt.datetime]] = {}
+    for embassy_id, due_at in rows:
+        taken.setdefault(embassy_id, set()).add(due_at)
+    return taken
+
+
+def _resolve(spec: CampaignFile, embassy: Embassy, local: str) -> ResolvedTime | None:
+    tz = zone(embassy.timezone)
+    if tz is None:
+        return None
+    wall = dt.datetime.fromisoformat(local)
+    return resolve_local(wall.date(), wall.time(), tz, spec.campaign.policies.clock_changes)
+
+
+def _next_slot(
+    spec: CampaignFile, embassy: Embassy, taken: set[dt.datetime], now: dt.datetime
+) -> ResolvedTime:
+    tz = zone(embassy.timezone)
+    if tz is None:
+        raise StoreError(f"embassy {embassy.id}: unknown time zone {embassy.timezone}")
+    clocks = sorted(
+        parse_clock(c) for c in (embassy.posting_times or spec.campaign.posting_times).values()
+    )
+    window = spec.campaign.window
+    day = max(window.start, now.astimezone(tz).date())
+    while day <= window.end:
+        for clock in clocks:
+            try:
+                slot = resolve_local(day, clock, tz, spec.campaign.policies.clock_changes)
+            except LocalTimeError:  # a clock change swallows this slot, and the policy says so
+                continue
+            if slot.utc >= now + SLOT_LEAD and slot.utc not in taken:
+                return slot
+        day += dt.timedelta(days=1)
+    raise UsageError(
+        f"no free posting slot left for {embassy.id} before the campaign ends on {window.end}; "
+        "give a time with --at"
+    )

@@ -1,0 +1,85 @@
+"""The delivery state machine: its table is complete, and illegal moves are refused in one place."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scheduler.errors import StoreError
+from scheduler.store.states import (
+    ATTENTION,
+    FINISHED,
+    IN_FLIGHT,
+    PENDING,
+    TRANSITIONS,
+    DeliveryState,
+    guard,
+    sources,
+)
+
+STORE_DOC = Path(__file__).resolve().parent.parent / "docs" / "store.md"
+S = DeliveryState
+
+
+def test_every_state_has_a_row() -> None:
+    assert set(TRANSITIONS) == set(DeliveryState)
+
+
+def test_every_state_but_the_first_can_be_reached() -> None:
+    reachable = {S.SCHEDULED, S.AWAITING_APPROVAL}
+    frontier = list(reachable)
+    while frontier:
+        for target in TRANSITIONS[frontier.pop()]:
+            if target not in reachable:
+                reachable.add(target)
+                frontier.append(target)
+    assert reachable == set(DeliveryState)
+
+
+def test_sent_and_cancelled_are_final() -> None:
+    assert TRANSITIONS[S.SENT] == frozenset()
+    assert TRANSITIONS[S.CANCELLED] == frozenset()
+
+
+def test_nothing_in_flight_can_be_cancelled_or_rescheduled_by_an_edit() -> None:
+    # Only the daemon or reconciliation decides what became of a call that may have gone out.
+    for state in IN_FLIGHT:
+        assert S.CANCELLED not in TRANSITIONS[state]
+        assert S.AWAITING_APPROVAL not in TRANSITIONS[state]
+
+
+def test_the_groups_partition_the_states() -> None:
+    groups = [PENDING, IN_FLIGHT, FINISHED]
+    assert set().union(*groups) == set(DeliveryState)
+    assert sum(len(group) for group in groups) == len(DeliveryState)
+    assert set(ATTENTION) <= set(DeliveryState)
+
+
+def test_a_pending_delivery_can_always_be_cancelled() -> None:
+    for state in PENDING:
+        assert S.CANCELLED in TRANSITIONS[state]
+
+
+def test_guard_refuses_a_move_the_machine_does_not_allow() -> None:
+    with pytest.raises(StoreError, match="cannot go from sent to scheduled"):
+        guard(S.SCHEDULED, frozenset({S.SENT}))
+    assert guard(S.SENDING, frozenset({S.CLAIMED})) == {S.CLAIMED}
+    assert guard(S.SCHEDULED, frozenset({S.SCHEDULED})) == {S.SCHEDULED}  # an edit in place
+
+
+def test_sources_is_the_inverse_of_the_table() -> None:
+    for state, targets in TRANSITIONS.items():
+        for target in targets:
+            assert state in sources(target)
+
+
+def test_the_documented_table_is_the_code() -> None:
+    """docs/store.md lists each state with the states it may move to."""
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]*) \|", STORE_DOC.read_text("utf-8"), re.MULTILINE)
+    documented = {
+        DeliveryState(state): frozenset(DeliveryState(t) for t in re.findall(r"`(\w+)`", targets))
+        for state, targets in rows
+    }
+    assert documented == TRANSITIONS

@@ -21,7 +21,6 @@ from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
 from scheduler.problems import Problem, has_errors, sort_problems
 from scheduler.sourcemap import SourceMap
-from scheduler.store import queries
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
@@ -34,7 +33,6 @@ from scheduler.store.posts import (
     placement,
     stored_accounts,
 )
-from scheduler.store.queries import ReportData, StatusData
 from scheduler.store.schema import Campaign, Post
 from scheduler.store.sync import (
     ORIGIN_QUEUE,
@@ -283,24 +281,3 @@ def _save_post(
     session.add(post)
     session.flush()
     return post
-
-
-def status(
-    database: Database,
-    campaign_id: str | None = None,
-    *,
-    attention_limit: int | None = 20,
-    now: dt.datetime | None = None,
-) -> StatusData:
-    """Counts by state per local day, embassy and platform, what needs attention (at most
-    ``attention_limit`` listed; None lists all), active pauses, accounts that cannot post."""
-    with database.transaction(commit=False) as session:
-        return queries.status(session, campaign_id, now or now_utc(), attention_limit)
-
-
-def report(
-    database: Database, campaign_id: str | None = None, *, now: dt.datetime | None = None
-) -> ReportData:
-    """What went out (with its URL), what failed and why, what was missed or cancelled."""
-    with database.transaction(commit=False) as session:
-        return queries.report(session, campaign_id, now or now_utc())

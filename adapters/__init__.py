@@ -1,8 +1,65 @@
 """Platform adapters: one class per platform behind one interface (see adapters.base).
 
-Importing this package never imports a platform SDK; only the adapter modules do.
+Importing this package never imports a platform SDK; only the adapter modules do
+(``adapters.x``, ``adapters.mastodon``, ``adapters.bluesky``), and ``adapters.registry`` imports
+them only when asked for one.
 """
 
+from adapters.base import (
+    AccountCheck,
+    AccountLimits,
+    Adapter,
+    AdapterSettings,
+    ContentRejected,
+    CredentialsInvalid,
+    Duplicate,
+    MediaItem,
+    MemoryState,
+    NetworkError,
+    OutcomeUnknown,
+    OutgoingPart,
+    OutOfQuota,
+    PermanentError,
+    Published,
+    RateLimited,
+    RemotePost,
+    ServerError,
+    StateStore,
+    Timeout,
+    TransientError,
+    idempotency_key,
+)
 from adapters.capabilities import CAPABILITIES, Capabilities, LengthRule, Platform
+from adapters.secrets import Secret, load_credentials, save_credentials
 
-__all__ = ["CAPABILITIES", "Capabilities", "LengthRule", "Platform"]
+__all__ = [  # noqa: RUF022 - plain sorted, as tests/test_exported_members.py checks
+    "AccountCheck",
+    "AccountLimits",
+    "Adapter",
+    "AdapterSettings",
+    "CAPABILITIES",
+    "Capabilities",
+    "ContentRejected",
+    "CredentialsInvalid",
+    "Duplicate",
+    "LengthRule",
+    "MediaItem",
+    "MemoryState",
+    "NetworkError",
+    "OutOfQuota",
+    "OutcomeUnknown",
+    "OutgoingPart",
+    "PermanentError",
+    "Platform",
+    "Published",
+    "RateLimited",
+    "RemotePost",
+    "Secret",
+    "ServerError",
+    "StateStore",
+    "Timeout",
+    "TransientError",
+    "idempotency_key",
+    "load_credentials",
+    "save_credentials",
+]

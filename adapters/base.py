@@ -1,0 +1,329 @@
+"""The adapter interface, what goes in and out of it, and the publish branch of the error tree.
+
+Every platform error ends up as exactly one of these (``scheduler.errors`` draws the roots)::
+
+    PublishError                    a platform call failed
+    ├── TransientError              nothing went out; retrying later is safe
+    │   ├── RateLimited             ``reset_at``: the aware UTC instant the platform lets us back
+    │   ├── NetworkError            the request could not be sent, or a safe call lost its answer
+    │   │   └── Timeout             ... because a connect or read deadline passed
+    │   └── ServerError             the platform answered 5xx
+    ├── PermanentError              the same call will fail the same way; do not retry
+    │   ├── ContentRejected         a 4xx about the content itself: too long, bad media, bad reply
+    │   ├── CredentialsInvalid      the token or password is wrong, expired for good, or revoked
+    │   ├── OutOfQuota              the account has no credit left (X answers 402)
+    │   └── Duplicate               already posted (X's 403 "duplicate content")
+    └── OutcomeUnknown              the request may have reached the platform: a read timeout or a
+                                    dropped connection after a post was sent. Neither retrying
+                                    (a double post) nor giving up (a missing post) is safe: look
+                                    for the post first (``Adapter.find_recent``).
+
+Each adapter interprets platform errors in one place, a small context manager around its SDK
+calls, and raises these with ``raise ... from exc``. Adapters never sleep (a rate limit is
+reported with its reset instant, the caller reschedules) and never return a boolean for failure.
+
+This module imports no platform SDK and no store: only data and the error tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from adapters.capabilities import Capabilities, Platform
+from adapters.secrets import Secret
+from scheduler.errors import ConfigurationError, PublishError
+
+VISIBILITIES = frozenset({"public", "unlisted", "private"})
+"""The values of ``scheduler.model.Visibility``; kept as strings so this module needs no model."""
+REPLY_POLICIES = frozenset({"everyone", "following", "mentioned"})
+"""The values of ``scheduler.model.Replies``."""
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class TransientError(PublishError):
+    """Nothing went out; the same call may succeed later."""
+
+
+class RateLimited(TransientError):
+    def __init__(self, message: str, *, reset_at: dt.datetime) -> None:
+        super().__init__(f"{message} (resets at {reset_at:%Y-%m-%d %H:%M:%S} UTC)")
+        self.reset_at = reset_at
+        """Aware UTC instant after which the platform accepts calls again."""
+
+
+class NetworkError(TransientError):
+    """The platform could not be reached, or a call that is safe to repeat lost its answer."""
+
+
+class Timeout(NetworkError):
+    """A connect deadline (or a read deadline on a call that is safe to repeat) passed."""
+
+
+class ServerError(TransientError):
+    """The platform answered 5xx."""
+
+
+class PermanentError(PublishError):
+    """Retrying the same call fails the same way: a person has to act."""
+
+
+class ContentRejected(PermanentError):
+    """The platform refused the content itself: length, media, language, reply target."""
+
+
+class CredentialsInvalid(PermanentError):
+    """Wrong, expired or revoked credentials."""
+
+
+class OutOfQuota(PermanentError):
+    """The account or app has no credit or quota left (X: 402 Payment Required)."""
+
+
+class Duplicate(PermanentError):
+    """The platform says this exact content is already posted (X: 403 duplicate content)."""
+
+
+class OutcomeUnknown(PublishError):
+    """The request may have reached the platform and been acted on; its answer was lost."""
+
+
+# --- what goes in and out ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One image: its bytes (or a file to read them from), type and alt text."""
+
+    mime: str
+    alt: str
+    data: bytes | None = None
+    path: Path | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.path is None):
+            raise ValueError("a MediaItem needs exactly one of data and path")
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    @property
+    def filename(self) -> str:
+        if self.path is not None:
+            return self.path.name
+        return "image." + self.mime.rpartition("/")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingPart:
+    """One post (or one part of a thread), rendered and ready to send."""
+
+    text: str
+    idempotency_key: str
+    """Derived from the delivery (see :func:`idempotency_key`): the same delivery, the same key."""
+    media: tuple[MediaItem, ...] = ()
+    language: str | None = None
+    content_warning: str | None = None
+    """Sent in the platform's own field where it has one; otherwise already in ``text``."""
+    visibility: str = "public"
+    replies: str = "everyone"
+    in_reply_to: str | None = None
+    """Remote id of the part this one answers (the previous part of a thread)."""
+    thread_root: str | None = None
+    """Remote id of the thread's first part; Bluesky references it in every reply."""
+
+    def __post_init__(self) -> None:
+        if self.visibility not in VISIBILITIES:
+            raise ValueError(f"visibility {self.visibility!r} is not one of {sorted(VISIBILITIES)}")
+        if self.replies not in REPLY_POLICIES:
+            raise ValueError(f"replies {self.replies!r} is not one of {sorted(REPLY_POLICIES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    platform: Platform
+    remote_id: str
+    url: str
+    published_at: dt.datetime
+    """The platform's timestamp for the post, aware UTC."""
+    media_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLimits:
+    """What the platform accepts for this account right now (may differ from Capabilities)."""
+
+    max_characters: int
+    max_media: int
+    max_image_bytes: int
+    characters_reserved_per_url: int | None = None
+    max_alt_text: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCheck:
+    platform: Platform
+    account_id: str
+    """The platform's own id: X user id, Mastodon account id, Bluesky DID."""
+    handle: str
+    display_name: str | None
+    limits: AccountLimits
+    server: str | None = None
+    """What the server says it is, where it says (a Mastodon version string)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePost:
+    """A post found on the account, to settle an unknown outcome."""
+
+    remote_id: str
+    url: str
+    text: str
+    published_at: dt.datetime
+    in_reply_to: str | None = None
+
+
+class StateStore(Protocol):
+    """Where an adapter keeps state between runs (Bluesky: its session). Never the database."""
+
+    def load(self) -> str | None: ...
+
+    def save(self, value: str) -> None: ...
+
+
+class MemoryState:
+    """Keeps state for the life of the process only."""
+
+    def __init__(self, value: str | None = None) -> None:
+        self.value = value
+
+    def load(self) -> str | None:
+        return self.value
+
+    def save(self, value: str) -> None:
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterSettings:
+    handle: str
+    """The account's handle, as written in the campaign file."""
+    instance: str | None = None
+    """Mastodon: the instance URL (also the default base URL)."""
+    timeout: float = 30.0
+    """Seconds for each request to connect, and again to answer."""
+    media_deadline: float = 120.0
+    """Seconds to wait for the platform to finish processing uploaded media."""
+    state: StateStore = field(default_factory=MemoryState)
+    clock: Clock = utc_now
+
+
+def idempotency_key(delivery_id: str, content_hash: str) -> str:
+    """The key for one delivery's content: the same delivery, unchanged, gets the same key."""
+    return hashlib.sha256(f"{delivery_id}\n{content_hash}".encode()).hexdigest()[:40]
+
+
+# --- the interface ----------------------------------------------------------------------------
+
+
+class Adapter(ABC):
+    """One platform account. Subclasses set the class attributes and implement the methods."""
+
+    capabilities: ClassVar[Capabilities]
+    credential_fields: ClassVar[tuple[str, ...]]
+    """The secrets the adapter needs, as named in the secrets store (docs/secrets.md)."""
+    default_base_url: ClassVar[str | None] = None
+    can_find_recent: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        settings: AdapterSettings,
+        credentials: Mapping[str, Secret],
+        base_url: str | None = None,
+    ) -> None:
+        missing = [name for name in self.credential_fields if name not in credentials]
+        if missing:
+            raise ConfigurationError(
+                f"{self.capabilities.label} account {settings.handle}: "
+                f"missing credentials {', '.join(missing)}"
+            )
+        url = base_url or self._default_base_url(settings)
+        if not url:
+            raise ConfigurationError(
+                f"{self.capabilities.label} account {settings.handle}: no base URL"
+            )
+        self.settings = settings
+        self.credentials = dict(credentials)
+        self.base_url = url.rstrip("/")
+
+    def _default_base_url(self, settings: AdapterSettings) -> str | None:
+        return self.default_base_url
+
+    @property
+    def platform(self) -> Platform:
+        return self.capabilities.platform
+
+    def now(self) -> dt.datetime:
+        return self.settings.clock()
+
+    def secret(self, name: str) -> str:
+        return self.credentials[name].reveal()
+
+    @abstractmethod
+    def publish(self, part: OutgoingPart) -> Published:
+        """Send one part; raise a PublishError subclass on any failure."""
+
+    @abstractmethod
+    def delete(self, remote_id: str) -> None:
+        """Remove a post. Deleting a post that is already gone is not an error."""
+
+    @abstractmethod
+    def verify(self) -> AccountCheck:
+        """Check the credentials; return who they belong to and the live limits."""
+
+    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
+        """The account's own posts since ``since``, newest first, to settle OutcomeUnknown."""
+        raise NotImplementedError(f"{self.capabilities.label} cannot list an account's posts")
+
+    def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Release connections. Adapters holding none need not override it."""
+
+    def __enter__(self) -> Adapter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.settings.handle} at {self.base_url}>"
+
+
+def reset_from_epoch(value: str | None, fallback: dt.datetime) -> dt.datetime:
+    """A rate-limit reset header holding Unix seconds, as an aware UTC instant."""
+    try:
+        return dt.datetime.fromtimestamp(int(value or ""), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return fallback
+
+
+DEFAULT_BACKOFF = dt.timedelta(minutes=1)
+"""When a platform rate-limits without saying until when."""

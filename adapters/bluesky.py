@@ -1,0 +1,399 @@
+"""Bluesky, through atproto: a handle and an app password per account.
+
+What the SDK does not do for us, and this adapter does:
+
+- **Sessions are kept.** ``createSession`` is limited to 30 per 5 minutes and 300 a day, so we
+  never log in per post: the session (``export_session_string``, kept up to date through
+  ``on_session_change``) goes to ``settings.state``, which the daemon backs with a private file
+  beside the secrets file (never the database). A stored session is tied to the base URL it was
+  made with. An access token the PDS calls expired (``ExpiredToken``) is refreshed, or failing
+  that the adapter logs in again, and the rejected call is made once more.
+- **Length**: at most 300 graphemes, checked here because the SDK sends whatever it is given.
+- **Facets** (links, hashtags, mentions) come from the SDK's ``detect_facets``, which gives UTF-8
+  byte offsets and resolves mentioned handles to DIDs through the PDS.
+- **A post and its threadgate are one commit** (``applyWrites``), so a post never goes out
+  without the reply controls it was meant to have. Threadgates apply to a thread's first post.
+- **Replies** reference the thread's root and the parent by URI and CID; CIDs of posts made by
+  this adapter are remembered, others are read with ``getRecord``.
+- Timeouts: every request has ``settings.timeout`` (httpx's default is 5 s).
+
+The remote id of a post is its AT URI; the platform timestamp is the record's ``createdAt``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import secrets as random
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from atproto import Client, Session, SessionEvent, models
+from atproto_client.exceptions import (
+    BadRequestError,
+    LoginRequiredError,
+    ModelError,
+    RateLimitExceededError,
+    RequestErrorBase,
+    RequestException,
+    UnauthorizedError,
+)
+from atproto_client.exceptions import (
+    NetworkError as AtNetworkError,
+)
+from atproto_client.models.common import XrpcError
+from atproto_client.models.utils import get_response_model
+from atproto_client.request import Request as AtRequest
+from atproto_core.exceptions import AtProtocolError
+from PIL import Image, UnidentifiedImageError
+
+from adapters._transport import network_error
+from adapters.base import (
+    DEFAULT_BACKOFF,
+    AccountCheck,
+    AccountLimits,
+    Adapter,
+    AdapterSettings,
+    ContentRejected,
+    CredentialsInvalid,
+    Duplicate,
+    MediaItem,
+    OutcomeUnknown,
+    OutgoingPart,
+    Published,
+    RateLimited,
+    RemotePost,
+    ServerError,
+)
+from adapters.capabilities import BLUESKY
+from adapters.secrets import Secret
+from scheduler.errors import PublishError
+from scheduler.textlength import graphemes
+
+log = logging.getLogger(__name__)
+
+POST = "app.bsky.feed.post"
+THREADGATE = "app.bsky.feed.threadgate"
+MAX_GRAPHEMES = 300
+SESSION_VERSION = 1
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
+_ACCOUNT_ERRORS = {"AccountTakedown", "AccountDeactivated", "AuthenticationRequired"}
+T = TypeVar("T")
+
+
+class BlueskyAdapter(Adapter):
+    capabilities = BLUESKY
+    credential_fields: ClassVar[tuple[str, ...]] = ("app_password",)
+    default_base_url: ClassVar[str | None] = "https://bsky.social"
+
+    def __init__(
+        self,
+        *,
+        settings: AdapterSettings,
+        credentials: Mapping[str, Secret],
+        base_url: str | None = None,
+    ) -> None:
+        super().__init__(settings=settings, credentials=credentials, base_url=base_url)
+        self.client = Client(base_url=self.base_url, request=AtRequest(timeout=settings.timeout))
+        self.client.on_session_change(self._save_session)
+        self._session: Session | None = None
+        self._cids: dict[str, str] = {}
+        self._clock_id = random.randbelow(1024)
+        self._last_tid_us = 0
+
+    # --- the interface ----------------------------------------------------------------------
+
+    def publish(self, part: OutgoingPart) -> Published:
+        length = graphemes(part.text)
+        if length > MAX_GRAPHEMES:
+            raise ContentRejected(f"Bluesky: text is {length} graphemes, over {MAX_GRAPHEMES}")
+        images = [
+            self._authed(f"upload {item.filename}", partial(self._image, item))
+            for item in part.media
+        ]
+        record = self._authed("build the post", lambda: self._post_record(part, images))
+        rkey = self._next_rkey()
+        uri = f"at://{self._did}/{POST}/{rkey}"
+        writes = [_create(POST, rkey, record)]
+        if part.replies != "everyone" and part.in_reply_to is None:
+            writes.append(_create(THREADGATE, rkey, self._threadgate(uri, part.replies)))
+        data = models.ComAtprotoRepoApplyWrites.Data(repo=self._did, writes=writes)
+        result = self._authed(
+            "create the post", lambda: self.client.com.atproto.repo.apply_writes(data), creates=True
+        )
+        self._cids[uri] = _first_cid(result, uri)
+        return Published(
+            platform=self.platform,
+            remote_id=uri,
+            url=self.capabilities.post_url.format(handle=self._handle, id=rkey),
+            published_at=_parse_time(record.created_at),
+            media_ids=tuple(image.image.ref.link for image in images),
+        )
+
+    def delete(self, remote_id: str) -> None:
+        repo, collection, rkey = _split_uri(remote_id)
+        for name in (collection, THREADGATE):  # the threadgate shares the post's record key
+            data = models.ComAtprotoRepoDeleteRecord.Data(repo=repo, collection=name, rkey=rkey)
+            delete = partial(self.client.com.atproto.repo.delete_record, data)
+            self._authed(f"delete {remote_id}", delete)
+
+    def verify(self) -> AccountCheck:
+        session = self._authed("verify the credentials", self.client.com.atproto.server.get_session)
+        limits = AccountLimits(
+            MAX_GRAPHEMES, BLUESKY.max_images, BLUESKY.max_image_bytes, None, BLUESKY.max_alt_text
+        )
+        return AccountCheck(
+            self.platform, session.did, f"@{session.handle}", None, limits, server=self.base_url
+        )
+
+    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
+        def list_posts() -> Any:
+            params = models.ComAtprotoRepoListRecords.Params(
+                repo=self._did, collection=POST, limit=min(limit, 100)
+            )
+            return self.client.com.atproto.repo.list_records(params)
+
+        found = []
+        for item in self._authed("list the account's posts", list_posts).records:
+            value = item.value
+            reply = getattr(value, "reply", None)
+            found.append(
+                RemotePost(
+                    remote_id=item.uri,
+                    url=self.capabilities.post_url.format(
+                        handle=self._handle, id=item.uri.rsplit("/", 1)[1]
+                    ),
+                    text=str(getattr(value, "text", "")),
+                    published_at=_parse_time(
+                        str(getattr(value, "created_at", "1970-01-01T00:00:00Z"))
+                    ),
+                    in_reply_to=reply.parent.uri if reply is not None else None,
+                )
+            )
+        return [post for post in found if post.published_at >= since][:limit]
+
+    def close(self) -> None:
+        self.client.request.close()
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def _authed(self, action: str, call: Callable[[], T], *, creates: bool = False) -> T:
+        """Run ``call`` with a session, renewing it once if the PDS says the token expired."""
+        with self._errors(action, creates=creates):
+            self._ensure_session()
+            try:
+                return call()
+            except (BadRequestError, UnauthorizedError) as exc:
+                if _xrpc_error(exc) not in _TOKEN_ERRORS:
+                    raise
+                log.info(
+                    "Bluesky %s: access token refused (%s); renewing the session",
+                    self._handle,
+                    _xrpc_error(exc),
+                )
+            self._renew_session()
+            return call()
+
+    def _ensure_session(self) -> None:
+        if self._session is not None:
+            return
+        stored = self._stored_session()
+        if stored is not None:
+            self.client.login(session_string=stored, fetch_bsky_profile=False)
+        else:
+            self._login()
+
+    def _login(self) -> None:
+        # createSession: rate limited hard (30/5 min, 300/day); only when no session can be used.
+        self.client.login(
+            self.settings.handle.lstrip("@"), self.secret("app_password"), fetch_bsky_profile=False
+        )
+
+    def _renew_session(self) -> None:
+        try:
+            self.client._refresh_and_set_session()  # the SDK refreshes only ahead of expiry
+        except (BadRequestError, UnauthorizedError, LoginRequiredError):
+            self._login()
+
+    def _save_session(self, event: SessionEvent, session: Session) -> None:
+        self._session = session
+        if event is not SessionEvent.IMPORT:
+            payload = {
+                "version": SESSION_VERSION,
+                "base_url": self.base_url,
+                "session": session.encode(),
+            }
+            self.settings.state.save(json.dumps(payload))
+
+    def _stored_session(self) -> str | None:
+        try:
+            payload = json.loads(self.settings.state.load() or "null")
+        except ValueError:
+            return None
+        if not isinstance(payload, dict) or payload.get("version") != SESSION_VERSION:
+            return None
+        if payload.get("base_url") != self.base_url:
+            return None  # made against another server (a test fake, a moved PDS): log in afresh
+        session = payload.get("session")
+        return session if isinstance(session, str) else None
+
+    @property
+    def _did(self) -> str:
+        assert self._session is not None
+        return str(self._session.did)
+
+    @property
+    def _handle(self) -> str:
+        return (
+            self._session.handle if self._session is not None else self.settings.handle.lstrip("@")
+        )
+
+    # --- records ----------------------------------------------------------------------------
+
+    def _image(self, item: MediaItem) -> models.AppBskyEmbedImages.Image:
+        data = item.read()
+        # Not repo.upload_blob: it hands httpx the bytes as ``data=``, which httpx 0.28 deprecates
+        # (a DeprecationWarning on every upload). ``content=`` is the same request.
+        response = self.client.invoke_procedure(
+            "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": item.mime}
+        )
+        blob = get_response_model(response, models.ComAtprotoRepoUploadBlob.Response).blob
+        return models.AppBskyEmbedImages.Image(
+            alt=item.alt, image=blob, aspect_ratio=_aspect_ratio(item, data)
+        )
+
+    def _post_record(
+        self, part: OutgoingPart, images: list[models.AppBskyEmbedImages.Image]
+    ) -> models.AppBskyFeedPost.Record:
+        return models.AppBskyFeedPost.Record(
+            text=part.text,
+            created_at=self._timestamp(),
+            facets=self.client.detect_facets(part.text) or None,
+            embed=models.AppBskyEmbedImages.Main(images=images) if images else None,
+            reply=self._reply_ref(part),
+            langs=[part.language] if part.language else None,
+        )
+
+    def _reply_ref(self, part: OutgoingPart) -> models.AppBskyFeedPost.ReplyRef | None:
+        if part.in_reply_to is None:
+            return None
+        parent = self._strong_ref(part.in_reply_to)
+        root = self._strong_ref(part.thread_root) if part.thread_root else parent
+        return models.AppBskyFeedPost.ReplyRef(root=root, parent=parent)
+
+    def _strong_ref(self, uri: str) -> models.ComAtprotoRepoStrongRef.Main:
+        if uri not in self._cids:
+            repo, collection, rkey = _split_uri(uri)
+            params = models.ComAtprotoRepoGetRecord.Params(
+                repo=repo, collection=collection, rkey=rkey
+            )
+            self._cids[uri] = str(self.client.com.atproto.repo.get_record(params).cid)
+        return models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=self._cids[uri])
+
+    def _threadgate(self, post_uri: str, replies: str) -> models.AppBskyFeedThreadgate.Record:
+        rule: models.AppBskyFeedThreadgate.FollowingRule | models.AppBskyFeedThreadgate.MentionRule
+        if replies == "following":
+            rule = models.AppBskyFeedThreadgate.FollowingRule()
+        else:
+            rule = models.AppBskyFeedThreadgate.MentionRule()
+        return models.AppBskyFeedThreadgate.Record(
+            post=post_uri, allow=[rule], created_at=self._timestamp()
+        )
+
+    def _timestamp(self) -> str:
+        return self.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def _next_rkey(self) -> str:
+        """A TID: microseconds since the epoch and a clock id, in base32-sortable."""
+        micros = max(int(self.now().timestamp() * 1_000_000), self._last_tid_us + 1)
+        self._last_tid_us = micros
+        value = (micros << 10) | self._clock_id
+        return "".join(_TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+    # --- the one place Bluesky errors are interpreted -----------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+        where = f"Bluesky account {self.settings.handle}: could not {action}"
+        try:
+            yield
+        except RateLimitExceededError as exc:
+            raise RateLimited(
+                f"{where}: rate limited", reset_at=exc.reset_at or self.now() + DEFAULT_BACKOFF
+            ) from exc
+        except (UnauthorizedError, LoginRequiredError) as exc:
+            raise CredentialsInvalid(f"{where}: {exc}") from exc
+        except BadRequestError as exc:
+            kind = (
+                CredentialsInvalid
+                if _xrpc_error(exc) in _TOKEN_ERRORS | _ACCOUNT_ERRORS
+                else ContentRejected
+            )
+            raise kind(f"{where}: {exc}") from exc
+        except AtNetworkError as exc:
+            raise _status_error(where, exc, creates=creates) from exc
+        except RequestException as exc:
+            status = exc.response.status_code if exc.response is not None else 0
+            raise (ServerError if status >= 500 else ContentRejected)(f"{where}: {exc}") from exc
+        except httpx.HTTPError as exc:  # e.g. RemoteProtocolError, which the SDK lets through
+            raise network_error(where, exc, creates=creates) from exc
+        except (ModelError, AtProtocolError) as exc:
+            unexpected: type[PublishError] = OutcomeUnknown if creates else ContentRejected
+            raise unexpected(f"{where}: unexpected answer ({exc})") from exc
+
+
+def _status_error(where: str, exc: AtNetworkError, *, creates: bool) -> PublishError:
+    """The SDK's NetworkError: a transport failure, or a 409, 413 or 502 answer."""
+    status = exc.response.status_code if exc.response is not None else None
+    if status is None:
+        return network_error(where, exc, creates=creates)
+    if status == 409:
+        return Duplicate(f"{where}: {exc}")
+    if status == 413:
+        return ContentRejected(f"{where}: {exc}")
+    return ServerError(f"{where}: {exc}")
+
+
+def _xrpc_error(exc: RequestErrorBase) -> str | None:
+    content = exc.response.content if exc.response is not None else None
+    return content.error if isinstance(content, XrpcError) else None
+
+
+def _create(collection: str, rkey: str, value: Any) -> models.ComAtprotoRepoApplyWrites.Create:
+    return models.ComAtprotoRepoApplyWrites.Create(collection=collection, rkey=rkey, value=value)
+
+
+def _first_cid(result: models.ComAtprotoRepoApplyWrites.Response, uri: str) -> str:
+    for item in result.results or []:
+        if getattr(item, "uri", None) == uri:
+            return str(item.cid)
+    raise OutcomeUnknown(f"Bluesky: the PDS accepted the writes but did not return {uri}")
+
+
+def _split_uri(uri: str) -> tuple[str, str, str]:
+    """at://repo/collection/rkey -> (repo, collection, rkey)."""
+    parts = uri.removeprefix("at://").split("/")
+    if len(parts) != 3:
+        raise ContentRejected(f"Bluesky: {uri!r} is not a record URI")
+    return parts[0], parts[1], parts[2]
+
+
+def _aspect_ratio(item: MediaItem, data: bytes) -> models.AppBskyEmbedDefs.AspectRatio | None:
+    width, height = item.width, item.height
+    if not (width and height):
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except (UnidentifiedImageError, OSError):
+            return None
+    return models.AppBskyEmbedDefs.AspectRatio(width=width, height=height)
+
+
+def _parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)

@@ -1,0 +1,101 @@
+"""The dry-run adapter: accepts a post as the platform would, records it, sends nothing.
+
+It checks what the platform would check first (length as the platform counts it, number of
+images, alt-text length), so a dry run fails where a real run would, and it answers in the
+same shape as a real publish: a :class:`Published` whose remote id is ``dry-run:<key>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import cache
+from typing import ClassVar
+
+from adapters.base import (
+    AccountCheck,
+    AccountLimits,
+    Adapter,
+    AdapterSettings,
+    ContentRejected,
+    OutgoingPart,
+    Published,
+    RemotePost,
+)
+from adapters.capabilities import CAPABILITIES, Platform
+from adapters.secrets import Secret
+from scheduler.textlength import text_length
+
+
+class DryRunAdapter(Adapter):
+    """Subclassed once per platform by :func:`dry_run_class`, which sets ``capabilities``."""
+
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+    default_base_url: ClassVar[str | None] = "dry-run://nowhere"
+
+    def __init__(
+        self,
+        *,
+        settings: AdapterSettings,
+        credentials: Mapping[str, Secret] | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        super().__init__(settings=settings, credentials=credentials or {}, base_url=base_url)
+        self.sent: list[tuple[OutgoingPart, Published]] = []
+        """Every accepted part with what publish returned, in order."""
+        self.deleted: list[str] = []
+
+    def publish(self, part: OutgoingPart) -> Published:
+        self._check(part)
+        remote_id = f"dry-run:{part.idempotency_key}"
+        url = self.capabilities.post_url.format(
+            handle=self.settings.handle.lstrip("@"),
+            id=remote_id,
+            instance=self.settings.instance or self.base_url,
+        )
+        media_ids = tuple(f"{remote_id}:media:{n}" for n in range(1, len(part.media) + 1))
+        published = Published(self.platform, remote_id, url, self.now(), media_ids)
+        self.sent.append((part, published))
+        return published
+
+    def delete(self, remote_id: str) -> None:
+        self.deleted.append(remote_id)
+
+    def verify(self) -> AccountCheck:
+        caps = self.capabilities
+        limits = AccountLimits(
+            caps.max_length, caps.max_images, caps.max_image_bytes, None, caps.max_alt_text
+        )
+        return AccountCheck(
+            self.platform, f"dry-run:{self.settings.handle}", self.settings.handle, None, limits
+        )
+
+    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
+        posts = [
+            RemotePost(p.remote_id, p.url, part.text, p.published_at, part.in_reply_to)
+            for part, p in reversed(self.sent)
+            if p.remote_id not in self.deleted and p.published_at >= since
+        ]
+        return posts[:limit]
+
+    def _check(self, part: OutgoingPart) -> None:
+        caps = self.capabilities
+        length = text_length(part.text, caps.length_rule)
+        if length > caps.max_length:
+            raise ContentRejected(
+                f"{caps.label}: text is {length} characters, over {caps.max_length}"
+            )
+        if len(part.media) > caps.max_images:
+            raise ContentRejected(f"{caps.label}: {len(part.media)} images, over {caps.max_images}")
+        for item in part.media:
+            if len(item.alt) > caps.max_alt_text:
+                raise ContentRejected(f"{caps.label}: alt text over {caps.max_alt_text} characters")
+
+
+@cache
+def dry_run_class(platform: Platform) -> type[DryRunAdapter]:
+    """The dry-run adapter standing in for ``platform``, with its capabilities."""
+    name = f"DryRun{CAPABILITIES[platform].label}Adapter"
+    return type(
+        name, (DryRunAdapter,), {"capabilities": CAPABILITIES[platform], "__module__": __name__}
+    )

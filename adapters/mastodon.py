@@ -1,0 +1,283 @@
+"""Mastodon, through Mastodon.py: an access token and an instance URL per account.
+
+What Mastodon.py does not do for us, and this adapter does:
+
+- **Rate limits are thrown, never waited out** (``ratelimit_method="throw"``), and every request
+  has a timeout (``settings.timeout``; the library's default is 300 s).
+- **The API level is pinned, not detected.** Mastodon.py picks endpoints from the server's
+  version, and servers that speak the Mastodon API (GoToSocial, Akkoma, Pleroma) report versions
+  such as ``2.7.2 (compatible; Akkoma 3.13.2)`` that say little about what they serve. Worse,
+  giving ``mastodon_version`` without a ``version_check_mode`` leaves the version at 1.0.0 and
+  media goes to the old v1 endpoint. So we give a version (which stops the library from probing
+  on its own), keep ``version_check_mode="none"`` (no endpoint is refused because of a version
+  string) and set the version Mastodon.py compares against ourselves: v2 media. No version
+  probe stands between a post and the server; should a server not have v2 media (404), the
+  upload falls back to v1 once.
+- **Media processing has a deadline.** v2 media answers 202 and processes in the background;
+  we poll ``GET /api/v1/media/:id`` (206 while processing) until it has a URL or
+  ``settings.media_deadline`` passes. ``media_post(synchronous=True)`` would poll forever.
+- **Instance limits** come from instance v2 ``configuration`` (v1, or Akkoma's
+  ``max_toot_chars``, where v2 is missing) and are cached for the adapter's life.
+- **Idempotency-Key** is the part's key, so the same delivery sent twice within an hour gives
+  Mastodon's first status back. Not every server honours it (GoToSocial ignores it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from adapters._transport import network_error
+from adapters.base import (
+    DEFAULT_BACKOFF,
+    AccountCheck,
+    AccountLimits,
+    Adapter,
+    AdapterSettings,
+    ContentRejected,
+    CredentialsInvalid,
+    MediaItem,
+    OutgoingPart,
+    Published,
+    RateLimited,
+    RemotePost,
+    ServerError,
+)
+from adapters.capabilities import MASTODON
+from adapters.secrets import Secret
+from scheduler.errors import PublishError
+
+log = logging.getLogger(__name__)
+
+API_LEVEL = (4, 0, 0)
+"""The Mastodon version whose endpoints we speak (v2 media needs 3.1.4)."""
+V1_MEDIA_LEVEL = (3, 0, 0)
+MEDIA_POLL_INTERVAL = 1.0
+
+
+class MastodonAdapter(Adapter):
+    capabilities = MASTODON
+    credential_fields: ClassVar[tuple[str, ...]] = ("access_token",)
+
+    def __init__(
+        self,
+        *,
+        settings: AdapterSettings,
+        credentials: Mapping[str, Secret],
+        base_url: str | None = None,
+        media_poll_interval: float = MEDIA_POLL_INTERVAL,
+    ) -> None:
+        super().__init__(settings=settings, credentials=credentials, base_url=base_url)
+        self.media_poll_interval = media_poll_interval
+        self.api = Mastodon(
+            access_token=self.secret("access_token"),
+            api_base_url=self.base_url,
+            ratelimit_method="throw",
+            request_timeout=settings.timeout,
+            mastodon_version=".".join(map(str, API_LEVEL)),
+            version_check_mode="none",
+            user_agent="campaign-scheduler",
+        )
+        _pin_api_level(self.api, API_LEVEL)
+        self._limits: tuple[AccountLimits, str | None] | None = None
+
+    def _default_base_url(self, settings: AdapterSettings) -> str | None:
+        return settings.instance
+
+    # --- the interface ----------------------------------------------------------------------
+
+    def publish(self, part: OutgoingPart) -> Published:
+        media_ids = [self._upload(item) for item in part.media]
+        with self._errors("post a status", creates=True):
+            status = self.api.status_post(
+                part.text,
+                in_reply_to_id=part.in_reply_to,
+                media_ids=media_ids or None,
+                visibility=part.visibility,
+                spoiler_text=part.content_warning,
+                language=part.language,
+                idempotency_key=part.idempotency_key,
+            )
+        return Published(
+            platform=self.platform,
+            remote_id=str(status["id"]),
+            url=str(status.get("url") or status["uri"]),
+            published_at=_utc(status["created_at"]),
+            media_ids=tuple(media_ids),
+        )
+
+    def delete(self, remote_id: str) -> None:
+        try:
+            with self._errors(f"delete status {remote_id}"):
+                self.api.status_delete(remote_id)
+        except ContentRejected as exc:
+            if not isinstance(exc.__cause__, MastodonNotFoundError):
+                raise  # gone already is what we wanted; anything else is not
+
+    def verify(self) -> AccountCheck:
+        with self._errors("verify the credentials"):
+            account = self.api.account_verify_credentials()
+        limits, server = self.instance_limits()
+        return AccountCheck(
+            platform=self.platform,
+            account_id=str(account["id"]),
+            handle=f"@{account['acct']}",
+            display_name=account.get("display_name") or None,
+            limits=limits,
+            server=server,
+        )
+
+    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
+        with self._errors("list the account's statuses"):
+            account = self.api.account_verify_credentials()
+            statuses = self.api.account_statuses(account["id"], limit=min(limit, 40))
+        found = [
+            RemotePost(
+                remote_id=str(status["id"]),
+                url=str(status.get("url") or status["uri"]),
+                text=str(status.get("content") or ""),
+                published_at=_utc(status["created_at"]),
+                in_reply_to=status.get("in_reply_to_id"),
+            )
+            for status in statuses
+        ]
+        return [post for post in found if post.published_at >= since][:limit]
+
+    def close(self) -> None:
+        self.api.session.close()
+
+    # --- instance limits ----------------------------------------------------------------------
+
+    def instance_limits(self) -> tuple[AccountLimits, str | None]:
+        """The instance's limits and version string, read once; Capabilities if it will not say."""
+        if self._limits is None:
+            instance = self._instance_info()
+            self._limits = (_limits_from(instance), instance.get("version"))
+        return self._limits
+
+    def _instance_info(self) -> dict[str, Any]:
+        for fetch in (self.api.instance_v2, self.api.instance_v1):
+            try:
+                with self._errors("read the instance configuration"):
+                    return dict(fetch())
+            except (CredentialsInvalid, RateLimited):
+                raise
+            except PublishError as exc:
+                log.info("%s: instance information unavailable (%s)", self.base_url, exc)
+        return {}
+
+    # --- media --------------------------------------------------------------------------------
+
+    def _upload(self, item: MediaItem) -> str:
+        with self._errors(f"upload {item.filename}"):
+            try:
+                media = self._media_post(item)
+            except MastodonNotFoundError:
+                log.info("%s has no v2 media endpoint; using v1", self.base_url)
+                _pin_api_level(self.api, V1_MEDIA_LEVEL)
+                media = self._media_post(item)
+            return self._processed(media, item)
+
+    def _media_post(self, item: MediaItem) -> Any:
+        return self.api.media_post(
+            item.read(), mime_type=item.mime, description=item.alt, file_name=item.filename
+        )
+
+    def _processed(self, media: Any, item: MediaItem) -> str:
+        deadline = time.monotonic() + self.settings.media_deadline
+        while not media.get("url"):
+            if time.monotonic() >= deadline:
+                raise ServerError(
+                    f"Mastodon {self.base_url}: {item.filename} still processing after "
+                    f"{self.settings.media_deadline:g} s"
+                )
+            if self.media_poll_interval:
+                time.sleep(self.media_poll_interval)  # a bounded poll, not a rate-limit wait
+            media = self.api.media(media["id"])
+        return str(media["id"])
+
+    # --- the one place Mastodon errors are interpreted ---------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+        where = f"Mastodon {self.base_url}: could not {action}"
+        try:
+            yield
+        except MastodonRatelimitError as exc:
+            raise RateLimited(where + ": rate limited", reset_at=self._reset_at()) from exc
+        except MastodonNetworkError as exc:
+            raise network_error(where, exc, creates=creates) from exc
+        except MastodonUnauthorizedError as exc:
+            raise CredentialsInvalid(f"{where}: {_message(exc)}") from exc
+        except MastodonServerError as exc:
+            raise ServerError(f"{where}: {_message(exc)}") from exc
+        except MastodonAPIError as exc:
+            raise _client_error(where, exc) from exc
+        except MastodonError as exc:
+            raise ContentRejected(f"{where}: {exc}") from exc
+
+    def _reset_at(self) -> dt.datetime:
+        # Mastodon.py has read X-RateLimit-Reset (and the server's clock) before throwing.
+        reset = self.api.ratelimit_reset
+        if reset is None:
+            return self.now() + DEFAULT_BACKOFF
+        return dt.datetime.fromtimestamp(float(reset), dt.UTC)
+
+
+def _pin_api_level(api: Mastodon, level: tuple[int, int, int]) -> None:
+    """Set the version Mastodon.py compares against to choose endpoints (see module docstring)."""
+    api.mastodon_major, api.mastodon_minor, api.mastodon_patch = level
+
+
+def _status_code(exc: MastodonAPIError) -> int | None:
+    return next((arg for arg in exc.args if isinstance(arg, int)), None)
+
+
+def _message(exc: MastodonError) -> str:
+    """The server's own error text (the last argument Mastodon.py gives), or the status."""
+    texts = [arg for arg in exc.args[1:] if isinstance(arg, str)]
+    status = _status_code(exc) if isinstance(exc, MastodonAPIError) else None
+    return f"{status or ''} {texts[-1] if texts else exc}".strip()
+
+
+def _client_error(where: str, exc: MastodonAPIError) -> PublishError:
+    status = _status_code(exc)
+    if status == 403:  # a token without write scope, or a suspended account
+        return CredentialsInvalid(f"{where}: {_message(exc)}")
+    return ContentRejected(f"{where}: {_message(exc)}")
+
+
+def _limits_from(instance: Mapping[str, Any]) -> AccountLimits:
+    configuration = instance.get("configuration") or {}
+    statuses = configuration.get("statuses") or {}
+    media = configuration.get("media_attachments") or {}
+    return AccountLimits(
+        max_characters=int(
+            statuses.get("max_characters") or instance.get("max_toot_chars") or MASTODON.max_length
+        ),
+        max_media=int(statuses.get("max_media_attachments") or MASTODON.max_images),
+        max_image_bytes=int(media.get("image_size_limit") or MASTODON.max_image_bytes),
+        characters_reserved_per_url=int(statuses.get("characters_reserved_per_url") or 23),
+        max_alt_text=MASTODON.max_alt_text,
+    )
+
+
+def _utc(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(dt.UTC)

@@ -1,0 +1,358 @@
+"""X, through tweepy: OAuth 1.0a user context (the app's consumer key and secret, the account's
+access token and secret).
+
+What tweepy does not do for us, and this adapter does:
+
+- **Base URL and timeouts.** ``tweepy.Client.request`` builds every URL from a host written
+  inside the method (``https://api.twitter.com`` in 4.17) and sends it with no timeout. The
+  client's ``session`` is the one seam: we give it a :class:`_PlatformSession` that rewrites that
+  host to ``base_url`` and adds ``settings.timeout`` to every request. The OAuth signature is
+  computed on the rewritten URL, so it stays valid.
+- **Media.** ``Client`` has no v2 upload. We call ``POST /2/media/upload`` ourselves, signed by
+  tweepy's own ``OAuth1UserHandler`` through the same session: one simple upload when the file
+  fits in one chunk, INIT / APPEND / FINALIZE (and STATUS while X processes) otherwise; then
+  ``POST /2/media/metadata`` for the alt text.
+- **Rate limits** are never slept through: a 429 becomes :class:`RateLimited` with the reset
+  from ``x-rate-limit-reset``.
+- **The platform's timestamp** comes from the tweet id: X ids are snowflakes whose high bits are
+  milliseconds since X's epoch. ``POST /2/tweets`` answers nothing else with a time in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import requests
+import tweepy
+from tweepy.errors import (
+    Forbidden,
+    HTTPException,
+    TooManyRequests,
+    TweepyException,
+    TwitterServerError,
+    Unauthorized,
+)
+
+from adapters._transport import network_error
+from adapters.base import (
+    DEFAULT_BACKOFF,
+    AccountCheck,
+    AccountLimits,
+    Adapter,
+    AdapterSettings,
+    ContentRejected,
+    CredentialsInvalid,
+    Duplicate,
+    MediaItem,
+    OutgoingPart,
+    OutOfQuota,
+    Published,
+    RateLimited,
+    RemotePost,
+    ServerError,
+    reset_from_epoch,
+)
+from adapters.capabilities import X
+from adapters.secrets import Secret
+from scheduler.errors import PublishError
+
+TWEEPY_HOSTS = ("https://api.twitter.com", "https://api.x.com")
+"""Where tweepy sends requests; rewritten to the adapter's base URL."""
+TWITTER_EPOCH_MS = 1288834974657
+CHUNK_SIZE = 4 * 1024 * 1024
+"""X accepts up to 5 MB a chunk; one chunk means a simple upload."""
+PREMIUM_LENGTH = 25_000
+REPLY_SETTINGS = {"everyone": None, "following": "following", "mentioned": "mentionedUsers"}
+
+
+class _PlatformSession(requests.Session):
+    """tweepy's session, sending to our base URL with a timeout on every request."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        url = url.decode() if isinstance(url, bytes) else url
+        for host in TWEEPY_HOSTS:
+            if url.startswith(host):
+                url = self.base_url + url[len(host) :]
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+class XAdapter(Adapter):
+    capabilities = X
+    credential_fields: ClassVar[tuple[str, ...]] = (
+        "consumer_key",
+        "consumer_secret",
+        "access_token",
+        "access_token_secret",
+    )
+    default_base_url: ClassVar[str | None] = "https://api.x.com"
+
+    def __init__(
+        self,
+        *,
+        settings: AdapterSettings,
+        credentials: Mapping[str, Secret],
+        base_url: str | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        status_poll_interval: float = 1.0,
+    ) -> None:
+        super().__init__(settings=settings, credentials=credentials, base_url=base_url)
+        self.chunk_size = chunk_size
+        self.status_poll_interval = status_poll_interval
+        self.client = tweepy.Client(
+            consumer_key=self.secret("consumer_key"),
+            consumer_secret=self.secret("consumer_secret"),
+            access_token=self.secret("access_token"),
+            access_token_secret=self.secret("access_token_secret"),
+            return_type=requests.Response,
+        )
+        self.client.session = _PlatformSession(self.base_url, settings.timeout)
+        self._user_id: str | None = None
+
+    # --- the interface ----------------------------------------------------------------------
+
+    def publish(self, part: OutgoingPart) -> Published:
+        media_ids = [self._upload(item) for item in part.media]
+        with self._errors("create the post", creates=True):
+            response = self.client.create_tweet(
+                text=part.text,
+                media_ids=media_ids or None,
+                in_reply_to_tweet_id=part.in_reply_to,
+                reply_settings=REPLY_SETTINGS[part.replies],
+            )
+        tweet_id = str(response.json()["data"]["id"])
+        return Published(
+            platform=self.platform,
+            remote_id=tweet_id,
+            url=self.capabilities.post_url.format(
+                handle=self.settings.handle.lstrip("@"), id=tweet_id
+            ),
+            published_at=snowflake_time(tweet_id),
+            media_ids=tuple(media_ids),
+        )
+
+    def delete(self, remote_id: str) -> None:
+        try:
+            with self._errors(f"delete post {remote_id}"):
+                self.client.delete_tweet(remote_id)
+        except ContentRejected as exc:
+            if _status(exc.__cause__) != 404:
+                raise  # a post that is gone already is what we wanted
+
+    def verify(self) -> AccountCheck:
+        with self._errors("verify the credentials"):
+            user = self.client.get_me(user_fields=["subscription_type"]).json()["data"]
+        self._user_id = str(user["id"])
+        premium = user.get("subscription_type") in {"Premium", "PremiumPlus"}
+        limits = AccountLimits(
+            max_characters=PREMIUM_LENGTH if premium else X.max_length,
+            max_media=X.max_images,
+            max_image_bytes=X.max_image_bytes,
+            characters_reserved_per_url=23,
+            max_alt_text=X.max_alt_text,
+        )
+        return AccountCheck(
+            self.platform, self._user_id, f"@{user['username']}", user.get("name"), limits
+        )
+
+    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
+        with self._errors("list the account's posts"):
+            user_id = self._user_id or self.verify().account_id
+            body = self.client.get_users_tweets(
+                user_id,
+                start_time=since,
+                max_results=max(5, min(limit, 100)),
+                tweet_fields=["created_at", "in_reply_to_user_id"],
+                user_auth=True,
+            ).json()
+        handle = self.settings.handle.lstrip("@")
+        return [
+            RemotePost(
+                remote_id=str(tweet["id"]),
+                url=self.capabilities.post_url.format(handle=handle, id=tweet["id"]),
+                text=str(tweet.get("text", "")),
+                published_at=snowflake_time(str(tweet["id"])),
+            )
+            for tweet in body.get("data", [])[:limit]
+        ]
+
+    def close(self) -> None:
+        self.client.session.close()
+
+    # --- media ------------------------------------------------------------------------------
+
+    def _upload(self, item: MediaItem) -> str:
+        data = item.read()
+        with self._errors(f"upload {item.filename}"):
+            if len(data) <= self.chunk_size:
+                media_id = self._simple_upload(item, data)
+            else:
+                media_id = self._chunked_upload(item, data)
+            if item.alt:
+                metadata = {"id": media_id, "metadata": {"alt_text": {"text": item.alt}}}
+                self._signed("POST", "/2/media/metadata", json=metadata)
+        return media_id
+
+    def _simple_upload(self, item: MediaItem, data: bytes) -> str:
+        fields = {"media_category": _category(item.mime), "media_type": item.mime}
+        body = self._signed(
+            "POST",
+            "/2/media/upload",
+            data=fields,
+            files={"media": (item.filename, data, item.mime)},
+        )
+        return str(body["data"]["id"])
+
+    def _chunked_upload(self, item: MediaItem, data: bytes) -> str:
+        init = {
+            "command": "INIT",
+            "media_type": item.mime,
+            "total_bytes": str(len(data)),
+            "media_category": _category(item.mime),
+        }
+        media_id = str(
+            self._signed("POST", "/2/media/upload", data=init, files=_no_file())["data"]["id"]
+        )
+        for index, start in enumerate(range(0, len(data), self.chunk_size)):
+            chunk = data[start : start + self.chunk_size]
+            fields = {"command": "APPEND", "media_id": media_id, "segment_index": str(index)}
+            self._signed(
+                "POST",
+                "/2/media/upload",
+                data=fields,
+                files={"media": ("chunk", chunk, "application/octet-stream")},
+            )
+        final = self._signed(
+            "POST",
+            "/2/media/upload",
+            data={"command": "FINALIZE", "media_id": media_id},
+            files=_no_file(),
+        )
+        self._wait_for_processing(media_id, final["data"].get("processing_info"), item)
+        return media_id
+
+    def _wait_for_processing(
+        self, media_id: str, info: dict[str, Any] | None, item: MediaItem
+    ) -> None:
+        deadline = time.monotonic() + self.settings.media_deadline
+        while info and info.get("state") in {"pending", "in_progress"}:
+            if time.monotonic() >= deadline:
+                raise ServerError(
+                    f"X: {item.filename} still processing after {self.settings.media_deadline:g} s"
+                )
+            time.sleep(
+                min(float(info.get("check_after_secs", 1)), self.status_poll_interval)
+            )  # bounded poll
+            info = self._signed(
+                "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}
+            )["data"].get("processing_info")
+        if info and info.get("state") == "failed":
+            raise ContentRejected(
+                f"X could not process {item.filename}: {info.get('error', {}).get('message')}"
+            )
+
+    def _signed(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A request signed as tweepy signs its own, raising tweepy's errors, for one error map."""
+        auth = tweepy.OAuth1UserHandler(
+            self.secret("consumer_key"),
+            self.secret("consumer_secret"),
+            self.secret("access_token"),
+            self.secret("access_token_secret"),
+        ).apply_auth()
+        response = self.client.session.request(method, self.base_url + path, auth=auth, **kwargs)
+        _raise_for_status(response)
+        return response.json() if response.content else {}
+
+    # --- the one place X errors are interpreted -----------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+        where = f"X account {self.settings.handle}: could not {action}"
+        try:
+            yield
+        except TooManyRequests as exc:
+            reset = reset_from_epoch(
+                exc.response.headers.get("x-rate-limit-reset"), self.now() + DEFAULT_BACKOFF
+            )
+            raise RateLimited(f"{where}: rate limited", reset_at=reset) from exc
+        except Unauthorized as exc:
+            raise CredentialsInvalid(f"{where}: {_detail(exc)}") from exc
+        except Forbidden as exc:
+            raise _forbidden(where, exc) from exc
+        except TwitterServerError as exc:
+            raise ServerError(f"{where}: {_detail(exc)}") from exc
+        except HTTPException as exc:
+            kind = OutOfQuota if _status(exc) == 402 else ContentRejected
+            raise kind(f"{where}: {_detail(exc)}") from exc
+        except requests.RequestException as exc:
+            raise network_error(where, exc, creates=creates) from exc
+        except (TweepyException, ValueError, KeyError) as exc:
+            raise ContentRejected(f"{where}: unexpected answer ({type(exc).__name__})") from exc
+
+
+def snowflake_time(tweet_id: str) -> dt.datetime:
+    """The instant encoded in an X id."""
+    return dt.datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, dt.UTC)
+
+
+def _category(mime: str) -> str:
+    return "tweet_gif" if mime == "image/gif" else "tweet_image"
+
+
+def _no_file() -> dict[str, tuple[None, str]]:
+    # An empty form part, so the request is multipart/form-data as the endpoint expects
+    # (requests would otherwise send the fields urlencoded).
+    return {"_": (None, "")}
+
+
+def _raise_for_status(response: requests.Response) -> None:
+    """What ``tweepy.Client.request`` raises for the same status."""
+    status = response.status_code
+    errors: dict[int, type[HTTPException]] = {
+        401: Unauthorized,
+        403: Forbidden,
+        429: TooManyRequests,
+    }
+    if status in errors:
+        raise errors[status](response)
+    if status >= 500:
+        raise TwitterServerError(response)
+    if not 200 <= status < 300:
+        raise HTTPException(response)
+
+
+def _status(exc: BaseException | None) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _detail(exc: HTTPException) -> str:
+    """X's own words: the problem's detail, else its messages, else the status."""
+    try:
+        body = exc.response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return f"{_status(exc)} {detail or '; '.join(exc.api_messages) or exc.response.reason}"
+
+
+def _forbidden(where: str, exc: Forbidden) -> PublishError:
+    detail = _detail(exc)
+    if "duplicate content" in detail.lower():
+        return Duplicate(f"{where}: {detail}")
+    if "oauth1 app permissions" in detail.lower() or "client-not-enrolled" in str(
+        exc.response.text
+    ):
+        return CredentialsInvalid(f"{where}: {detail}")
+    return ContentRejected(f"{where}: {detail}")

@@ -1,0 +1,413 @@
+"""A fake Bluesky PDS: sessions, blobs and records, with the PDS's answers.
+
+Sessions are JWTs signed HS256 with a key of the fake's own; an expired access token gets the
+PDS's ``400 ExpiredToken``. ``createSession`` is limited like the real one (30 per 5 minutes,
+300 a day, per account). Post records are checked as the PDS checks them: at most 300
+graphemes, facets inside the text's UTF-8 bytes, images that were uploaded, replies whose root
+and parent exist with the CIDs given, threadgates on their own post's record key.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from scheduler.textlength import graphemes
+
+from .server import Clock, FakeServer, Request, Response, route, utc_now
+
+POST = "app.bsky.feed.post"
+THREADGATE = "app.bsky.feed.threadgate"
+MAX_BLOB_BYTES = 1_000_000
+LOGIN_LIMITS = ((30, dt.timedelta(minutes=5)), (300, dt.timedelta(days=1)))
+ACCESS_LIFETIME = dt.timedelta(hours=2)
+REFRESH_LIFETIME = dt.timedelta(days=90)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def fake_cid(data: bytes) -> str:
+    """Shaped like a CIDv1 (base32, dag-cbor, sha-256); not a real one."""
+    digest = base64.b32encode(hashlib.sha256(data).digest()).decode().lower().rstrip("=")
+    return "bafyrei" + digest[:52]
+
+
+@dataclass
+class Record:
+    collection: str
+    rkey: str
+    value: dict[str, Any]
+    cid: str
+    uri: str
+
+
+class FakeBluesky(FakeServer):
+    name: ClassVar[str] = "bluesky"
+
+    def __init__(
+        self,
+        *,
+        handle: str = "belgiuminjapan.bsky.social",
+        app_password: str = "abcd-efgh-ijkl-mnop",
+        known_handles: dict[str, str] | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.handle = handle
+        self.did = "did:plc:belgiuminjapan0000000000"
+        self.app_password = app_password
+        self.known_handles = {handle: self.did, **(known_handles or {})}
+        self.records: dict[tuple[str, str], Record] = {}
+        self.blobs: dict[str, tuple[str, bytes]] = {}
+        self.logins: list[dt.datetime] = []
+        self.refreshes = 0
+        self.deleted: list[str] = []
+        self._key = secrets.token_bytes(32)
+        self._revoked_up_to = 0
+        self._jti = itertools.count(1)
+
+    # --- the PDS's shapes ---------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str | None = None) -> Any:
+        names = {
+            400: "InvalidRequest",
+            401: "AuthenticationRequired",
+            403: "Forbidden",
+            413: "PayloadTooLarge",
+            429: "RateLimitExceeded",
+            500: "InternalServerError",
+            502: "UpstreamFailure",
+            503: "NotEnoughResources",
+        }
+        name = names.get(status, "InternalServerError")
+        return {"error": name, "message": message or name}
+
+    def xrpc_error(self, status: int, error: str, message: str, **headers: str) -> Response:
+        return Response(status, {"error": error, "message": message}, dict(headers))
+
+    def rate_limit_headers(
+        self, *, limit: int, remaining: int, reset_at: dt.datetime
+    ) -> dict[str, str]:
+        return {
+            "ratelimit-limit": str(limit),
+            "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": str(int(reset_at.timestamp())),
+            "ratelimit-policy": f"{limit};w=300",
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        response = super().dispatch(request)
+        reset = self.clock() + dt.timedelta(minutes=5)
+        response.headers = {
+            **self.rate_limit_headers(limit=3000, remaining=2999, reset_at=reset),
+            **response.headers,
+        }
+        return response
+
+    # --- tokens -----------------------------------------------------------------------------
+
+    def _jwt(self, scope: str, lifetime: dt.timedelta) -> str:
+        now = self.clock()
+        payload = {
+            "scope": scope,
+            "sub": self.did,
+            "aud": "did:web:fake.pds",
+            "iat": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+        }
+        payload["jti"] = f"{scope}-{next(self._jti)}"
+        signing_input = (
+            _b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
+            + "."
+            + _b64(json.dumps(payload).encode())
+        )
+        mac = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + _b64(mac)
+
+    def _claims(self, request: Request, scope: str) -> dict[str, Any] | Response:
+        """The token's claims, or the PDS's error for a missing, forged or expired token."""
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            return self.xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+        try:
+            signing_input, _, mac = header[7:].rpartition(".")
+            expected = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
+            claims: dict[str, Any] = json.loads(_unb64(signing_input.split(".")[1]))
+            valid = hmac.compare_digest(expected, _unb64(mac))
+        except (ValueError, IndexError):
+            valid = False
+        if not valid or claims.get("scope") != scope:
+            return self.xrpc_error(400, "InvalidToken", "Token could not be verified")
+        expired = claims["exp"] <= self.clock().timestamp()
+        serial = int(str(claims.get("jti", "-0")).rpartition("-")[2])
+        if expired or (scope != "com.atproto.refresh" and serial <= self._revoked_up_to):
+            return self.xrpc_error(400, "ExpiredToken", "Token has expired")
+        return claims
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far now gets ``ExpiredToken``; refresh tokens still work."""
+        self._revoked_up_to = next(self._jti)
+
+    def _session_body(self) -> dict[str, Any]:
+        return {
+            "accessJwt": self._jwt("com.atproto.appPass", ACCESS_LIFETIME),
+            "refreshJwt": self._jwt("com.atproto.refresh", REFRESH_LIFETIME),
+            "handle": self.handle,
+            "did": self.did,
+            "didDoc": {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": self.did,
+                "alsoKnownAs": [f"at://{self.handle}"],
+                "verificationMethod": [],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": self.url,
+                    }
+                ],
+            },
+            "active": True,
+        }
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    @route("POST", "/xrpc/com.atproto.server.createSession")
+    def create_session(self, request: Request) -> Response:
+        now = self.clock()
+        for limit, window in LOGIN_LIMITS:
+            recent = [t for t in self.logins if t > now - window]
+            if len(recent) >= limit:
+                headers = self.rate_limit_headers(
+                    limit=limit, remaining=0, reset_at=min(recent) + window
+                )
+                return self.xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", **headers)
+        self.logins.append(now)
+        body = request.json() or {}
+        if (
+            body.get("identifier") not in (self.handle, self.did)
+            or body.get("password") != self.app_password
+        ):
+            return self.xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+        return Response(200, self._session_body())
+
+    @route("POST", "/xrpc/com.atproto.server.refreshSession")
+    def refresh_session(self, request: Request) -> Response:
+        claims = self._claims(request, "com.atproto.refresh")
+        if isinstance(claims, Response):
+            return claims
+        self.refreshes += 1
+        return Response(200, self._session_body())
+
+    @route("GET", "/xrpc/com.atproto.server.getSession")
+    def get_session(self, request: Request) -> Response:
+        claims = self._claims(request, "com.atproto.appPass")
+        if isinstance(claims, Response):
+            return claims
+        return Response(200, {"handle": self.handle, "did": self.did, "active": True})
+
+    @route("GET", "/xrpc/com.atproto.identity.resolveHandle")
+    def resolve_handle(self, request: Request) -> Response:
+        did = self.known_handles.get(request.arg("handle") or "")
+        if did is None:
+            return self.xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
+        return Response(200, {"did": did})
+
+    # --- blobs and records --------------------------------------------------------------------
+
+    @route("POST", "/xrpc/com.atproto.repo.uploadBlob")
+    def upload_blob(self, request: Request) -> Response:
+        claims = self._claims(request, "com.atproto.appPass")
+        if isinstance(claims, Response):
+            return claims
+        if len(request.body) > MAX_BLOB_BYTES:
+            return self.xrpc_error(
+                400,
+                "BlobTooLarge",
+                f"This file is too large. It is {len(request.body)} bytes "
+                f"but the maximum size is {MAX_BLOB_BYTES} bytes.",
+            )
+        cid = fake_cid(request.body)
+        mime = request.headers.get("content-type", "application/octet-stream")
+        self.blobs[cid] = (mime, request.body)
+        return Response(
+            200,
+            {
+                "blob": {
+                    "$type": "blob",
+                    "ref": {"$link": cid},
+                    "mimeType": mime,
+                    "size": len(request.body),
+                }
+            },
+        )
+
+    @route("POST", "/xrpc/com.atproto.repo.createRecord")
+    def create_record(self, request: Request) -> Response:
+        claims = self._claims(request, "com.atproto.appPass")
+        if isinstance(claims, Response):
+            return claims
+        body = request.json() or {}
+        write = {
+            "collection": body.get("collection"),
+            "rkey": body.get("rkey"),
+            "value": body.get("record"),
+        }
+        problem = self._invalid(write, [write])
+        if problem:
+            return self.xrpc_error(400, "InvalidRequest", problem)
+        record = self._store(write)
+        return Response(
+            200,
+            {
+                "uri": record.uri,
+                "cid": record.cid,
+                "commit": self._commit(),
+                "validationStatus": "valid",
+            },
+        )
+
+    @route("POST", "/xrpc/com.atproto.repo.applyWrites")
+    def apply_writes(self, request: Request) -> Response:
+        claims = self._claims(request, "com.atproto.appPass")
+        if isinstance(claims, Response):
+            return claims
+        writes = (request.json() or {}).get("writes", [])
+        for write in writes:  # all or nothing, as in one repo commit
+            if write.get("$type") != "com.atproto.repo.applyWrites#create":
+                return self.xrpc_error(
+                    400, "InvalidRequest", "only creates are supported by the fake"
+                )
+            problem = self._invalid(write, writes)
+            if problem:
+                return self.xrpc_error(400, "InvalidRequest", problem)
+        results = []
+        for write in writes:
+            record = self._store(write)
+            results.append(
+                {
+                    "$type": "com.atproto.repo.applyWrites#createResult",
+                    "uri": record.uri,
+                    "cid": record.cid,
+                    "validationStatus": "valid",
+                }
+            )
+        return Response(200, {"commit": self._commit(), "results": results})
+
+    @route("POST", "/xrpc/com.atproto.repo.deleteRecord")
+    def delete_record(self, request: Request) -> Response:
+        claims = self._claims(request, "com.atproto.appPass")
+        if isinstance(claims, Response):
+            return claims
+        body = request.json() or {}
+        record = self.records.pop((body.get("collection", ""), body.get("rkey", "")), None)
+        if record is not None:
+            self.deleted.append(record.uri)
+        return Response(200, {"commit": self._commit()})
+
+    @route("GET", "/xrpc/com.atproto.repo.getRecord")
+    def get_record(self, request: Request) -> Response:
+        record = self.records.get((request.arg("collection") or "", request.arg("rkey") or ""))
+        if record is None:
+            return self.xrpc_error(400, "RecordNotFound", "Could not locate record")
+        return Response(200, {"uri": record.uri, "cid": record.cid, "value": record.value})
+
+    @route("GET", "/xrpc/com.atproto.repo.listRecords")
+    def list_records(self, request: Request) -> Response:
+        collection = request.arg("collection") or ""
+        limit = int(request.arg("limit", "50") or 50)
+        found = sorted(
+            (r for r in self.records.values() if r.collection == collection),
+            key=lambda r: r.rkey,
+            reverse=True,
+        )
+        return Response(
+            200,
+            {"records": [{"uri": r.uri, "cid": r.cid, "value": r.value} for r in found[:limit]]},
+        )
+
+    # --- validation -------------------------------------------------------------------------
+
+    def _invalid(self, write: dict[str, Any], batch: list[dict[str, Any]]) -> str | None:
+        collection, rkey, value = (
+            write.get("collection"),
+            write.get("rkey"),
+            write.get("value") or {},
+        )
+        if rkey and (collection, rkey) in self.records:
+            return f"Record already exists: at://{self.did}/{collection}/{rkey}"
+        if collection == POST:
+            return self._invalid_post(value)
+        if collection == THREADGATE:
+            post_uri = f"at://{self.did}/{POST}/{rkey}"
+            posts_in_batch = {
+                f"at://{self.did}/{w.get('collection')}/{w.get('rkey')}" for w in batch
+            }
+            if value.get("post") != post_uri or not (
+                {post_uri} & (posts_in_batch | {r.uri for r in self.records.values()})
+            ):
+                return f"Invalid {THREADGATE} record: post must be the record with the same rkey"
+        return None
+
+    def _invalid_post(self, value: dict[str, Any]) -> str | None:
+        text = value.get("text", "")
+        if graphemes(text) > 300 or len(text.encode()) > 3000:
+            return f"Invalid {POST} record: Record/text must not be longer than 300 graphemes"
+        size = len(text.encode())
+        for facet in value.get("facets") or []:
+            index = facet.get("index", {})
+            if not 0 <= index.get("byteStart", -1) < index.get("byteEnd", -1) <= size:
+                return f"Invalid {POST} record: facet index out of range"
+        images = (value.get("embed") or {}).get("images") or []
+        if len(images) > 4 or any(
+            img.get("image", {}).get("ref", {}).get("$link") not in self.blobs for img in images
+        ):
+            return f"Invalid {POST} record: Record/embed/images: at most 4 uploaded blobs"
+        if any("alt" not in img for img in images):
+            return f'Invalid {POST} record: Record/embed/images/0 must have the property "alt"'
+        reply = value.get("reply")
+        if reply is not None:
+            for ref in (reply.get("root") or {}, reply.get("parent") or {}):
+                known = next((r for r in self.records.values() if r.uri == ref.get("uri")), None)
+                if known is None or known.cid != ref.get("cid"):
+                    return f"Invalid reply reference: {ref.get('uri')}"
+        return None
+
+    def _store(self, write: dict[str, Any]) -> Record:
+        rkey = write.get("rkey") or self._tid()
+        value = write.get("value") or {}
+        cid = fake_cid(json.dumps(value, sort_keys=True).encode())
+        record = Record(
+            write["collection"], rkey, value, cid, f"at://{self.did}/{write['collection']}/{rkey}"
+        )
+        self.records[(record.collection, rkey)] = record
+        return record
+
+    def _tid(self) -> str:
+        return f"3l{next(self._jti):011d}"
+
+    def _commit(self) -> dict[str, str]:
+        return {"cid": fake_cid(secrets.token_bytes(8)), "rev": self._tid()}
+
+    @property
+    def posted(self) -> list[Record]:
+        """Post records that exist, in record-key (time) order."""
+        return sorted(
+            (r for r in self.records.values() if r.collection == POST), key=lambda r: r.rkey
+        )
+
+    def threadgate(self, post: Record) -> Record | None:
+        return self.records.get((THREADGATE, post.rkey))

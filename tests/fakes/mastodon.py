@@ -1,0 +1,305 @@
+"""A fake Mastodon instance: the client API a campaign uses, with Mastodon's answers.
+
+``flavour`` picks what the server says it is, because servers that speak the Mastodon API differ
+exactly where clients trip: "mastodon" (mainline 4.3, instance v1 and v2), "gotosocial"
+(``4.0.0 (compatible; GoToSocial 0.17.0)``, ignores Idempotency-Key) and "akkoma"
+(``2.7.2 (compatible; Akkoma 3.13.2)``, no instance v2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from adapters.capabilities import LengthRule
+from scheduler.textlength import text_length
+
+from .server import Clock, FakeServer, Request, Response, route, utc_now
+
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=1)
+VERSIONS = {
+    "mastodon": "4.3.2",
+    "gotosocial": "4.0.0 (compatible; GoToSocial 0.17.0)",
+    "akkoma": "2.7.2 (compatible; Akkoma 3.13.2)",
+}
+
+
+@dataclass
+class Media:
+    id: str
+    description: str
+    mime: str
+    data: bytes
+    polls_left: int
+    """GETs answered 206 (still processing) before the media is ready."""
+    endpoint: str
+
+    def json(self, base: str) -> dict[str, Any]:
+        ready = self.polls_left <= 0
+        return {
+            "id": self.id,
+            "type": "image",
+            "url": f"{base}/media/{self.id}" if ready else None,
+            "preview_url": f"{base}/media/{self.id}/small",
+            "description": self.description,
+            "meta": {},
+            "blurhash": None,
+        }
+
+
+@dataclass
+class Status:
+    id: str
+    text: str
+    created_at: dt.datetime
+    visibility: str
+    spoiler_text: str
+    language: str | None
+    in_reply_to_id: str | None
+    media: list[Media]
+    idempotency_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeMastodon(FakeServer):
+    name: ClassVar[str] = "mastodon"
+
+    def __init__(
+        self,
+        *,
+        token: str = "mastodon-token",
+        username: str = "BelgiumInJapan",
+        flavour: str = "mastodon",
+        max_characters: int = 500,
+        max_media: int = 4,
+        processing_polls: int = 1,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.token = token
+        self.username = username
+        self.flavour = flavour
+        self.max_characters = max_characters
+        self.max_media = max_media
+        self.processing_polls = processing_polls
+        self.statuses: dict[str, Status] = {}
+        self.media: dict[str, Media] = {}
+        self.deleted: list[str] = []
+        self._ids = itertools.count(113_000_000_000_000_001)
+
+    # --- Mastodon's shapes --------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str | None = None) -> Any:
+        defaults = {
+            401: "The access token is invalid",
+            403: "This action is not allowed",
+            404: "Record not found",
+            422: "Validation failed",
+            429: "Too many requests",
+        }
+        return {"error": message or defaults.get(status, "We're sorry, but something went wrong")}
+
+    def rate_limit_headers(
+        self, *, limit: int, remaining: int, reset_at: dt.datetime
+    ) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": reset_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        public = not request.path.startswith("/api/") or "/instance" in request.path
+        if not public and request.headers.get("authorization") != f"Bearer {self.token}":
+            return self.error(401)
+        response = super().dispatch(request)
+        reset = self.clock() + dt.timedelta(minutes=5)
+        response.headers = {
+            **self.rate_limit_headers(limit=300, remaining=299, reset_at=reset),
+            **response.headers,
+        }
+        return response
+
+    @property
+    def version(self) -> str:
+        return VERSIONS[self.flavour]
+
+    def _configuration(self) -> dict[str, Any]:
+        return {
+            "statuses": {
+                "max_characters": self.max_characters,
+                "max_media_attachments": self.max_media,
+                "characters_reserved_per_url": 23,
+            },
+            "media_attachments": {
+                "image_size_limit": 16_777_216,
+                "supported_mime_types": ["image/png", "image/jpeg"],
+            },
+        }
+
+    def _account(self) -> dict[str, Any]:
+        return {
+            "id": "109000000000000001",
+            "username": self.username,
+            "acct": self.username,
+            "display_name": "Embassy of Belgium in Japan",
+            "url": f"{self.url}/@{self.username}",
+            "created_at": "2022-11-01T00:00:00.000Z",
+            "locked": False,
+            "bot": False,
+        }
+
+    def _status_json(self, status: Status) -> dict[str, Any]:
+        return {
+            "id": status.id,
+            "created_at": status.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "in_reply_to_id": status.in_reply_to_id,
+            "visibility": status.visibility,
+            "spoiler_text": status.spoiler_text,
+            "language": status.language,
+            "uri": f"{self.url}/users/{self.username}/statuses/{status.id}",
+            "url": f"{self.url}/@{self.username}/{status.id}",
+            "content": f"<p>{status.text}</p>",
+            "media_attachments": [media.json(self.url) for media in status.media],
+            "account": self._account(),
+            "sensitive": bool(status.spoiler_text),
+        }
+
+    # --- routes -----------------------------------------------------------------------------
+
+    @route("GET", "/api/v1/instance/?")
+    def instance_v1(self, request: Request) -> Response:
+        body: dict[str, Any] = {
+            "uri": self.url.split("//")[1],
+            "title": "Fake Mastodon",
+            "version": self.version,
+            "configuration": self._configuration(),
+        }
+        if self.flavour == "akkoma":
+            body["max_toot_chars"] = self.max_characters
+        return Response(200, body)
+
+    @route("GET", "/api/v2/instance/?")
+    def instance_v2(self, request: Request) -> Response:
+        if self.flavour == "akkoma":
+            return self.error(404)
+        body: dict[str, Any] = {
+            "domain": self.url.split("//")[1],
+            "title": "Fake Mastodon",
+            "version": self.version,
+            "configuration": self._configuration(),
+        }
+        if self.flavour == "mastodon":
+            body["api_versions"] = {"mastodon": 2}
+        return Response(200, body)
+
+    @route("GET", "/api/v1/accounts/verify_credentials")
+    def verify_credentials(self, request: Request) -> Response:
+        return Response(200, self._account())
+
+    @route("GET", r"/api/v1/accounts/(?P<account_id>\d+)/statuses")
+    def account_statuses(self, request: Request, account_id: str) -> Response:
+        limit = int(request.arg("limit", "20") or 20)
+        newest = sorted(self.statuses.values(), key=lambda s: int(s.id), reverse=True)
+        return Response(200, [self._status_json(s) for s in newest[:limit]])
+
+    @route("POST", "/api/v2/media")
+    def media_v2(self, request: Request) -> Response:
+        media = self._store_media(request, "v2")
+        return Response(200 if media.polls_left <= 0 else 202, media.json(self.url))
+
+    @route("POST", "/api/v1/media")
+    def media_v1(self, request: Request) -> Response:
+        media = self._store_media(request, "v1")
+        media.polls_left = 0  # v1 processes before answering
+        return Response(200, media.json(self.url))
+
+    @route("GET", r"/api/v1/media/(?P<media_id>\d+)")
+    def get_media(self, request: Request, media_id: str) -> Response:
+        media = self.media.get(media_id)
+        if media is None:
+            return self.error(404)
+        media.polls_left -= 1
+        return Response(206 if media.polls_left > 0 else 200, media.json(self.url))
+
+    @route("POST", "/api/v1/statuses")
+    def post_status(self, request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        earlier = self._earlier_with_key(key)
+        if earlier is not None:
+            return Response(200, self._status_json(earlier))
+        status = self._new_status(request, key)
+        if isinstance(status, Response):
+            return status
+        self.statuses[status.id] = status
+        return Response(200, self._status_json(status))
+
+    @route("DELETE", r"/api/v1/statuses/(?P<status_id>\d+)")
+    def delete_status(self, request: Request, status_id: str) -> Response:
+        status = self.statuses.pop(status_id, None)
+        if status is None:
+            return self.error(404)
+        self.deleted.append(status_id)
+        return Response(200, {**self._status_json(status), "text": status.text})
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _store_media(self, request: Request, endpoint: str) -> Media:
+        fields = request.form()
+        data = fields.get("file", [b""])[0]
+        description = (fields.get("description") or [b""])[0].decode()
+        media = Media(
+            str(next(self._ids)), description, "image/png", data, self.processing_polls, endpoint
+        )
+        self.media[media.id] = media
+        return media
+
+    def _earlier_with_key(self, key: str | None) -> Status | None:
+        if key is None or self.flavour == "gotosocial":  # GoToSocial ignores the header
+            return None
+        cutoff = self.clock() - IDEMPOTENCY_WINDOW
+        for status in self.statuses.values():
+            if status.idempotency_key == key and status.created_at >= cutoff:
+                return status
+        return None
+
+    def _new_status(self, request: Request, key: str | None) -> Status | Response:
+        fields = {name: [v.decode() for v in values] for name, values in request.form().items()}
+        text = (fields.get("status") or [""])[0]
+        if text_length(text, LengthRule.GRAPHEMES_URL_23) > self.max_characters:
+            return self.error(
+                422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            )
+        media_ids = fields.get("media_ids[]", [])
+        if len(media_ids) > self.max_media:
+            return self.error(
+                422, f"Validation failed: Media attachments limit of {self.max_media} exceeded"
+            )
+        media = [self.media.get(media_id) for media_id in media_ids]
+        if any(m is None for m in media):
+            return self.error(422, "Validation failed: Media attachments are invalid")
+        if any(m is not None and m.polls_left > 0 for m in media):
+            return self.error(
+                422, "Cannot attach files that have not finished processing. Try again in a moment!"
+            )
+        reply_to = (fields.get("in_reply_to_id") or [None])[0]
+        if reply_to is not None and reply_to not in self.statuses:
+            return self.error(404)
+        return Status(
+            id=str(next(self._ids)),
+            text=text,
+            created_at=self.clock(),
+            visibility=(fields.get("visibility") or ["public"])[0],
+            spoiler_text=(fields.get("spoiler_text") or [""])[0],
+            language=(fields.get("language") or [None])[0],
+            in_reply_to_id=reply_to,
+            media=[m for m in media if m is not None],
+            idempotency_key=key,
+        )
+
+    @property
+    def posted(self) -> list[Status]:
+        """The statuses that exist, oldest first."""
+        return sorted(self.statuses.values(), key=lambda s: int(s.id))

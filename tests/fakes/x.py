@@ -1,0 +1,346 @@
+"""A fake X API v2: tweets, the v2 media upload and its metadata, with X's answers.
+
+Every request must carry a valid OAuth 1.0a signature (checked with oauthlib, against the URL
+the client addressed), as X's user-context endpoints require. Tweet ids are snowflakes made
+from the fake's clock, so they carry the platform's timestamp as X's do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from oauthlib.oauth1.rfc5849 import signature
+
+from adapters.capabilities import LengthRule
+from scheduler.textlength import text_length
+
+from .server import Clock, FakeServer, Request, Response, route, utc_now
+
+TWITTER_EPOCH_MS = 1288834974657
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+REPLY_SETTINGS = {"following", "mentionedUsers", "subscribers", "verified"}
+DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+
+
+def snowflake(instant: dt.datetime, sequence: int) -> str:
+    milliseconds = int(instant.timestamp() * 1000) - TWITTER_EPOCH_MS
+    return str((milliseconds << 22) | (sequence & 0xFFF))
+
+
+def snowflake_time(tweet_id: str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, dt.UTC)
+
+
+@dataclass
+class Upload:
+    id: str
+    media_type: str
+    total_bytes: int
+    chunks: dict[int, bytes] = field(default_factory=dict)
+    finalized: bool = False
+    alt_text: str | None = None
+    commands: list[str] = field(default_factory=list)
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks[index] for index in sorted(self.chunks))
+
+
+@dataclass
+class Tweet:
+    id: str
+    text: str
+    media_ids: list[str]
+    in_reply_to: str | None
+    reply_settings: str | None
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return snowflake_time(self.id)
+
+
+class FakeX(FakeServer):
+    name: ClassVar[str] = "x"
+
+    def __init__(
+        self,
+        *,
+        consumer_key: str = "consumer-key",
+        consumer_secret: str = "consumer-secret",
+        access_token: str = "1-access-token",
+        access_token_secret: str = "access-token-secret",
+        username: str = "BelgiumInJapan",
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.consumer = (consumer_key, consumer_secret)
+        self.token = (access_token, access_token_secret)
+        self.username = username
+        self.user_id = "1000000000000000001"
+        self.tweets: dict[str, Tweet] = {}
+        self.uploads: dict[str, Upload] = {}
+        self.deleted: list[str] = []
+        self._sequence = itertools.count(1)
+
+    # --- X's shapes -------------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str | None = None) -> Any:
+        if status == 402:
+            return {
+                "title": "CreditsDepleted",
+                "detail": "Your enrolled account [1000000000000000001] does not have any "
+                "credits to fulfill this request.",
+                "type": "https://api.twitter.com/2/problems/credits",
+            }
+        if status == 400:
+            return {
+                "errors": [{"message": message or "Invalid Request"}],
+                "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+                "type": "https://api.twitter.com/2/problems/invalid-request",
+            }
+        titles = {
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found Error",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }
+        title = titles.get(status, "Error")
+        return {"title": title, "detail": message or title, "type": "about:blank", "status": status}
+
+    def rate_limit_headers(
+        self, *, limit: int, remaining: int, reset_at: dt.datetime
+    ) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(int(reset_at.timestamp())),
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        if not self._signed(request):
+            return self.error(401)
+        response = super().dispatch(request)
+        reset = self.clock() + dt.timedelta(minutes=15)
+        response.headers = {
+            **self.rate_limit_headers(limit=300, remaining=299, reset_at=reset),
+            **response.headers,
+        }
+        return response
+
+    def _signed(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("OAuth "):
+            return False
+        urlencoded = request.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"
+        )
+        body = request.body.decode() if urlencoded else ""
+        headers = {"Authorization": header}
+        query = urlsplit(request.url).query
+        oauth = dict(signature.collect_parameters(headers=headers, exclude_oauth_signature=False))
+        if (
+            oauth.get("oauth_consumer_key") != self.consumer[0]
+            or oauth.get("oauth_token") != self.token[0]
+        ):
+            return False
+        signed = SimpleNamespace(
+            uri=request.url,
+            http_method=request.method,
+            params=signature.collect_parameters(uri_query=query, body=body, headers=headers),
+            signature=oauth.get("oauth_signature", ""),
+        )
+        return bool(signature.verify_hmac_sha1(signed, self.consumer[1], self.token[1]))
+
+    # --- tweets -----------------------------------------------------------------------------
+
+    @route("POST", "/2/tweets")
+    def create_tweet(self, request: Request) -> Response:
+        body = request.json() or {}
+        text = body.get("text", "")
+        media_ids = (body.get("media") or {}).get("media_ids", [])
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        problem = self._tweet_problem(text, media_ids, reply_to, body.get("reply_settings"))
+        if problem is not None:
+            return problem
+        tweet = Tweet(
+            snowflake(self.clock(), next(self._sequence)),
+            text,
+            media_ids,
+            reply_to,
+            body.get("reply_settings"),
+        )
+        self.tweets[tweet.id] = tweet
+        return Response(
+            201, {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}
+        )
+
+    def _tweet_problem(
+        self, text: str, media_ids: list[str], reply_to: str | None, settings: str | None
+    ) -> Response | None:
+        if not text and not media_ids:
+            return self.error(400, "The `text` field is required when no media is attached.")
+        if text_length(text, LengthRule.TWITTER_WEIGHTED) > 280:
+            return self.error(400, "The text of your Tweet is too long.")
+        if any(t.text == text and text for t in self.tweets.values()):
+            return self.error(403, DUPLICATE)
+        if len(media_ids) > 4 or any(not self._ready(m) for m in media_ids):
+            return self.error(400, "Your media IDs are invalid.")
+        if reply_to is not None and reply_to not in self.tweets:
+            return self.error(
+                400, "The Tweet you are replying to has been deleted or is not visible to you."
+            )
+        if settings is not None and settings not in REPLY_SETTINGS:
+            return self.error(
+                400, f"reply_settings {settings!r} is not one of {sorted(REPLY_SETTINGS)}"
+            )
+        return None
+
+    def _ready(self, media_id: str) -> bool:
+        upload = self.uploads.get(media_id)
+        return upload is not None and upload.finalized
+
+    @route("DELETE", r"/2/tweets/(?P<tweet_id>\d+)")
+    def delete_tweet(self, request: Request, tweet_id: str) -> Response:
+        if self.tweets.pop(tweet_id, None) is None:
+            return self.error(404, f"Could not find tweet with id: [{tweet_id}].")
+        self.deleted.append(tweet_id)
+        return Response(200, {"data": {"deleted": True}})
+
+    @route("GET", "/2/users/me")
+    def me(self, request: Request) -> Response:
+        user = {"id": self.user_id, "name": "Belgium in Japan", "username": self.username}
+        if "subscription_type" in (request.arg("user.fields") or ""):
+            user["subscription_type"] = "None"
+        return Response(200, {"data": user})
+
+    @route("GET", r"/2/users/(?P<user_id>\d+)/tweets")
+    def timeline(self, request: Request, user_id: str) -> Response:
+        newest = sorted(self.tweets.values(), key=lambda t: int(t.id), reverse=True)
+        limit = int(request.arg("max_results", "10") or 10)
+        data = [
+            {
+                "id": t.id,
+                "text": t.text,
+                "created_at": t.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "edit_history_tweet_ids": [t.id],
+            }
+            for t in newest[:limit]
+        ]
+        return Response(
+            200,
+            {"data": data, "meta": {"result_count": len(data)}}
+            if data
+            else {"meta": {"result_count": 0}},
+        )
+
+    # --- media ------------------------------------------------------------------------------
+
+    @route("POST", "/2/media/upload")
+    def upload(self, request: Request) -> Response:
+        fields = request.form()
+        command = fields.get("command", [b""])[0].decode()
+        if not command:
+            return self._simple_upload(fields)
+        handlers = {"INIT": self._init, "APPEND": self._append, "FINALIZE": self._finalize}
+        if command not in handlers:
+            return self.error(400, f"Unknown command {command}")
+        return handlers[command](fields)
+
+    @route("GET", "/2/media/upload")
+    def status(self, request: Request) -> Response:
+        upload = self.uploads.get(request.arg("media_id") or "")
+        if request.arg("command") != "STATUS" or upload is None:
+            return self.error(400, "Invalid media_id")
+        return Response(
+            200,
+            {
+                "data": {
+                    **self._media_json(upload),
+                    "processing_info": {"state": "succeeded", "progress_percent": 100},
+                }
+            },
+        )
+
+    def _simple_upload(self, fields: dict[str, list[bytes]]) -> Response:
+        data = fields.get("media", [b""])[0]
+        if not data:
+            return self.error(400, "The `media` field is required.")
+        if len(data) > MAX_IMAGE_BYTES:
+            return self.error(400, "File size exceeds 5242880 bytes.")
+        media_type = fields.get("media_type", [b"image/png"])[0].decode()
+        upload = self._new_upload(media_type, len(data), "simple")
+        upload.chunks[0] = data
+        upload.finalized = True
+        return Response(200, {"data": self._media_json(upload)})
+
+    def _init(self, fields: dict[str, list[bytes]]) -> Response:
+        total = int(fields.get("total_bytes", [b"0"])[0])
+        if total > MAX_IMAGE_BYTES:
+            return self.error(400, "File size exceeds 5242880 bytes.")
+        upload = self._new_upload(fields.get("media_type", [b""])[0].decode(), total, "INIT")
+        return Response(
+            200,
+            {"data": {"id": upload.id, "media_key": f"3_{upload.id}", "expires_after_secs": 86400}},
+        )
+
+    def _append(self, fields: dict[str, list[bytes]]) -> Response:
+        upload = self.uploads.get(fields.get("media_id", [b""])[0].decode())
+        if upload is None or upload.finalized:
+            return self.error(400, "Invalid media_id")
+        upload.chunks[int(fields.get("segment_index", [b"0"])[0])] = fields.get("media", [b""])[0]
+        upload.commands.append("APPEND")
+        return Response(200, {"data": {"expires_at": int(self.clock().timestamp()) + 86400}})
+
+    def _finalize(self, fields: dict[str, list[bytes]]) -> Response:
+        upload = self.uploads.get(fields.get("media_id", [b""])[0].decode())
+        if upload is None:
+            return self.error(400, "Invalid media_id")
+        if len(upload.data) != upload.total_bytes:
+            return self.error(
+                400,
+                f"File size {len(upload.data)} does not match total_bytes {upload.total_bytes}.",
+            )
+        upload.finalized = True
+        upload.commands.append("FINALIZE")
+        return Response(200, {"data": self._media_json(upload)})
+
+    @route("POST", "/2/media/metadata")
+    def metadata(self, request: Request) -> Response:
+        body = request.json() or {}
+        upload = self.uploads.get(str(body.get("id")))
+        alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if upload is None:
+            return self.error(400, "Invalid media id")
+        if alt is None or len(alt) > 1000:
+            return self.error(400, "alt_text.text must be 1 to 1000 characters.")
+        upload.alt_text = alt
+        return Response(
+            200, {"data": {"id": upload.id, "associated_metadata": {"alt_text": {"text": alt}}}}
+        )
+
+    def _new_upload(self, media_type: str, total: int, command: str) -> Upload:
+        upload = Upload(
+            snowflake(self.clock(), next(self._sequence)), media_type, total, commands=[command]
+        )
+        self.uploads[upload.id] = upload
+        return upload
+
+    def _media_json(self, upload: Upload) -> dict[str, Any]:
+        return {
+            "id": upload.id,
+            "media_key": f"3_{upload.id}",
+            "size": upload.total_bytes,
+            "expires_after_secs": 86400,
+        }
+
+    @property
+    def posted(self) -> list[Tweet]:
+        return sorted(self.tweets.values(), key=lambda t: int(t.id))

@@ -21,6 +21,7 @@ from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
 from scheduler.problems import Problem, has_errors, sort_problems
 from scheduler.sourcemap import SourceMap
+from scheduler.store import queries
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
@@ -31,8 +32,10 @@ from scheduler.store.posts import (
     free_slots,
     has_time,
     placement,
+    post_listing,
     stored_accounts,
 )
+from scheduler.store.queries import ReportData, StatusData
 from scheduler.store.schema import Campaign, Post
 from scheduler.store.sync import (
     ORIGIN_QUEUE,
@@ -196,7 +199,16 @@ def cancel_post(
         post = find_post(session, campaign.id, post_id)
         post.cancelled_at = post.updated_at = moment
         report = SyncReport(campaign.id)
-        reconcile_deliveries(session, [], {post.id: post}, {}, _approval(campaign), report, moment)
+        reconcile_deliveries(
+            session,
+            [],
+            {post.id: post},
+            {},
+            _approval(campaign),
+            report,
+            moment,
+            cancel_reason=f"cancelled by {actor}: {reason}",
+        )
         record(session, moment, actor, "cancel", campaign.id, post_id, reason=reason)
         return PostChange(campaign.id, post_id, post.version, report, [])
 
@@ -215,6 +227,15 @@ def approve_post(
         post = find_post(session, campaign.id, post_id)
         released = approve(session, post, _approval(campaign), approver, now or now_utc())
         return campaign.id, post.version, released
+
+
+def list_posts(
+    database: Database, campaign_id: str | None = None, *, queued_only: bool = True
+) -> list[dict[str, Any]]:
+    """The posts of a campaign (queued ones only, by default) with their deliveries' states."""
+    with database.snapshot() as session:
+        campaign = choose_campaign(session, campaign_id)
+        return post_listing(session, campaign, queued_only=queued_only)
 
 
 def _approval(campaign: Campaign) -> ApprovalPolicy:
@@ -281,3 +302,24 @@ def _save_post(
     session.add(post)
     session.flush()
     return post
+
+
+def status(
+    database: Database,
+    campaign_id: str | None = None,
+    *,
+    attention_limit: int | None = queries.ATTENTION_LIMIT,
+    now: dt.datetime | None = None,
+) -> StatusData:
+    """Counts by state per local day, embassy and platform, what needs attention (at most
+    ``attention_limit`` listed; None lists all), active pauses, accounts that cannot post."""
+    with database.snapshot() as session:
+        return queries.status(session, campaign_id, now or now_utc(), attention_limit)
+
+
+def report(
+    database: Database, campaign_id: str | None = None, *, now: dt.datetime | None = None
+) -> ReportData:
+    """What went out (with its URL), what failed and why, what was missed or cancelled."""
+    with database.snapshot() as session:
+        return queries.report(session, campaign_id, now or now_utc())

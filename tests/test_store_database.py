@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from scheduler.errors import ConfigurationError, StoreError
 from scheduler.store.database import (
@@ -112,3 +112,19 @@ def test_the_printed_location_hides_the_password(tmp_path: Path) -> None:
 def test_an_unsupported_database_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="mysql is not supported"):
         database_url("mysql://root@127.0.0.1/test")
+
+
+def test_a_snapshot_sees_one_state_and_does_not_block_writers(database_url: str) -> None:
+    reader, writer = open_database(database_url), open_database(database_url)
+    count = select(func.count(AuditEntry.id))
+    try:
+        with reader.snapshot() as session:
+            assert session.execute(count).scalar() == 0
+            with writer.transaction() as other:  # on SQLite: would wait for the reader's lock
+                other.add(AuditEntry(at=dt.datetime.now(dt.UTC), actor="t", action="a", details={}))
+            assert session.execute(count).scalar() == 0  # still the state it started with
+        with reader.snapshot() as session:
+            assert session.execute(count).scalar() == 1
+    finally:
+        reader.close()
+        writer.close()

@@ -7,7 +7,7 @@ commands of one job: planning (validate, schema, preview), the store (db, sync),
 
 from __future__ import annotations
 
-from scheduler.cli import planning, queue, store
+from scheduler.cli import planning, queue, reports, store
 from scheduler.cli.common import EXIT_PROBLEMS, EXIT_USAGE, main
 
-__all__ = ["EXIT_PROBLEMS", "EXIT_USAGE", "main", "planning", "queue", "store"]
+__all__ = ["EXIT_PROBLEMS", "EXIT_USAGE", "main", "planning", "queue", "reports", "store"]

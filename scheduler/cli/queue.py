@@ -13,18 +13,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import select
 
 from adapters.capabilities import Platform
 from scheduler import service
 from scheduler.cli.common import main, print_problems
-from scheduler.cli.store import actor_option, database_option
+from scheduler.cli.store import actor_option, campaign_option, database_option
 from scheduler.errors import CampaignFileError, UsageError
 from scheduler.model import Replies, Visibility
 from scheduler.problems import Problem
 from scheduler.store.database import open_database
-from scheduler.store.posts import choose_campaign
-from scheduler.store.schema import Delivery, Post
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,13 +40,7 @@ OPTION_OF_FIELD = {
 }
 
 
-def campaign_option(command: F) -> F:
-    return click.option(
-        "--campaign",
-        "campaign_id",
-        metavar="ID",
-        help="Which campaign (needed only when the database holds several).",
-    )(command)
+one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
 
 
 def post_options(command: F) -> F:
@@ -94,7 +85,7 @@ def queue() -> None:
 @queue.command("add")
 @click.option("--id", "post_id", metavar="ID", help="The post's id (default: q-DATE-XXXX).")
 @post_options
-@campaign_option
+@one_campaign
 @database_option
 @actor_option
 def queue_add(
@@ -117,7 +108,7 @@ def queue_add(
 @queue.command("edit")
 @click.argument("post_id", metavar="POST")
 @post_options
-@campaign_option
+@one_campaign
 @database_option
 @actor_option
 def queue_edit(
@@ -137,7 +128,7 @@ def queue_edit(
 @queue.command("cancel")
 @click.argument("post_id", metavar="POST")
 @click.option("--reason", required=True, help="Why, for the audit log and the report.")
-@campaign_option
+@one_campaign
 @database_option
 @actor_option
 def queue_cancel(
@@ -154,13 +145,14 @@ def queue_cancel(
 @queue.command("list")
 @click.option("--all", "everything", is_flag=True, help="Also list the campaign file's posts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the posts as JSON.")
-@campaign_option
+@one_campaign
 @database_option
 def queue_list(
     everything: bool, as_json: bool, campaign_id: str | None, database: str | None
 ) -> None:
     """List queued posts: version, author, the states of their deliveries, the next one due."""
-    rows = _listing(database, campaign_id, everything)
+    with _opened(database) as opened:
+        rows = service.list_posts(opened, campaign_id, queued_only=not everything)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -177,7 +169,7 @@ def queue_list(
 
 @main.command()
 @click.argument("post_id", metavar="POST")
-@campaign_option
+@one_campaign
 @database_option
 @actor_option
 def approve(post_id: str, campaign_id: str | None, database: str | None, actor: str) -> None:
@@ -306,40 +298,3 @@ def _print_change(verb: str, change: service.PostChange) -> None:
     for item in change.report.changes:
         if item.state not in ("scheduled", "awaiting_approval", "cancelled"):
             click.secho(f"  {item.key}: {item.kind} [{item.state}]", fg="yellow")
-
-
-def _listing(
-    database: str | None, campaign_id: str | None, everything: bool
-) -> list[dict[str, Any]]:
-    with _opened(database) as opened, opened.transaction() as session:
-        campaign = choose_campaign(session, campaign_id)
-        query = select(Post).where(Post.campaign_id == campaign.id).order_by(Post.created_at)
-        if not everything:
-            query = query.where(Post.origin == "queue")
-        rows = []
-        for post in session.scalars(query):
-            deliveries = session.scalars(
-                select(Delivery).where(
-                    Delivery.campaign_id == campaign.id, Delivery.post_id == post.id
-                )
-            ).all()
-            pending = sorted(
-                (d.due_at, f"{d.local_time.replace('T', ' ')} {d.timezone}")
-                for d in deliveries
-                if d.state in ("scheduled", "awaiting_approval", "retry_waiting")
-            )
-            text = post.definition.get("text") or {}
-            first = next(iter(text.values()), "") if isinstance(text, dict) else ""
-            rows.append(
-                {
-                    "id": post.id,
-                    "origin": post.origin,
-                    "version": post.version,
-                    "author": post.author,
-                    "cancelled": post.cancelled_at is not None,
-                    "states": dict(Counter(d.state for d in deliveries)),
-                    "next_due": pending[0][1] if pending else None,
-                    "text": first if len(first) <= 60 else first[:59] + "…",
-                }
-            )
-        return rows

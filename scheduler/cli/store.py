@@ -37,6 +37,10 @@ def database_option(command: F) -> F:
     )(command)
 
 
+def campaign_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--campaign", "campaign_id", metavar="ID", help=help_text)
+
+
 def actor_option(command: F) -> F:
     return click.option(
         "--as",

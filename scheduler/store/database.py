@@ -79,6 +79,17 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """Reads that see one consistent state and never block the daemon's writes: a deferred
+        transaction on SQLite (WAL readers take no lock), REPEATABLE READ on PostgreSQL."""
+        with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.execution_options(campaign_read_only=True)
+            with connection.begin(), Session(bind=connection) as session:
+                yield session
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -122,7 +133,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes cannot
     # fail half-way with "database is locked" because another process wrote in between.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Snapshots only read, and in WAL mode a deferred BEGIN lets them run beside any writer.
+    read_only = connection.get_execution_options().get("campaign_read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(connection: Connection) -> Config:

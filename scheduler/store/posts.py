@@ -149,3 +149,44 @@ def _next_slot(
         f"no free posting slot left for {embassy.id} before the campaign ends on {window.end}; "
         "give a time with --at"
     )
+
+
+PENDING_NAMES = ("scheduled", "awaiting_approval", "retry_waiting")
+
+
+def post_listing(
+    session: Session, campaign: Campaign, *, queued_only: bool
+) -> list[dict[str, Any]]:
+    """One row per post: version, author, its deliveries' states, the next one due (local)."""
+    query = select(Post).where(Post.campaign_id == campaign.id).order_by(Post.created_at, Post.id)
+    if queued_only:
+        query = query.where(Post.origin == "queue")
+    deliveries: dict[str, list[StoredDelivery]] = {}
+    for row in session.scalars(
+        select(StoredDelivery).where(StoredDelivery.campaign_id == campaign.id)
+    ):
+        deliveries.setdefault(row.post_id, []).append(row)
+    return [_listed(post, deliveries.get(post.id, [])) for post in session.scalars(query)]
+
+
+def _listed(post: Post, deliveries: list[StoredDelivery]) -> dict[str, Any]:
+    pending = sorted(
+        (d.due_at, f"{d.local_time.replace('T', ' ')} {d.timezone}")
+        for d in deliveries
+        if d.state in PENDING_NAMES
+    )
+    text = post.definition.get("text") or {}
+    first = next(iter(text.values()), "") if isinstance(text, dict) else ""
+    states: dict[str, int] = {}
+    for delivery in deliveries:
+        states[delivery.state] = states.get(delivery.state, 0) + 1
+    return {
+        "id": post.id,
+        "origin": post.origin,
+        "version": post.version,
+        "author": post.author,
+        "cancelled": post.cancelled_at is not None,
+        "states": states,
+        "next_due": pending[0][1] if pending else None,
+        "text": first if len(first) <= 60 else first[:59] + "…",
+    }

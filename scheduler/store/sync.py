@@ -254,9 +254,11 @@ def reconcile_deliveries(
     policy: ApprovalPolicy,
     report: SyncReport,
     now: dt.datetime,
+    *,
+    cancel_reason: str = "removed from the campaign file",
 ) -> None:
-    """Make the stored deliveries of ``posts`` those planned: add, update, cancel, or report
-    what can no longer change."""
+    """Make the stored deliveries of ``posts`` those planned: add, update, cancel (saying why),
+    or report what can no longer change."""
     campaign_id = report.campaign_id
     stored = {
         row.key: row
@@ -283,7 +285,7 @@ def reconcile_deliveries(
         else:
             _update(session, row, planned, post, policy, report, now)
     for row in stored.values():
-        _remove(session, row, report, now)
+        _remove(session, row, report, now, cancel_reason)
 
 
 def _add(
@@ -356,7 +358,9 @@ def _change_to_finished(state: DeliveryState) -> ChangeKind:
     return ChangeKind.CHANGED_AFTER_FINISHING
 
 
-def _remove(session: Session, row: StoredDelivery, report: SyncReport, now: dt.datetime) -> None:
+def _remove(
+    session: Session, row: StoredDelivery, report: SyncReport, now: dt.datetime, reason: str
+) -> None:
     state = DeliveryState(row.state)
     if state is DeliveryState.CANCELLED:
         return
@@ -368,7 +372,7 @@ def _remove(session: Session, row: StoredDelivery, report: SyncReport, now: dt.d
         now,
         lease_owner=None,
         lease_expires_at=None,
-        error_message="removed from the campaign file",
+        error_message=reason,
     ):
         report.changes.append(
             SyncChange(ChangeKind.CANCELLED, row.key, row.due_at, DeliveryState.CANCELLED)

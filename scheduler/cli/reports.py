@@ -1,0 +1,94 @@
+"""Commands that read the store and change nothing: status and report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scheduler import service
+from scheduler.cli.common import main, write_output
+from scheduler.cli.store import campaign_option, database_option
+from scheduler.store.database import open_database
+from scheduler.store.queries import ATTENTION_LIMIT
+
+REPORT_FORMATS = ("csv", "json", "html")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+every_campaign = campaign_option("Only this campaign (default: every campaign in the database).")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=ATTENTION_LIMIT,
+    show_default=True,
+    help="List at most this many deliveries that need attention; 0 lists them all.",
+)
+@database_option
+@every_campaign
+def status(as_json: bool, limit: int, database: str | None, campaign_id: str | None) -> None:
+    """Show what needs attention, pauses, blocked accounts and counts by state.
+
+    What needs attention comes first: failed, unknown, needs review, missed, awaiting approval.
+    Counts are per local day (each embassy's own date), per embassy and per platform.
+    """
+    with closing(open_database(database)) as opened:
+        data = service.status(opened, campaign_id, attention_limit=limit or None)
+    if as_json:
+        from scheduler.reporting.status import status_json
+
+        click.echo(status_json(data, opened.name), nl=False)
+        return
+    from scheduler.reporting.status import render_status
+
+    click.echo(render_status(data, opened.name), nl=False)
+
+
+@main.command()
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(REPORT_FORMATS),
+    required=True,
+    help="csv or json for scripts and spreadsheets; html for one page to share.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file (default: standard output; html: report.html).",
+)
+@database_option
+@every_campaign
+def report(
+    output_format: str, output: Path | None, database: str | None, campaign_id: str | None
+) -> None:
+    """Report what went out, what failed and why, what was missed or cancelled.
+
+    Sent deliveries come with the post's URL on the platform.
+    """
+    with closing(open_database(database)) as opened:
+        data = service.report(opened, campaign_id)
+    # Imported on demand, as the preview's renderers are: a CSV export need not load the HTML.
+    if output_format == "csv":
+        from scheduler.reporting.report import report_csv
+
+        write_output(report_csv(data), output)
+    elif output_format == "json":
+        from scheduler.reporting.report import report_json
+
+        write_output(report_json(data, opened.name), output)
+    else:
+        from scheduler.reporting.report import report_html
+
+        write_output(report_html(data, opened.name), output or Path("report.html"))

@@ -1,0 +1,76 @@
+"""What people read about the store: `campaign status` (terminal, JSON) and `campaign report`
+(CSV, JSON, HTML).
+
+The queries live in ``scheduler.store.queries`` and return dataclasses; this package only turns
+them into text. ``report_record`` is the one flat shape that the report's JSON, CSV and HTML
+share, as ``delivery_record`` is for the preview. Credentials names are never read, so they
+cannot appear in any output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from scheduler.store.queries import ReportRow
+from scheduler.store.states import DeliveryState
+
+S = DeliveryState
+
+LABELS: dict[DeliveryState, str] = {
+    S.AWAITING_APPROVAL: "awaiting approval",
+    S.NEEDS_REVIEW: "needs review",
+    S.RETRY_WAITING: "retry waiting",
+}
+
+WHY: dict[DeliveryState, str] = {
+    S.FAILED: "failed permanently",
+    S.UNKNOWN: "may have been posted: to be reconciled before anything else",
+    S.NEEDS_REVIEW: "reconciliation could not tell whether it was posted: a person decides",
+    S.MISSED: "too late to send under the late policy",
+    S.AWAITING_APPROVAL: "waits for approval",
+    S.CANCELLED: "cancelled",
+}
+"""What a state means, for a delivery whose error message says nothing more."""
+
+
+def label(state: DeliveryState) -> str:
+    return LABELS.get(state, str(state))
+
+
+def utc(instant: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as the preview writes instants; None stays None."""
+    if instant is None:
+        return None
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def report_record(row: ReportRow) -> dict[str, Any]:
+    """The flat, secret-free shape of one reported delivery, shared by every format."""
+    return {
+        "state": str(row.state),
+        "delivery": row.key,
+        "campaign": row.campaign_id,
+        "post": row.post_id,
+        "embassy": row.embassy_id,
+        "platform": row.platform,
+        "account": row.account,
+        "part": row.part,
+        "parts": row.parts,
+        "language": row.language,
+        "due_utc": utc(row.due_at),
+        "local_time": row.local_time,
+        "timezone": row.timezone,
+        "sent_at": utc(row.sent_at),
+        "remote_url": row.remote_url,
+        "remote_id": row.remote_id,
+        "error_class": row.error_class,
+        "error_message": row.error_message,
+        "attempts": row.attempts,
+        "changed_after_sent": row.changed_after_sent,
+        "state_since": utc(row.state_since),
+        "text": row.text,
+    }
+
+
+__all__ = ["LABELS", "WHY", "label", "report_record", "utc"]

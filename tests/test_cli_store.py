@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
+from alembic import command
 from campaign_builders import post, write_campaign
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from scheduler.cli import main
-from scheduler.store.database import head_revision, open_database
+from scheduler.store.database import alembic_config, head_revision, open_database
 
 
 def _run(database_url: str, *args: str) -> Result:
@@ -30,16 +30,19 @@ def test_db_upgrade_creates_then_says_there_is_nothing_to_do(database_url: str) 
     assert f"at {head_revision()}; this program expects {head_revision()}" in revision.output
 
 
-def test_an_outdated_database_exits_1_naming_db_upgrade(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _run(database_url, "db", "upgrade")
-    monkeypatch.setattr("scheduler.store.database.head_revision", lambda: "0002")
-    monkeypatch.setattr("scheduler.store.database._known_revision", lambda revision: True)
+def test_an_outdated_database_exits_1_naming_db_upgrade(tmp_path: Path, database_url: str) -> None:
+    database = open_database(database_url, check_schema=False)
+    with database.engine.connect() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        connection.commit()
+    database.close()
     result = _run(database_url, "sync", str(write_campaign(tmp_path)))
     assert result.exit_code == 1
     assert "run `campaign db upgrade`" in result.output
     assert "Traceback" not in result.output
+    upgraded = _run(database_url, "db", "upgrade")
+    assert f"upgraded from 0001 to schema revision {head_revision()}" in upgraded.output
+    assert _run(database_url, "sync", str(write_campaign(tmp_path))).exit_code == 0
 
 
 def test_sync_prints_one_line_per_post_and_a_summary(tmp_path: Path, database_url: str) -> None:

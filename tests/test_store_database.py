@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
@@ -14,10 +15,12 @@ from sqlalchemy import func, select, text
 from scheduler.errors import ConfigurationError, StoreError
 from scheduler.store.database import (
     Database,
+    alembic_config,
     current_revision,
     database_url,
     head_revision,
     open_database,
+    upgrade,
 )
 from scheduler.store.schema import AuditEntry, Base
 
@@ -42,15 +45,40 @@ def test_a_database_from_a_newer_program_is_refused(database_url: str) -> None:
         open_database(database_url)
 
 
-def test_a_database_behind_the_code_names_campaign_db_upgrade(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    open_database(database_url).close()
-    # Pretend the code has moved on by one migration: the head the code expects is newer.
-    monkeypatch.setattr("scheduler.store.database.head_revision", lambda: "0002")
-    monkeypatch.setattr("scheduler.store.database._known_revision", lambda revision: True)
-    with pytest.raises(StoreError, match=r"older than this program's 0002: .*campaign db upgrade"):
+def _database_at(url: str, revision: str) -> None:
+    """A database as an older version of the program left it."""
+    database = open_database(url, check_schema=False)
+    with database.engine.connect() as connection:
+        command.upgrade(alembic_config(connection), revision)
+        connection.commit()
+    database.close()
+
+
+def test_a_database_behind_the_code_names_campaign_db_upgrade(database_url: str) -> None:
+    _database_at(database_url, "0001")
+    with pytest.raises(
+        StoreError, match=rf"older than this program's {head_revision()}: .*db upgrade"
+    ):
         open_database(database_url)
+
+
+def test_db_upgrade_migrates_an_older_database_keeping_its_data(database_url: str) -> None:
+    _database_at(database_url, "0001")
+    database = open_database(database_url, check_schema=False)
+    with database.transaction() as session:
+        session.execute(
+            text("INSERT INTO audit_log (at, actor, action, details) VALUES (:at, 'a', 'b', '{}')"),
+            {"at": dt.datetime(2026, 11, 1, 12, 0)},
+        )
+    assert upgrade(database) == ("0001", head_revision())
+    database.close()
+    reopened = open_database(database_url)
+    with reopened.transaction() as session:
+        assert session.scalars(select(AuditEntry.actor)).all() == ["a"]
+    with reopened.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    reopened.close()
+    assert differences == []
 
 
 def test_tables_without_a_revision_are_not_taken_over(database_url: str) -> None:

@@ -124,6 +124,8 @@ class Account(Base):
     suspended_at: Mapped[dt.datetime | None]
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     last_sent_at: Mapped[dt.datetime | None]
+    next_post_at: Mapped[dt.datetime | None]
+    """No claim before this instant: the campaign's minimum spacing between two posts."""
 
 
 class Post(Base):
@@ -269,3 +271,31 @@ class AuditEntry(Base):
     campaign_id: Mapped[str | None] = mapped_column(Id)
     subject: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
+
+
+class Alert(Base):
+    """Something the comms team must hear about; collected and sent as a digest."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """failed, missed, needs_review, suspended, paused, ..."""
+    campaign_id: Mapped[str | None] = mapped_column(Id)
+    subject: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Worker(Base):
+    """A daemon process, as seen by the others and by status."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]

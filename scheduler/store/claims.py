@@ -1,0 +1,270 @@
+"""How a daemon takes work from the store, and how it reports what became of it.
+
+A claim is one delivery leased to one worker. Every write that follows it is guarded by the
+state, the lease owner and the revision the worker read, so a delivery that was cancelled,
+edited, paused or taken over in between is simply not written: the worker drops it.
+
+The claim itself is one transaction:
+
+1. pick the earliest due delivery that may go now: scheduled (or due for a retry), its thread's
+   previous part sent, its account neither suspended, rate-limited nor inside its spacing, and
+   no other call of that account in flight. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several
+   daemons pick different rows without waiting for each other;
+2. take the account's turn: ``UPDATE accounts SET next_post_at = now + spacing WHERE ... <= now``.
+   Only one worker can win it, which keeps one account's posts apart even with several daemons;
+3. ``UPDATE deliveries SET state = 'claimed' ... WHERE state IN (...) AND NOT <paused>``: the
+   pause check is part of the claim statement, so a pause holds for every daemon from the moment
+   it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from scheduler.store.deliveries import move
+from scheduler.store.schema import Account, Attempt, Delivery, Pause
+from scheduler.store.states import DeliveryState
+
+S = DeliveryState
+CLAIMABLE = (str(S.SCHEDULED), str(S.RETRY_WAITING))
+BUSY = (str(S.CLAIMED), str(S.SENDING))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker holds: enough to guard every later write."""
+
+    delivery_id: int
+    key: str
+    revision: int
+    account_id: int
+    worker: str
+    lease_expires_at: dt.datetime
+    attempt_count: int
+
+
+def paused(delivery: type[Delivery] | Delivery = Delivery) -> ColumnElement[bool]:
+    """True where an active pause covers the delivery (a pause's empty field matches anything)."""
+    return exists().where(
+        Pause.lifted_at.is_(None),
+        or_(Pause.campaign_id.is_(None), Pause.campaign_id == delivery.campaign_id),
+        or_(Pause.embassy_id.is_(None), Pause.embassy_id == delivery.embassy_id),
+        or_(Pause.platform.is_(None), Pause.platform == delivery.platform),
+        or_(Pause.post_id.is_(None), Pause.post_id == delivery.post_id),
+    )
+
+
+def _previous_part_sent() -> ColumnElement[bool]:
+    previous = aliased(Delivery)
+    return or_(
+        Delivery.part == 1,
+        exists().where(
+            previous.campaign_id == Delivery.campaign_id,
+            previous.post_id == Delivery.post_id,
+            previous.embassy_id == Delivery.embassy_id,
+            previous.platform == Delivery.platform,
+            previous.part == Delivery.part - 1,
+            previous.state == str(S.SENT),
+        ),
+    )
+
+
+def _account_busy() -> ColumnElement[bool]:
+    other = aliased(Delivery)
+    return exists().where(other.account_id == Delivery.account_id, other.state.in_(BUSY))
+
+
+def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        Account.suspended_at.is_(None),
+        or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
+        or_(Account.next_post_at.is_(None), Account.next_post_at <= now),
+    )
+
+
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        Delivery.state.in_(CLAIMABLE),
+        Delivery.due_at <= now,
+        or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+    )
+
+
+def _candidates(session: Session, now: dt.datetime, limit: int) -> list[tuple[int, int]]:
+    query = (
+        select(Delivery.id, Delivery.account_id)
+        .join(Account, Account.id == Delivery.account_id)
+        .where(_due(now), _account_may_post(now), ~_account_busy(), _previous_part_sent())
+        .where(~paused())
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Delivery)
+    return [(row.id, row.account_id) for row in session.execute(query)]
+
+
+def claim_next(
+    session: Session,
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    spacing: dt.timedelta,
+) -> Claim | None:
+    """Lease the earliest delivery that may go out now, or None. Commit right after."""
+    for delivery_id, account_id in _candidates(session, now, limit=8):
+        if not _take_turn(session, account_id, now, spacing):
+            continue  # another worker took this account's turn a moment ago
+        claimed = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.state.in_(CLAIMABLE), ~paused())
+            .values(
+                state=str(S.CLAIMED),
+                state_since=now,
+                lease_owner=worker,
+                lease_expires_at=now + lease,
+            )
+            .returning(Delivery.key, Delivery.revision, Delivery.attempt_count)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if claimed is not None:
+            return Claim(
+                delivery_id, claimed.key, claimed.revision, account_id, worker, now + lease,
+                claimed.attempt_count,
+            )  # fmt: skip
+    return None
+
+
+def _take_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> bool:
+    taken = session.execute(
+        update(Account)
+        .where(
+            Account.id == account_id,
+            or_(Account.next_post_at.is_(None), Account.next_post_at <= now),
+        )
+        .values(next_post_at=now + spacing)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def held(claim: Claim) -> ColumnElement[bool]:
+    """The delivery is still the one this worker claimed: same lease owner, same revision."""
+    return and_(
+        Delivery.id == claim.delivery_id,
+        Delivery.lease_owner == claim.worker,
+        Delivery.revision == claim.revision,
+    )
+
+
+def begin_attempt(
+    session: Session, claim: Claim, *, idempotency_key: str, now: dt.datetime
+) -> int | None:
+    """claimed -> sending, and the attempt recorded, before the platform is called.
+
+    None when the claim was lost (cancelled, edited, paused, lease expired and reaped): the
+    worker must not call the platform. Otherwise the attempt's id.
+    """
+    still_ours = and_(held(claim), Delivery.lease_expires_at > now, ~paused())
+    if not move(session, still_ours, S.SENDING, frozenset({S.CLAIMED}), now):
+        return None
+    attempt = Attempt(
+        delivery_id=claim.delivery_id,
+        number=claim.attempt_count + 1,
+        worker=claim.worker,
+        idempotency_key=idempotency_key,
+        started_at=now,
+    )
+    session.add(attempt)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == claim.delivery_id)
+        .values(attempt_count=claim.attempt_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return attempt.id
+
+
+def end_attempt(
+    session: Session,
+    attempt_id: int,
+    *,
+    outcome: str,
+    now: dt.datetime,
+    remote_id: str | None = None,
+    remote_url: str | None = None,
+    error: BaseException | None = None,
+) -> None:
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(
+            ended_at=now,
+            outcome=outcome,
+            remote_id=remote_id,
+            remote_url=remote_url,
+            error_class=type(error).__name__ if error else None,
+            error_message=str(error)[:2000] if error else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(
+    session: Session,
+    claim: Claim,
+    to: DeliveryState,
+    now: dt.datetime,
+    *,
+    allowed_from: frozenset[DeliveryState] = frozenset({S.SENDING}),
+    **values: object,
+) -> bool:
+    """Record the outcome of this worker's call, guarded by its lease; the lease is released."""
+    return bool(
+        move(
+            session,
+            held(claim),
+            to,
+            allowed_from,
+            now,
+            lease_owner=None,
+            lease_expires_at=None,
+            **values,
+        )
+    )
+
+
+def release(session: Session, worker: str, now: dt.datetime) -> int:
+    """On shutdown: hand back every claim of ``worker`` that has not started a call."""
+    return move(
+        session,
+        Delivery.lease_owner == worker,
+        S.SCHEDULED,
+        frozenset({S.CLAIMED}),
+        now,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+
+
+def reap(session: Session, now: dt.datetime) -> tuple[int, int]:
+    """Expired leases of dead workers: a claim that never called goes back to the schedule; a
+    call that may have reached the platform becomes unknown, to be reconciled."""
+    expired = and_(Delivery.lease_expires_at.is_not(None), Delivery.lease_expires_at < now)
+    released = move(
+        session, expired, S.SCHEDULED, frozenset({S.CLAIMED}), now,
+        lease_owner=None, lease_expires_at=None,
+    )  # fmt: skip
+    unknown = move(
+        session, expired, S.UNKNOWN, frozenset({S.SENDING}), now,
+        lease_owner=None, lease_expires_at=None,
+        error_class="OutcomeUnknown",
+        error_message="the daemon stopped during the platform call",
+    )  # fmt: skip
+    return released, unknown

@@ -241,6 +241,33 @@ def idempotency_key(delivery_id: str, content_hash: str) -> str:
     return hashlib.sha256(f"{delivery_id}\n{content_hash}".encode()).hexdigest()[:40]
 
 
+# --- getting an account's credentials ----------------------------------------------------------
+
+
+class Authorization(ABC):
+    """Getting one account's credentials with a person's help (``campaign auth``): they open
+    :meth:`authorization_url` in a browser, approve the app (or create an app password), and
+    paste back what the platform shows them; :meth:`finish` turns that into the credentials.
+
+    Nothing here prints, prompts or stores: the caller does, and never shows a secret.
+    """
+
+    code_label: ClassVar[str]
+    """What the person pastes back: "PIN", "authorization code", "app password"."""
+    hide_code: ClassVar[bool] = False
+    """Whether what they paste is itself a secret (an app password), not to be echoed."""
+    instructions: ClassVar[str]
+    """What to do at the URL; ``{handle}`` is the account's handle."""
+
+    @abstractmethod
+    def authorization_url(self) -> str:
+        """Where the person goes; may call the platform first (request token, app)."""
+
+    @abstractmethod
+    def finish(self, code: str) -> dict[str, Secret]:
+        """Every credential field the adapter needs, from what the person pasted."""
+
+
 # --- the interface ----------------------------------------------------------------------------
 
 
@@ -252,6 +279,20 @@ class Adapter(ABC):
     """The secrets the adapter needs, as named in the secrets store (docs/secrets.md)."""
     default_base_url: ClassVar[str | None] = None
     can_find_recent: ClassVar[bool] = True
+    app_fields: ClassVar[tuple[str, ...]] = ()
+    """Credentials of the app rather than the account, needed before authorizing (X: the
+    consumer key and secret); part of ``credential_fields`` too."""
+
+    @classmethod
+    def authorization(
+        cls,
+        *,
+        settings: AdapterSettings,
+        app: Mapping[str, Secret],
+        base_url: str | None = None,
+    ) -> Authorization:
+        """The interactive flow that gets this platform's credentials for one account."""
+        raise ConfigurationError(f"{cls.capabilities.label}: no interactive authorization")
 
     def __init__(
         self,

@@ -18,6 +18,10 @@ What the SDK does not do for us, and this adapter does:
 - Timeouts: every request has ``settings.timeout`` (httpx's default is 5 s).
 
 The remote id of a post is its AT URI; the platform timestamp is the record's ``createdAt``.
+
+Onboarding (:class:`BlueskyAppPassword`): the person creates an app password in Bluesky's
+settings and pastes it; it is checked with a real ``createSession`` (never the account's main
+password, which is refused by its shape), and the session is kept for the adapter that follows.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import secrets as random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -59,6 +64,7 @@ from adapters.base import (
     AccountLimits,
     Adapter,
     AdapterSettings,
+    Authorization,
     ContentRejected,
     CredentialsInvalid,
     Duplicate,
@@ -85,6 +91,43 @@ _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 _ACCOUNT_ERRORS = {"AccountTakedown", "AccountDeactivated", "AuthenticationRequired"}
 T = TypeVar("T")
+APP_PASSWORDS_PAGE = "https://bsky.app/settings/app-passwords"
+APP_PASSWORD = re.compile(r"[a-z0-9]{4}(-[a-z0-9]{4}){3}")
+
+
+class BlueskyAppPassword(Authorization):
+    """An app password, created by the person and checked here with a new session."""
+
+    code_label: ClassVar[str] = "app password"
+    hide_code: ClassVar[bool] = True
+    instructions: ClassVar[str] = (
+        "Open this URL logged in to Bluesky as {handle}, add an app password "
+        "(without access to direct messages), then paste it here."
+    )
+
+    def __init__(self, *, settings: AdapterSettings, base_url: str | None) -> None:
+        self.settings = settings
+        self.base_url = base_url
+
+    def authorization_url(self) -> str:
+        return APP_PASSWORDS_PAGE
+
+    def finish(self, code: str) -> dict[str, Secret]:
+        password = code.strip().lower()
+        if not APP_PASSWORD.fullmatch(password):
+            raise CredentialsInvalid(
+                "Bluesky: that is not an app password (four groups of four letters or digits, "
+                "xxxx-xxxx-xxxx-xxxx); never give the account's own password"
+            )
+        credentials = {"app_password": Secret(password)}
+        adapter = BlueskyAdapter(
+            settings=self.settings, credentials=credentials, base_url=self.base_url
+        )
+        try:
+            adapter.log_in()
+        finally:
+            adapter.close()
+        return credentials
 
 
 class BlueskyAdapter(Adapter):
@@ -106,6 +149,22 @@ class BlueskyAdapter(Adapter):
         self._cids: dict[str, str] = {}
         self._clock_id = random.randbelow(1024)
         self._last_tid_us = 0
+
+    @classmethod
+    def authorization(
+        cls,
+        *,
+        settings: AdapterSettings,
+        app: Mapping[str, Secret],
+        base_url: str | None = None,
+    ) -> Authorization:
+        return BlueskyAppPassword(settings=settings, base_url=base_url)
+
+    def log_in(self) -> None:
+        """A new session from the app password, whatever session is stored (``createSession``
+        is rate limited: for checking a new password, not for every call)."""
+        with self._errors("log in"):
+            self._login()
 
     # --- the interface ----------------------------------------------------------------------
 

@@ -20,6 +20,9 @@ What Mastodon.py does not do for us, and this adapter does:
   ``max_toot_chars``, where v2 is missing) and are cached for the adapter's life.
 - **Idempotency-Key** is the part's key, so the same delivery sent twice within an hour gives
   Mastodon's first status back. Not every server honours it (GoToSocial ignores it).
+- **Onboarding** (:class:`MastodonAuthorization`): an app registered on the instance with only
+  the scopes a campaign needs, then the authorization-code flow with the out-of-band redirect
+  (the instance shows the code to paste back).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
     MastodonError,
+    MastodonIllegalArgumentError,
     MastodonNetworkError,
     MastodonNotFoundError,
     MastodonRatelimitError,
@@ -49,6 +53,7 @@ from adapters.base import (
     AccountLimits,
     Adapter,
     AdapterSettings,
+    Authorization,
     ContentRejected,
     CredentialsInvalid,
     MediaItem,
@@ -60,7 +65,7 @@ from adapters.base import (
 )
 from adapters.capabilities import MASTODON
 from adapters.secrets import Secret
-from scheduler.errors import PublishError
+from scheduler.errors import ConfigurationError, PublishError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,78 @@ API_LEVEL = (4, 0, 0)
 """The Mastodon version whose endpoints we speak (v2 media needs 3.1.4)."""
 V1_MEDIA_LEVEL = (3, 0, 0)
 MEDIA_POLL_INTERVAL = 1.0
+APP_NAME = "campaign-scheduler"
+SCOPES = ["write:statuses", "write:media", "read:accounts", "read:statuses"]
+"""What the adapter uses: post and delete statuses, upload media, verify, list own statuses."""
+OUT_OF_BAND = "urn:ietf:wg:oauth:2.0:oob"
+
+
+class MastodonAuthorization(Authorization):
+    """Register an app on the instance, then the authorization-code flow (out of band)."""
+
+    code_label: ClassVar[str] = "authorization code"
+    instructions: ClassVar[str] = (
+        "Open this URL in a browser, log in to the instance as {handle}, authorize the app, "
+        "then paste the authorization code that the instance shows."
+    )
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self._api: Mastodon | None = None
+
+    def authorization_url(self) -> str:
+        with _authorization_errors(self.base_url, "register the app"):
+            client_id, client_secret = Mastodon.create_app(
+                APP_NAME,
+                scopes=SCOPES,
+                redirect_uris=OUT_OF_BAND,
+                api_base_url=self.base_url,
+                request_timeout=self.timeout,
+                user_agent=APP_NAME,
+            )
+            self._api = Mastodon(
+                client_id=client_id,
+                client_secret=client_secret,
+                api_base_url=self.base_url,
+                ratelimit_method="throw",
+                request_timeout=self.timeout,
+                mastodon_version=".".join(map(str, API_LEVEL)),
+                version_check_mode="none",
+                user_agent=APP_NAME,
+            )
+            # force_login: the browser may be logged in as another embassy's account.
+            return self._api.auth_request_url(
+                redirect_uris=OUT_OF_BAND, scopes=SCOPES, force_login=True
+            )
+
+    def finish(self, code: str) -> dict[str, Secret]:
+        if self._api is None:
+            raise RuntimeError("authorization_url() comes first")
+        with _authorization_errors(self.base_url, "exchange the authorization code"):
+            token = self._api.log_in(code=code.strip(), redirect_uri=OUT_OF_BAND, scopes=SCOPES)
+        return {"access_token": Secret(token)}
+
+
+@contextmanager
+def _authorization_errors(base_url: str, action: str) -> Iterator[None]:
+    """The OAuth steps' errors. Mastodon.py's texts are left out: they may quote the request."""
+    where = f"Mastodon {base_url}: could not {action}"
+    try:
+        yield
+    except MastodonIllegalArgumentError as exc:
+        raise CredentialsInvalid(
+            f"{where}: the instance refused the code (wrong, already used, or for another "
+            "app: start again) or could not be reached"
+        ) from exc
+    except MastodonNetworkError as exc:
+        raise network_error(where, exc, creates=False) from exc
+    except MastodonAPIError as exc:
+        raise CredentialsInvalid(
+            f"{where}: the instance did not grant every scope needed ({' '.join(SCOPES)})"
+        ) from exc
+    except (MastodonError, KeyError, ValueError) as exc:
+        raise ContentRejected(f"{where}: unexpected answer ({type(exc).__name__})") from exc
 
 
 class MastodonAdapter(Adapter):
@@ -98,6 +175,19 @@ class MastodonAdapter(Adapter):
 
     def _default_base_url(self, settings: AdapterSettings) -> str | None:
         return settings.instance
+
+    @classmethod
+    def authorization(
+        cls,
+        *,
+        settings: AdapterSettings,
+        app: Mapping[str, Secret],
+        base_url: str | None = None,
+    ) -> Authorization:
+        url = base_url or settings.instance
+        if not url:
+            raise ConfigurationError(f"Mastodon account {settings.handle}: no instance URL")
+        return MastodonAuthorization(base_url=url.rstrip("/"), timeout=settings.timeout)
 
     # --- the interface ----------------------------------------------------------------------
 

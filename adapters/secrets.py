@@ -195,8 +195,13 @@ def write_private(path: Path, text: str) -> None:
         raise
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name credentials: lower-case letters, digits, '.', '-', '_'."""
+    return _NAME.match(name) is not None
+
+
 def _check_name(name: str) -> None:
-    if not _NAME.match(name):
+    if not valid_name(name):
         raise ConfigurationError(
             f"credentials name {name!r}: use lower-case letters, digits, '.', '-', '_' (at most 64)"
         )

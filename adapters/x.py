@@ -16,11 +16,19 @@ What tweepy does not do for us, and this adapter does:
   from ``x-rate-limit-reset``.
 - **The platform's timestamp** comes from the tweet id: X ids are snowflakes whose high bits are
   milliseconds since X's epoch. ``POST /2/tweets`` answers nothing else with a time in it.
+- **Onboarding** (:class:`XPinAuthorization`) is tweepy's ``OAuth1UserHandler`` PIN flow. The
+  handler writes ``https://api.twitter.com/oauth/`` inside ``_get_oauth_url`` and sends without
+  a timeout through an ``OAuth1Session`` it replaces between steps; :class:`_PinHandler`
+  overrides that one method with ``base_url`` and gives every session it is handed a transport
+  with ``settings.timeout``.
+- **Logs.** oauthlib and requests-oauthlib log access tokens, signature base strings and the
+  token endpoint's answer (secrets included) at DEBUG; their DEBUG records are dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +36,7 @@ from typing import Any, ClassVar
 
 import requests
 import tweepy
+from requests.adapters import HTTPAdapter
 from tweepy.errors import (
     Forbidden,
     HTTPException,
@@ -44,6 +53,7 @@ from adapters.base import (
     AccountLimits,
     Adapter,
     AdapterSettings,
+    Authorization,
     ContentRejected,
     CredentialsInvalid,
     Duplicate,
@@ -54,6 +64,7 @@ from adapters.base import (
     RateLimited,
     RemotePost,
     ServerError,
+    TransientError,
     reset_from_epoch,
 )
 from adapters.capabilities import X
@@ -67,6 +78,12 @@ CHUNK_SIZE = 4 * 1024 * 1024
 """X accepts up to 5 MB a chunk; one chunk means a simple upload."""
 PREMIUM_LENGTH = 25_000
 REPLY_SETTINGS = {"everyone": None, "following": "following", "mentioned": "mentionedUsers"}
+OAUTH_LOGGERS = (
+    "oauthlib.oauth1.rfc5849",
+    "requests_oauthlib.oauth1_auth",
+    "requests_oauthlib.oauth1_session",
+)
+"""Their DEBUG records quote access tokens, signature base strings and token answers."""
 
 
 class _PlatformSession(requests.Session):
@@ -88,6 +105,89 @@ class _PlatformSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+class _TimeoutTransport(HTTPAdapter):
+    """A requests transport that gives every request a timeout unless it has one."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(
+            request, stream, self.timeout if timeout is None else timeout, verify, cert, proxies
+        )
+
+
+class _PinHandler(tweepy.OAuth1UserHandler):  # type: ignore[misc]
+    """tweepy's PIN flow, sent to ``base_url`` with a timeout (see the module docstring)."""
+
+    def __init__(self, consumer_key: str, consumer_secret: str, *, base_url: str, timeout: float):
+        self._base_url = base_url
+        self._timeout = timeout
+        super().__init__(consumer_key, consumer_secret, callback="oob")
+
+    def _get_oauth_url(self, endpoint: str) -> str:
+        return f"{self._base_url}/oauth/{endpoint}"
+
+    @property
+    def oauth(self) -> requests.Session:
+        return self._oauth
+
+    @oauth.setter
+    def oauth(self, session: requests.Session) -> None:  # a requests_oauthlib OAuth1Session
+        # tweepy makes a new OAuth1Session for the access token: each gets the timeout.
+        for scheme in ("https://", "http://"):
+            session.mount(scheme, _TimeoutTransport(self._timeout))
+        self._oauth = session
+
+
+class _NoDebug(logging.Filter):
+    """Drops DEBUG records: the OAuth libraries quote tokens in them (see the module docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in OAUTH_LOGGERS:
+    logging.getLogger(_name).addFilter(_NoDebug())
+
+
+class XPinAuthorization(Authorization):
+    """OAuth 1.0a with a PIN: the app's request token, the person's approval, the access token."""
+
+    code_label: ClassVar[str] = "PIN"
+    instructions: ClassVar[str] = (
+        "Open this URL in a browser logged in to X as {handle}, authorize the app, "
+        "then enter the PIN that X shows."
+    )
+
+    def __init__(self, *, app: Mapping[str, Secret], base_url: str, timeout: float) -> None:
+        self.app = dict(app)
+        self._handler = _PinHandler(
+            app["consumer_key"].reveal(),
+            app["consumer_secret"].reveal(),
+            base_url=base_url,
+            timeout=timeout,
+        )
+
+    def authorization_url(self) -> str:
+        with _oauth_errors("get a request token (check the consumer key and secret)"):
+            return str(self._handler.get_authorization_url())
+
+    def finish(self, code: str) -> dict[str, Secret]:
+        with _oauth_errors("exchange the PIN for an access token"):
+            token, secret = self._handler.get_access_token(code.strip())
+        return {**self.app, "access_token": Secret(token), "access_token_secret": Secret(secret)}
+
+
 class XAdapter(Adapter):
     capabilities = X
     credential_fields: ClassVar[tuple[str, ...]] = (
@@ -96,7 +196,22 @@ class XAdapter(Adapter):
         "access_token",
         "access_token_secret",
     )
+    app_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret")
     default_base_url: ClassVar[str | None] = "https://api.x.com"
+
+    @classmethod
+    def authorization(
+        cls,
+        *,
+        settings: AdapterSettings,
+        app: Mapping[str, Secret],
+        base_url: str | None = None,
+    ) -> Authorization:
+        return XPinAuthorization(
+            app=app,
+            base_url=(base_url or cls.default_base_url or "").rstrip("/"),
+            timeout=settings.timeout,
+        )
 
     def __init__(
         self,
@@ -299,6 +414,35 @@ class XAdapter(Adapter):
             raise network_error(where, exc, creates=creates) from exc
         except (TweepyException, ValueError, KeyError) as exc:
             raise ContentRejected(f"{where}: unexpected answer ({type(exc).__name__})") from exc
+
+
+@contextmanager
+def _oauth_errors(action: str) -> Iterator[None]:
+    """The OAuth endpoints' errors: tweepy wraps requests-oauthlib's in TweepyException."""
+    where = f"X: could not {action}"
+    try:
+        yield
+    except TweepyException as exc:
+        cause: BaseException = exc
+        while isinstance(cause, TweepyException) and cause.args:
+            if not isinstance(cause.args[0], BaseException):
+                break
+            cause = cause.args[0]
+        raise _oauth_error(where, cause) from None  # the cause's text quotes X's answer
+
+
+def _oauth_error(where: str, cause: BaseException) -> PublishError | TransientError:
+    if isinstance(cause, requests.RequestException):
+        return network_error(where, cause, creates=False)
+    status = _status(cause)
+    if status in (401, 403):
+        return CredentialsInvalid(
+            f"{where}: X answered {status} (a wrong consumer key or secret, or a PIN that is "
+            "wrong, already used or expired: start again)"
+        )
+    if status is not None and status >= 500:
+        return ServerError(f"{where}: X answered {status}")
+    return ContentRejected(f"{where}: unexpected answer ({status or type(cause).__name__})")
 
 
 def snowflake_time(tweet_id: str) -> dt.datetime:

@@ -10,21 +10,24 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from adapters.capabilities import Platform
 from scheduler.checks import check_deliveries, check_structure
-from scheduler.errors import CampaignFileError, UsageError
+from scheduler.errors import CampaignFileError, ConfigurationError, PublishError, UsageError
 from scheduler.loader import LoadedCampaign, LoadResult, load_data, load_file
 from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
 from scheduler.problems import Problem, has_errors, sort_problems
 from scheduler.sourcemap import SourceMap
-from scheduler.store import queries
+from scheduler.store import pauses, queries
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
+from scheduler.store.pauses import Scope
 from scheduler.store.posts import (
     campaign_with,
     choose_campaign,
@@ -36,7 +39,8 @@ from scheduler.store.posts import (
     stored_accounts,
 )
 from scheduler.store.queries import ReportData, StatusData
-from scheduler.store.schema import Campaign, Post
+from scheduler.store.schema import Account, Campaign, Post
+from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.sync import (
     ORIGIN_QUEUE,
     SyncReport,
@@ -47,6 +51,11 @@ from scheduler.store.sync import (
     sync_campaign,
 )
 from scheduler.timing import ResolvedTime
+
+if TYPE_CHECKING:  # imported where used: they load adapters.registry, which imports this package
+    from scheduler.onboarding import Ask, Authorized, Tell
+    from scheduler.preflight import AccountRef, Preflight, Progress
+    from scheduler.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -323,3 +332,187 @@ def report(
     """What went out (with its URL), what failed and why, what was missed or cancelled."""
     with database.snapshot() as session:
         return queries.report(session, campaign_id, now or now_utc())
+
+
+def account_in_file(path: Path, platform: Platform, embassy_id: str) -> AccountRef:
+    """The account of embassy ``embassy_id`` on ``platform``, as the campaign file names it.
+
+    Only the file's structure has to be valid: a post with a problem does not stop onboarding.
+    """
+    from scheduler.preflight import find_account
+
+    loaded = load_file(path)
+    if loaded.campaign is None:
+        raise CampaignFileError(str(path), loaded.problems)
+    return find_account(loaded.campaign.spec, platform, embassy_id)
+
+
+def authorize_account(
+    ref: AccountRef,
+    settings: Settings,
+    *,
+    ask: Ask,
+    tell: Tell,
+    secrets_file: Path | None = None,
+    store: bool = True,
+    app_from: str | None = None,
+) -> Authorized:
+    """Get an account's credentials interactively and store them (or return export lines)."""
+    from scheduler.onboarding import authorize
+    from scheduler.preflight import secrets_location
+
+    return authorize(
+        ref,
+        settings,
+        ask=ask,
+        tell=tell,
+        secrets_file=secrets_location(settings, secrets_file),
+        store=store,
+        app_from=app_from,
+    )
+
+
+def check_file(
+    path: Path,
+    settings: Settings,
+    *,
+    secrets_file: Path | None = None,
+    workers: int = 8,
+    progress: Progress | None = None,
+) -> tuple[Preflight, list[Problem]]:
+    """The preflight of a valid campaign file (raises CampaignFileError on any error): every
+    account verified and compared with its planned posts, every image read."""
+    from scheduler.preflight import run_preflight
+
+    valid = _valid(path)
+    assert valid.campaign is not None and valid.plan is not None
+    result = run_preflight(
+        valid.campaign,
+        valid.plan,
+        settings,
+        secrets_file=secrets_file,
+        workers=workers,
+        progress=progress,
+    )
+    return result, valid.problems
+
+
+def pause(
+    database: Database,
+    scope: Scope,
+    *,
+    reason: str,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Stop every delivery in ``scope`` from being claimed, by every daemon, from commit on."""
+    with database.transaction() as session:
+        return pauses.pause(session, scope, reason=reason, actor=actor, now=now or now_utc())
+
+
+def resume(
+    database: Database,
+    scope: Scope | None = None,
+    *,
+    pause_id: int | None = None,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> tuple[int, int]:
+    """Lift pauses and release suspended accounts: (pauses lifted, accounts released)."""
+    with database.transaction() as session:
+        return pauses.resume(session, scope, pause_id=pause_id, actor=actor, now=now or now_utc())
+
+
+@dataclass(frozen=True)
+class Retraction:
+    delivery: str
+    account: str
+    url: str | None
+    outcome: str
+    """'deleted', or why not."""
+
+
+def sent_copies(
+    database: Database, post_id: str, campaign_id: str | None = None
+) -> list[tuple[str, str, str | None]]:
+    """The copies of a post on the platforms: (delivery, account, URL), for a confirmation."""
+    with database.snapshot() as session:
+        campaign = choose_campaign(session, campaign_id)
+        find_post(session, campaign.id, post_id)
+        return [
+            (row.key, _account_name(row), row.remote_url)
+            for row in _sent(session, campaign.id, post_id)
+        ]
+
+
+def retract(
+    database: Database,
+    settings: Settings,
+    post_id: str,
+    *,
+    actor: str,
+    campaign_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[Retraction]:
+    """Cancel what has not gone out, then delete every sent copy of the post from its platform,
+    last thread part first. Each deletion is recorded; a failure is reported, not raised."""
+    moment = now or now_utc()
+    cancel_post(
+        database, post_id, actor=actor, reason="retracted", campaign_id=campaign_id, now=moment
+    )
+    with database.snapshot() as session:
+        campaign = choose_campaign(session, campaign_id)
+        rows = _sent(session, campaign.id, post_id)
+        accounts = {row.account_id: session.get(Account, row.account_id) for row in rows}
+    from scheduler.dispatcher import Accounts  # adapters load only when something is deleted
+
+    pool = Accounts(settings, dry_run=False)
+    try:
+        return [
+            _retract_one(database, pool, row, accounts[row.account_id], actor, moment)
+            for row in rows
+        ]
+    finally:
+        pool.close()
+
+
+def _sent(session: Session, campaign_id: str, post_id: str) -> list[StoredDelivery]:
+    query = (
+        select(StoredDelivery)
+        .where(
+            StoredDelivery.campaign_id == campaign_id,
+            StoredDelivery.post_id == post_id,
+            StoredDelivery.state == "sent",
+            StoredDelivery.retracted_at.is_(None),
+        )
+        .order_by(StoredDelivery.embassy_id, StoredDelivery.platform, StoredDelivery.part.desc())
+    )
+    return list(session.scalars(query))
+
+
+def _account_name(row: StoredDelivery) -> str:
+    return f"{row.embassy_id}/{row.platform}"
+
+
+def _retract_one(
+    database: Database,
+    pool: Any,
+    row: StoredDelivery,
+    account: Account | None,
+    actor: str,
+    now: dt.datetime,
+) -> Retraction:
+    assert account is not None and row.remote_id is not None
+    try:
+        pool.adapter(account).delete(row.remote_id)
+    except (PublishError, ConfigurationError) as error:
+        outcome = f"not deleted: {type(error).__name__}: {error}"
+    else:
+        outcome = "deleted"
+    with database.transaction() as session:
+        if outcome == "deleted":
+            session.execute(
+                update(StoredDelivery).where(StoredDelivery.id == row.id).values(retracted_at=now)
+            )
+        record(session, now, actor, "retract", row.campaign_id, row.key, outcome=outcome)
+    return Retraction(row.key, _account_name(row), row.remote_url, outcome)

@@ -50,6 +50,12 @@ def text_length(text: str, rule: LengthRule) -> int:
     return graphemes(text)
 
 
+def mastodon_length(text: str, url_weight: int = MASTODON_URL_LENGTH) -> int:
+    """Mastodon's count on an instance whose ``characters_reserved_per_url`` is ``url_weight``."""
+    extra = len(_MASTODON_URL.findall(text)) * (url_weight - MASTODON_URL_LENGTH)
+    return text_length(text, LengthRule.GRAPHEMES_URL_23) + extra
+
+
 # X: twitter-text's own parse_tweet, with three of its helpers swapped for faster equivalents.
 #
 # parse_tweet costs ~3 ms a post, two thirds of it in extract_emojis_with_indices: at every

@@ -2,12 +2,25 @@
 
 This is the one place where library errors become messages for people: a CampaignError prints
 what is wrong and exits non-zero, never with a traceback. Each module of this package holds the
-commands of one job: planning (validate, schema, preview), the store (db, sync), ...
+commands of one job: planning (validate, schema, preview), the store (db, sync), the queue,
+reports (status, report), the daemon (run), control (pause, resume, retract) and the
+accounts (auth, check).
 """
 
 from __future__ import annotations
 
-from scheduler.cli import planning, queue, reports, store
+from scheduler.cli import accounts, control, daemon, planning, queue, reports, store
 from scheduler.cli.common import EXIT_PROBLEMS, EXIT_USAGE, main
 
-__all__ = ["EXIT_PROBLEMS", "EXIT_USAGE", "main", "planning", "queue", "reports", "store"]
+__all__ = [
+    "EXIT_PROBLEMS",
+    "EXIT_USAGE",
+    "accounts",
+    "control",
+    "daemon",
+    "main",
+    "planning",
+    "queue",
+    "reports",
+    "store",
+]

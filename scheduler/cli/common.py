@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -72,3 +73,14 @@ def write_output(text: str, output: Path | None) -> None:
             partial.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
     click.echo(f"wrote {output}", err=True)
+
+
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config FILE`` (or CAMPAIGN_CONFIG): the operator's settings, see scheduler.settings."""
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        envvar="CAMPAIGN_CONFIG",
+        help="Settings file (TOML): platforms, daemon, alerts (env CAMPAIGN_CONFIG).",
+    )(command)

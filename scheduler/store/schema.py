@@ -215,6 +215,8 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None]
     error_class: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    retracted_at: Mapped[dt.datetime | None]
+    """Deleted from the platform by `campaign retract` after it was sent."""
     changed_after_sent: Mapped[bool] = mapped_column(Boolean, default=False)
     """Its post was edited after this copy went out: reported, never re-sent by itself."""
 

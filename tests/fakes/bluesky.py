@@ -5,6 +5,10 @@ PDS's ``400 ExpiredToken``. ``createSession`` is limited like the real one (30 p
 300 a day, per account). Post records are checked as the PDS checks them: at most 300
 graphemes, facets inside the text's UTF-8 bytes, images that were uploaded, replies whose root
 and parent exist with the CIDs given, threadgates on their own post's record key.
+
+Several accounts can log in (``add_account``), each with its own DID and app password; records
+go to the repo of the session that writes them. ``revoke(handle)`` revokes an account's app
+password as Bluesky does: logins with it fail and its sessions are refused.
 """
 
 from __future__ import annotations
@@ -46,6 +50,14 @@ def fake_cid(data: bytes) -> str:
 
 
 @dataclass
+class PdsAccount:
+    handle: str
+    did: str
+    app_password: str
+    revoked: bool = False
+
+
+@dataclass
 class Record:
     collection: str
     rkey: str
@@ -68,8 +80,11 @@ class FakeBluesky(FakeServer):
         super().__init__(clock=clock)
         self.handle = handle
         self.did = "did:plc:belgiuminjapan0000000000"
-        self.app_password = app_password
         self.known_handles = {handle: self.did, **(known_handles or {})}
+        self.accounts: dict[str, PdsAccount] = {
+            self.did: PdsAccount(handle, self.did, app_password)
+        }
+        """By DID."""
         self.records: dict[tuple[str, str], Record] = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.logins: list[dt.datetime] = []
@@ -119,11 +134,11 @@ class FakeBluesky(FakeServer):
 
     # --- tokens -----------------------------------------------------------------------------
 
-    def _jwt(self, scope: str, lifetime: dt.timedelta) -> str:
+    def _jwt(self, scope: str, lifetime: dt.timedelta, did: str) -> str:
         now = self.clock()
         payload = {
             "scope": scope,
-            "sub": self.did,
+            "sub": did,
             "aud": "did:web:fake.pds",
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
@@ -155,22 +170,48 @@ class FakeBluesky(FakeServer):
         serial = int(str(claims.get("jti", "-0")).rpartition("-")[2])
         if expired or (scope != "com.atproto.refresh" and serial <= self._revoked_up_to):
             return self.xrpc_error(400, "ExpiredToken", "Token has expired")
+        if self.accounts[claims["sub"]].revoked:
+            return self.xrpc_error(400, "ExpiredToken", "Token has been revoked")
         return claims
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def add_account(self, handle: str, app_password: str | None = None) -> PdsAccount:
+        """Another account on this PDS (its app password made up when not given)."""
+        did = "did:plc:" + hashlib.sha256(handle.encode()).hexdigest()[:24]
+        password = app_password or "-".join(secrets.token_hex(2) for _ in range(4))
+        account = PdsAccount(handle, did, password)
+        with self.lock:
+            self.accounts[did] = account
+            self.known_handles[handle] = did
+        return account
+
+    @property
+    def app_password(self) -> str:
+        """The first account's app password."""
+        return self.accounts[self.did].app_password
+
+    def account(self, handle: str) -> PdsAccount:
+        return self.accounts[self.known_handles[handle]]
+
+    def revoke(self, handle: str) -> None:
+        """Revoke the account's app password: its logins fail, its sessions are refused."""
+        self.account(handle).revoked = True
 
     def expire_tokens(self) -> None:
         """Every access token issued so far now gets ``ExpiredToken``; refresh tokens still work."""
         self._revoked_up_to = next(self._jti)
 
-    def _session_body(self) -> dict[str, Any]:
+    def _session_body(self, account: PdsAccount) -> dict[str, Any]:
         return {
-            "accessJwt": self._jwt("com.atproto.appPass", ACCESS_LIFETIME),
-            "refreshJwt": self._jwt("com.atproto.refresh", REFRESH_LIFETIME),
-            "handle": self.handle,
-            "did": self.did,
+            "accessJwt": self._jwt("com.atproto.appPass", ACCESS_LIFETIME, account.did),
+            "refreshJwt": self._jwt("com.atproto.refresh", REFRESH_LIFETIME, account.did),
+            "handle": account.handle,
+            "did": account.did,
             "didDoc": {
                 "@context": ["https://www.w3.org/ns/did/v1"],
-                "id": self.did,
-                "alsoKnownAs": [f"at://{self.handle}"],
+                "id": account.did,
+                "alsoKnownAs": [f"at://{account.handle}"],
                 "verificationMethod": [],
                 "service": [
                     {
@@ -197,12 +238,11 @@ class FakeBluesky(FakeServer):
                 return self.xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", **headers)
         self.logins.append(now)
         body = request.json() or {}
-        if (
-            body.get("identifier") not in (self.handle, self.did)
-            or body.get("password") != self.app_password
-        ):
+        identifier = str(body.get("identifier"))
+        account = self.accounts.get(self.known_handles.get(identifier, identifier))
+        if account is None or account.revoked or body.get("password") != account.app_password:
             return self.xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
-        return Response(200, self._session_body())
+        return Response(200, self._session_body(account))
 
     @route("POST", "/xrpc/com.atproto.server.refreshSession")
     def refresh_session(self, request: Request) -> Response:
@@ -210,14 +250,15 @@ class FakeBluesky(FakeServer):
         if isinstance(claims, Response):
             return claims
         self.refreshes += 1
-        return Response(200, self._session_body())
+        return Response(200, self._session_body(self.accounts[claims["sub"]]))
 
     @route("GET", "/xrpc/com.atproto.server.getSession")
     def get_session(self, request: Request) -> Response:
         claims = self._claims(request, "com.atproto.appPass")
         if isinstance(claims, Response):
             return claims
-        return Response(200, {"handle": self.handle, "did": self.did, "active": True})
+        account = self.accounts[claims["sub"]]
+        return Response(200, {"handle": account.handle, "did": account.did, "active": True})
 
     @route("GET", "/xrpc/com.atproto.identity.resolveHandle")
     def resolve_handle(self, request: Request) -> Response:
@@ -266,10 +307,10 @@ class FakeBluesky(FakeServer):
             "rkey": body.get("rkey"),
             "value": body.get("record"),
         }
-        problem = self._invalid(write, [write])
+        problem = self._invalid(write, [write], claims["sub"])
         if problem:
             return self.xrpc_error(400, "InvalidRequest", problem)
-        record = self._store(write)
+        record = self._store(write, claims["sub"])
         return Response(
             200,
             {
@@ -291,12 +332,12 @@ class FakeBluesky(FakeServer):
                 return self.xrpc_error(
                     400, "InvalidRequest", "only creates are supported by the fake"
                 )
-            problem = self._invalid(write, writes)
+            problem = self._invalid(write, writes, claims["sub"])
             if problem:
                 return self.xrpc_error(400, "InvalidRequest", problem)
         results = []
         for write in writes:
-            record = self._store(write)
+            record = self._store(write, claims["sub"])
             results.append(
                 {
                     "$type": "com.atproto.repo.applyWrites#createResult",
@@ -341,21 +382,19 @@ class FakeBluesky(FakeServer):
 
     # --- validation -------------------------------------------------------------------------
 
-    def _invalid(self, write: dict[str, Any], batch: list[dict[str, Any]]) -> str | None:
+    def _invalid(self, write: dict[str, Any], batch: list[dict[str, Any]], did: str) -> str | None:
         collection, rkey, value = (
             write.get("collection"),
             write.get("rkey"),
             write.get("value") or {},
         )
         if rkey and (collection, rkey) in self.records:
-            return f"Record already exists: at://{self.did}/{collection}/{rkey}"
+            return f"Record already exists: at://{did}/{collection}/{rkey}"
         if collection == POST:
             return self._invalid_post(value)
         if collection == THREADGATE:
-            post_uri = f"at://{self.did}/{POST}/{rkey}"
-            posts_in_batch = {
-                f"at://{self.did}/{w.get('collection')}/{w.get('rkey')}" for w in batch
-            }
+            post_uri = f"at://{did}/{POST}/{rkey}"
+            posts_in_batch = {f"at://{did}/{w.get('collection')}/{w.get('rkey')}" for w in batch}
             if value.get("post") != post_uri or not (
                 {post_uri} & (posts_in_batch | {r.uri for r in self.records.values()})
             ):
@@ -386,12 +425,12 @@ class FakeBluesky(FakeServer):
                     return f"Invalid reply reference: {ref.get('uri')}"
         return None
 
-    def _store(self, write: dict[str, Any]) -> Record:
+    def _store(self, write: dict[str, Any], did: str) -> Record:
         rkey = write.get("rkey") or self._tid()
         value = write.get("value") or {}
         cid = fake_cid(json.dumps(value, sort_keys=True).encode())
         record = Record(
-            write["collection"], rkey, value, cid, f"at://{self.did}/{write['collection']}/{rkey}"
+            write["collection"], rkey, value, cid, f"at://{did}/{write['collection']}/{rkey}"
         )
         self.records[(record.collection, rkey)] = record
         return record

@@ -4,12 +4,22 @@
 exactly where clients trip: "mastodon" (mainline 4.3, instance v1 and v2), "gotosocial"
 (``4.0.0 (compatible; GoToSocial 0.17.0)``, ignores Idempotency-Key) and "akkoma"
 (``2.7.2 (compatible; Akkoma 3.13.2)``, no instance v2).
+
+Several accounts can hold tokens (``add_account``); the API answers as the account whose bearer
+token it gets, and a revoked token (``revoke``) gets Mastodon's 401. The OAuth flow a client
+uses to get a token works as Mastodon's: ``POST /api/v1/apps`` registers an app, a person opens
+``GET /oauth/authorize?client_id=...&response_type=code&redirect_uri=...&scope=...`` in a
+browser, where the fake is logged in as ``browser_account`` (``login_as``) and, for the
+out-of-band redirect ``urn:ietf:wg:oauth:2.0:oob``, shows the authorization code; ``POST
+/oauth/token`` exchanges the code (once) for a bearer token of that account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,6 +29,18 @@ from scheduler.textlength import text_length
 from .server import Clock, FakeServer, Request, Response, route, utc_now
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=1)
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+INVALID_CLIENT = {
+    "error": "invalid_client",
+    "error_description": "Client authentication failed due to unknown client, no client "
+    "authentication included, or unsupported authentication method.",
+}
+INVALID_GRANT = {
+    "error": "invalid_grant",
+    "error_description": "The provided authorization grant is invalid, expired, revoked, does "
+    "not match the redirection URI used in the authorization request, or was issued to another "
+    "client.",
+}
 VERSIONS = {
     "mastodon": "4.3.2",
     "gotosocial": "4.0.0 (compatible; GoToSocial 0.17.0)",
@@ -47,6 +69,38 @@ class Media:
             "meta": {},
             "blurhash": None,
         }
+
+
+@dataclass
+class Account:
+    id: str
+    username: str
+    display_name: str
+
+
+@dataclass
+class BearerToken:
+    account: Account
+    scopes: tuple[str, ...] = ("read", "write")
+    revoked: bool = False
+
+
+@dataclass
+class App:
+    name: str
+    client_secret: str
+    scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+
+
+@dataclass
+class Grant:
+    """An authorization code, before it is exchanged for a token."""
+
+    client_id: str
+    account: Account
+    scopes: tuple[str, ...]
+    redirect_uri: str
 
 
 @dataclass
@@ -84,6 +138,13 @@ class FakeMastodon(FakeServer):
         self.max_characters = max_characters
         self.max_media = max_media
         self.processing_polls = processing_polls
+        self.accounts: dict[str, Account] = {}
+        """By lower-cased username."""
+        self.tokens: dict[str, BearerToken] = {}
+        self.apps: dict[str, App] = {}
+        self.grants: dict[str, Grant] = {}
+        self._account_ids = itertools.count(109_000_000_000_000_001)
+        self.browser_account = self.add_account(username, token=token)
         self.statuses: dict[str, Status] = {}
         self.media: dict[str, Media] = {}
         self.deleted: list[str] = []
@@ -110,9 +171,55 @@ class FakeMastodon(FakeServer):
             "X-RateLimit-Reset": reset_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
 
+    # --- accounts and tokens ------------------------------------------------------------------
+
+    def add_account(
+        self, username: str, *, token: str | None = None, display_name: str | None = None
+    ) -> Account:
+        """An account holding a bearer token (made up when not given: see ``token_of``)."""
+        account = self.accounts.get(username.lower())
+        if account is None:
+            account = Account(
+                str(next(self._account_ids)), username, display_name or f"Embassy {username}"
+            )
+            self.accounts[username.lower()] = account
+        with self.lock:
+            self.tokens[token or secrets.token_urlsafe(32)] = BearerToken(account)
+        return account
+
+    def token_of(self, username: str) -> str:
+        account = self.accounts[username.lower()]
+        return next(
+            token
+            for token, entry in self.tokens.items()
+            if entry.account is account and not entry.revoked
+        )
+
+    def revoke(self, token: str) -> None:
+        """From now on the token gets Mastodon's 401, as after the user revokes the app."""
+        self.tokens[token].revoked = True
+
+    def login_as(self, username: str) -> Account:
+        """The account whose browser session approves the next authorizations."""
+        self.browser_account = self.accounts[username.lower()]
+        return self.browser_account
+
+    def _bearer(self, request: Request) -> BearerToken | None:
+        header = request.headers.get("authorization", "")
+        entry = (
+            self.tokens.get(header.removeprefix("Bearer "))
+            if header.startswith("Bearer ")
+            else None
+        )
+        return entry if entry is not None and not entry.revoked else None
+
     def dispatch(self, request: Request) -> Response:
-        public = not request.path.startswith("/api/") or "/instance" in request.path
-        if not public and request.headers.get("authorization") != f"Bearer {self.token}":
+        public = (
+            not request.path.startswith("/api/")
+            or "/instance" in request.path
+            or request.path == "/api/v1/apps"
+        )
+        if not public and self._bearer(request) is None:
             return self.error(401)
         response = super().dispatch(request)
         reset = self.clock() + dt.timedelta(minutes=5)
@@ -139,13 +246,14 @@ class FakeMastodon(FakeServer):
             },
         }
 
-    def _account(self) -> dict[str, Any]:
+    def _account(self, account: Account | None = None) -> dict[str, Any]:
+        account = account or self.accounts[self.username.lower()]
         return {
-            "id": "109000000000000001",
-            "username": self.username,
-            "acct": self.username,
-            "display_name": "Embassy of Belgium in Japan",
-            "url": f"{self.url}/@{self.username}",
+            "id": account.id,
+            "username": account.username,
+            "acct": account.username,
+            "display_name": account.display_name,
+            "url": f"{self.url}/@{account.username}",
             "created_at": "2022-11-01T00:00:00.000Z",
             "locked": False,
             "bot": False,
@@ -197,7 +305,80 @@ class FakeMastodon(FakeServer):
 
     @route("GET", "/api/v1/accounts/verify_credentials")
     def verify_credentials(self, request: Request) -> Response:
-        return Response(200, self._account())
+        bearer = self._bearer(request)
+        return Response(200, self._account(bearer.account if bearer else None))
+
+    # --- OAuth: app registration and the authorization-code flow --------------------------------
+
+    @route("POST", "/api/v1/apps")
+    def create_app(self, request: Request) -> Response:
+        name, scopes = request.field("client_name"), (request.field("scopes") or "read").split()
+        redirect_uris = tuple((request.field("redirect_uris") or "").split())
+        if not name or not redirect_uris:
+            return self.error(
+                422, "Validation failed: Name can't be blank, Redirect URI can't be blank"
+            )
+        client_id = secrets.token_urlsafe(32)
+        self.apps[client_id] = App(name, secrets.token_urlsafe(32), tuple(scopes), redirect_uris)
+        return Response(
+            200,
+            {
+                "id": str(len(self.apps)),
+                "name": name,
+                "website": None,
+                "scopes": scopes,
+                "redirect_uri": "\n".join(redirect_uris),
+                "redirect_uris": list(redirect_uris),
+                "client_id": client_id,
+                "client_secret": self.apps[client_id].client_secret,
+            },
+        )
+
+    @route("GET", "/oauth/authorize")
+    def authorize(self, request: Request) -> Response:
+        client_id, redirect_uri = request.arg("client_id") or "", request.arg("redirect_uri") or ""
+        app = self.apps.get(client_id)
+        scopes = tuple((request.arg("scope") or "read").split())
+        if app is None or request.arg("response_type") != "code":
+            return Response(400, "<p>Client authentication failed due to unknown client.</p>")
+        if redirect_uri not in app.redirect_uris or not set(scopes) <= set(app.scopes):
+            return Response(400, "<p>The requested redirect URI or scope is not valid.</p>")
+        code = secrets.token_urlsafe(32)
+        self.grants[code] = Grant(client_id, self.browser_account, scopes, redirect_uri)
+        if redirect_uri != OOB:
+            return Response(302, None, {"Location": f"{redirect_uri}?code={code}"})
+        page = (
+            f"<p>Authorized {html.escape(app.name)} "
+            f"for @{html.escape(self.browser_account.username)}."
+            " Copy this authorization code and paste it to the application.</p>"
+            f'<input class="oauth-code" readonly type="text" value="{code}">'
+        )
+        return Response(200, page, {"Content-Type": "text/html; charset=utf-8"})
+
+    @route("POST", "/oauth/token")
+    def exchange_code(self, request: Request) -> Response:
+        app = self.apps.get(request.field("client_id") or "")
+        if app is None or request.field("client_secret") != app.client_secret:
+            return Response(401, INVALID_CLIENT)
+        grant = self.grants.pop(request.field("code") or "", None)
+        if (
+            request.field("grant_type") != "authorization_code"
+            or grant is None
+            or grant.client_id != request.field("client_id")
+            or grant.redirect_uri != request.field("redirect_uri")
+        ):
+            return Response(400, INVALID_GRANT)
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = BearerToken(grant.account, grant.scopes)
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "scope": " ".join(grant.scopes),
+                "created_at": int(self.clock().timestamp()),
+            },
+        )
 
     @route("GET", r"/api/v1/accounts/(?P<account_id>\d+)/statuses")
     def account_statuses(self, request: Request, account_id: str) -> Response:

@@ -84,7 +84,8 @@ class Request:
 class Response:
     status: int
     body: Any = None
-    """JSON-able; None sends no body."""
+    """JSON-able; None sends no body; a ``str`` is sent as it is (a form-encoded OAuth answer,
+    an HTML page), as ``text/plain`` unless ``headers`` say otherwise."""
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -297,9 +298,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: Response) -> None:
-        payload = b"" if response.body is None else json.dumps(response.body).encode()
+        content_type = "application/json; charset=utf-8"
+        if response.body is None:
+            payload = b""
+        elif isinstance(response.body, str):
+            payload, content_type = response.body.encode(), "text/plain; charset=utf-8"
+        else:
+            payload = json.dumps(response.body).encode()
         self.send_response(response.status)
-        headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
+        headers = {"Content-Type": content_type, **response.headers}
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))

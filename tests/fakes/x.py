@@ -1,18 +1,29 @@
-"""A fake X API v2: tweets, the v2 media upload and its metadata, with X's answers.
+"""A fake X API v2: tweets, the v2 media upload and its metadata, with X's answers; and the
+OAuth 1.0a PIN flow that gives an account's access token to an app.
 
 Every request must carry a valid OAuth 1.0a signature (checked with oauthlib, against the URL
 the client addressed), as X's user-context endpoints require. Tweet ids are snowflakes made
 from the fake's clock, so they carry the platform's timestamp as X's do.
+
+Several users can hold tokens (``add_user``); the API answers as the user whose access token
+signed the request, and a revoked token (``revoke``) gets X's 401. The PIN flow works as X's:
+``POST /oauth/request_token`` (signed by the app, ``oauth_callback=oob``), then a person opens
+``GET /oauth/authorize?oauth_token=...`` in a browser, where the fake is logged in as
+``browser_user`` (``login_as``) and shows the PIN, then ``POST /oauth/access_token`` (signed
+with the request token, ``oauth_verifier`` = the PIN) issues that user's access token, which the
+API then accepts. A request token serves once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
+import secrets
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature
 
@@ -52,12 +63,35 @@ class Upload:
 
 
 @dataclass
+class User:
+    id: str
+    username: str
+    name: str
+    subscription_type: str = "None"
+
+
+@dataclass
+class Token:
+    secret: str
+    user: User
+    revoked: bool = False
+
+
+@dataclass
+class RequestToken:
+    secret: str
+    pin: str
+    authorized_by: User | None = None
+
+
+@dataclass
 class Tweet:
     id: str
     text: str
     media_ids: list[str]
     in_reply_to: str | None
     reply_settings: str | None
+    author_id: str | None = None
 
     @property
     def created_at(self) -> dt.datetime:
@@ -75,6 +109,7 @@ class FakeX(FakeServer):
         access_token: str = "1-access-token",
         access_token_secret: str = "access-token-secret",
         username: str = "BelgiumInJapan",
+        name: str = "Belgium in Japan",
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(clock=clock)
@@ -82,6 +117,14 @@ class FakeX(FakeServer):
         self.token = (access_token, access_token_secret)
         self.username = username
         self.user_id = "1000000000000000001"
+        self.users: dict[str, User] = {}
+        """By lower-cased username."""
+        self.tokens: dict[str, Token] = {}
+        self.request_tokens: dict[str, RequestToken] = {}
+        self._user_ids = itertools.count(1000000000000000001)
+        self.browser_user = self.add_user(
+            username, access_token=access_token, access_token_secret=access_token_secret, name=name
+        )
         self.tweets: dict[str, Tweet] = {}
         self.uploads: dict[str, Upload] = {}
         self.deleted: list[str] = []
@@ -124,8 +167,54 @@ class FakeX(FakeServer):
             "x-rate-limit-reset": str(int(reset_at.timestamp())),
         }
 
+    # --- users and tokens ---------------------------------------------------------------------
+
+    def add_user(
+        self,
+        username: str,
+        *,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+        name: str | None = None,
+    ) -> User:
+        """A user holding an access token (made up when not given: see ``token_of``)."""
+        user = self.users.get(username.lower())
+        if user is None:
+            user = User(str(next(self._user_ids)), username, name or username)
+            self.users[username.lower()] = user
+        self.issue_token(user, access_token, access_token_secret)
+        return user
+
+    def issue_token(
+        self, user: User, token: str | None = None, secret: str | None = None
+    ) -> tuple[str, str]:
+        with self.lock:
+            token = token or f"{user.id}-{secrets.token_urlsafe(24)}"
+            secret = secret or secrets.token_urlsafe(32)
+            self.tokens[token] = Token(secret, user)
+        return token, secret
+
+    def token_of(self, username: str) -> tuple[str, str]:
+        """The first live access token and secret of ``username``."""
+        user = self.users[username.lower()]
+        return next(
+            (token, entry.secret)
+            for token, entry in self.tokens.items()
+            if entry.user is user and not entry.revoked
+        )
+
+    def revoke(self, access_token: str) -> None:
+        """From now on the token gets X's 401, as after the user revokes the app."""
+        self.tokens[access_token].revoked = True
+
+    def login_as(self, username: str) -> User:
+        """The user whose browser session approves the next PIN authorizations."""
+        self.browser_user = self.users[username.lower()]
+        return self.browser_user
+
     def dispatch(self, request: Request) -> Response:
-        if not self._signed(request):
+        # The authorize page is opened by a person in a browser: not a signed API call.
+        if request.path != "/oauth/authorize" and not self._signed(request):
             return self.error(401)
         response = super().dispatch(request)
         reset = self.clock() + dt.timedelta(minutes=15)
@@ -146,10 +235,8 @@ class FakeX(FakeServer):
         headers = {"Authorization": header}
         query = urlsplit(request.url).query
         oauth = dict(signature.collect_parameters(headers=headers, exclude_oauth_signature=False))
-        if (
-            oauth.get("oauth_consumer_key") != self.consumer[0]
-            or oauth.get("oauth_token") != self.token[0]
-        ):
+        token_secret = self._token_secret(request.path, oauth.get("oauth_token"))
+        if oauth.get("oauth_consumer_key") != self.consumer[0] or token_secret is None:
             return False
         signed = SimpleNamespace(
             uri=request.url,
@@ -157,7 +244,80 @@ class FakeX(FakeServer):
             params=signature.collect_parameters(uri_query=query, body=body, headers=headers),
             signature=oauth.get("oauth_signature", ""),
         )
-        return bool(signature.verify_hmac_sha1(signed, self.consumer[1], self.token[1]))
+        return bool(signature.verify_hmac_sha1(signed, self.consumer[1], token_secret))
+
+    def _token_secret(self, path: str, token: str | None) -> str | None:
+        """The secret the request must be signed with, or None when its token is not valid."""
+        if path == "/oauth/request_token":
+            return "" if token is None else None  # signed by the app alone
+        if path == "/oauth/access_token":
+            pending = self.request_tokens.get(token or "")
+            return pending.secret if pending is not None else None
+        entry = self.tokens.get(token or "")
+        return entry.secret if entry is not None and not entry.revoked else None
+
+    def _oauth(self, request: Request) -> dict[str, str]:
+        header = {"Authorization": request.headers.get("authorization", "")}
+        return dict(signature.collect_parameters(headers=header, exclude_oauth_signature=False))
+
+    def _user(self, request: Request) -> User:
+        return self.tokens[self._oauth(request)["oauth_token"]].user
+
+    # --- the PIN flow -------------------------------------------------------------------------
+
+    @route("POST", "/oauth/request_token")
+    def request_token(self, request: Request) -> Response:
+        if self._oauth(request).get("oauth_callback") != "oob":
+            return self.error(400, "oauth_callback must be 'oob' for the PIN flow")
+        token, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
+        self.request_tokens[token] = RequestToken(secret, f"{secrets.randbelow(10**7):07d}")
+        return Response(
+            200,
+            urlencode(
+                {
+                    "oauth_token": token,
+                    "oauth_token_secret": secret,
+                    "oauth_callback_confirmed": "true",
+                }
+            ),
+        )
+
+    @route("GET", "/oauth/authorize")
+    def authorize(self, request: Request) -> Response:
+        pending = self.request_tokens.get(request.arg("oauth_token") or "")
+        if pending is None:
+            return Response(
+                403, "<p>This page is no longer valid.</p>", {"Content-Type": "text/html"}
+            )
+        pending.authorized_by = self.browser_user  # the person clicked "Authorize app"
+        page = (
+            f"<p>You've granted access to your account @{html.escape(self.browser_user.username)}."
+            f' Enter this PIN to complete the authorization process:</p><div id="oauth_pin">'
+            f"<kbd><code>{pending.pin}</code></kbd></div>"
+        )
+        return Response(200, page, {"Content-Type": "text/html; charset=utf-8"})
+
+    @route("POST", "/oauth/access_token")
+    def access_token(self, request: Request) -> Response:
+        oauth = self._oauth(request)
+        pending = self.request_tokens.pop(oauth["oauth_token"])
+        user = pending.authorized_by
+        if user is None or oauth.get("oauth_verifier") != pending.pin:
+            return Response(
+                401, "Error processing your OAuth request: Invalid oauth_verifier parameter"
+            )
+        token, secret = self.issue_token(user)
+        return Response(
+            200,
+            urlencode(
+                {
+                    "oauth_token": token,
+                    "oauth_token_secret": secret,
+                    "user_id": user.id,
+                    "screen_name": user.username,
+                }
+            ),
+        )
 
     # --- tweets -----------------------------------------------------------------------------
 
@@ -167,7 +327,8 @@ class FakeX(FakeServer):
         text = body.get("text", "")
         media_ids = (body.get("media") or {}).get("media_ids", [])
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
-        problem = self._tweet_problem(text, media_ids, reply_to, body.get("reply_settings"))
+        author = self._user(request).id
+        problem = self._tweet_problem(text, media_ids, reply_to, body.get("reply_settings"), author)
         if problem is not None:
             return problem
         tweet = Tweet(
@@ -176,6 +337,7 @@ class FakeX(FakeServer):
             media_ids,
             reply_to,
             body.get("reply_settings"),
+            author,
         )
         self.tweets[tweet.id] = tweet
         return Response(
@@ -183,13 +345,19 @@ class FakeX(FakeServer):
         )
 
     def _tweet_problem(
-        self, text: str, media_ids: list[str], reply_to: str | None, settings: str | None
+        self,
+        text: str,
+        media_ids: list[str],
+        reply_to: str | None,
+        settings: str | None,
+        author: str | None,
     ) -> Response | None:
         if not text and not media_ids:
             return self.error(400, "The `text` field is required when no media is attached.")
         if text_length(text, LengthRule.TWITTER_WEIGHTED) > 280:
             return self.error(400, "The text of your Tweet is too long.")
-        if any(t.text == text and text for t in self.tweets.values()):
+        # X refuses the same text twice from one account; other accounts may post it.
+        if any(t.text == text and text and t.author_id == author for t in self.tweets.values()):
             return self.error(403, DUPLICATE)
         if len(media_ids) > 4 or any(not self._ready(m) for m in media_ids):
             return self.error(400, "Your media IDs are invalid.")
@@ -216,9 +384,10 @@ class FakeX(FakeServer):
 
     @route("GET", "/2/users/me")
     def me(self, request: Request) -> Response:
-        user = {"id": self.user_id, "name": "Belgium in Japan", "username": self.username}
+        found = self._user(request)
+        user = {"id": found.id, "name": found.name, "username": found.username}
         if "subscription_type" in (request.arg("user.fields") or ""):
-            user["subscription_type"] = "None"
+            user["subscription_type"] = found.subscription_type
         return Response(200, {"data": user})
 
     @route("GET", r"/2/users/(?P<user_id>\d+)/tweets")

@@ -1,4 +1,5 @@
-"""The daemon's tables: per-account spacing (accounts.next_post_at), the alerts outbox, workers.
+"""The daemon's tables: per-account spacing (accounts.next_post_at), retraction time, the alerts
+outbox, workers.
 
 Revision ID: 0002
 Revises: 0001
@@ -44,9 +45,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_post_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("retracted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_column("retracted_at")
 
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_column("next_post_at")

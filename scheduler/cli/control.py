@@ -1,0 +1,130 @@
+"""The brake and the undo: pause, resume, retract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from adapters.capabilities import Platform
+from scheduler import service
+from scheduler.cli.common import config_option, main
+from scheduler.cli.store import actor_option, campaign_option, database_option
+from scheduler.settings import load_settings
+from scheduler.store.database import open_database
+from scheduler.store.pauses import Scope
+
+scoped_campaign = campaign_option("Only this campaign (default: every campaign).")
+one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _scope_options(command: F) -> F:
+    for option in reversed(
+        [
+            click.option("--embassy", metavar="ID", help="Only this embassy's accounts."),
+            click.option(
+                "--platform",
+                type=click.Choice([str(p) for p in Platform]),
+                help="Only this platform.",
+            ),
+            click.option("--post", metavar="ID", help="Only this post."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@main.command()
+@_scope_options
+@click.option("--reason", required=True, help="Why: shown in status and sent as an alert.")
+@scoped_campaign
+@database_option
+@actor_option
+def pause(
+    embassy: str | None,
+    platform: str | None,
+    post: str | None,
+    reason: str,
+    campaign_id: str | None,
+    database: str | None,
+    actor: str,
+) -> None:
+    """Pull the brake: nothing in scope is claimed by any daemon from now on.
+
+    Without --embassy, --platform or --post, everything stops. Calls already in flight finish.
+    """
+    scope = Scope(campaign_id, embassy, platform, post)
+    with closing(open_database(database)) as opened:
+        pause_id = service.pause(opened, scope, reason=reason, actor=actor)
+    click.secho(f"paused {scope.describe()} (pause {pause_id}): {reason}", fg="yellow")
+
+
+@main.command()
+@_scope_options
+@click.option("--pause", "pause_id", type=int, metavar="N", help="Lift pause N (see status).")
+@scoped_campaign
+@database_option
+@actor_option
+def resume(
+    embassy: str | None,
+    platform: str | None,
+    post: str | None,
+    pause_id: int | None,
+    campaign_id: str | None,
+    database: str | None,
+    actor: str,
+) -> None:
+    """Lift the pauses of exactly this scope; release the suspended accounts in it.
+
+    Deliveries that became too late while paused are reported as missed, not sent late.
+    """
+    scope = None if pause_id is not None else Scope(campaign_id, embassy, platform, post)
+    with closing(open_database(database)) as opened:
+        lifted, released = service.resume(opened, scope, pause_id=pause_id, actor=actor)
+    click.secho(f"resumed: {lifted} pause(s) lifted, {released} account(s) released", fg="green")
+
+
+@main.command()
+@click.argument("post_id", metavar="POST")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@one_campaign
+@config_option
+@database_option
+@actor_option
+def retract(
+    post_id: str,
+    yes: bool,
+    campaign_id: str | None,
+    config: Path | None,
+    database: str | None,
+    actor: str,
+) -> None:
+    """Delete every sent copy of a post, on every platform, and cancel the rest.
+
+    Asks for confirmation first. Each deletion is recorded in the audit log, and the outcome is
+    printed per account; exits 1 if any copy could not be deleted.
+    """
+    settings = load_settings(config)
+    with closing(open_database(database or settings.database)) as opened:
+        copies = service.sent_copies(opened, post_id, campaign_id)
+        for key, account, url in copies:
+            click.echo(f"  {account}: {url or key}")
+        question = f"Delete these {len(copies)} copies of {post_id} and cancel the rest?"
+        if not yes and not click.confirm(question, default=False):
+            raise click.Abort
+        results = service.retract(opened, settings, post_id, actor=actor, campaign_id=campaign_id)
+    for result in results:
+        colour = "green" if result.outcome == "deleted" else "red"
+        click.secho(
+            f"{result.account}: {result.outcome}  {result.url or result.delivery}", fg=colour
+        )
+    failed = sum(result.outcome != "deleted" for result in results)
+    click.echo(f"{post_id}: {len(results) - failed} deleted, {failed} not deleted")
+    if failed:
+        raise SystemExit(1)

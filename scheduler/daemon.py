@@ -1,0 +1,301 @@
+"""`campaign run`: the daemon. APScheduler drives time in this process; the database is the truth.
+
+APScheduler 3 cannot share a persistent job store between processes, deletes a date job before
+running it, and after downtime fires every overdue job at once or none (docs/architecture.md). So
+no delivery is ever an APScheduler job. Three jobs drive the process instead:
+
+- **dispatch**: claims what is due and starts the calls; then re-arms itself with
+  ``modify_job(next_run_time=...)`` at the next instant something becomes due, at most one poll
+  interval away so that work written by other processes (sync, queue, another daemon) is seen;
+- **maintain**: reaps expired leases, marks what is too late as missed, reconciles unknown
+  outcomes, and records that this worker is alive;
+- **alerts**: sends the digest of new alerts.
+
+SIGTERM and SIGINT stop claiming, let calls in flight finish (within ``daemon.shutdown_grace``),
+release the claims not yet started, and exit 0. SIGHUP reloads the settings file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import faulthandler
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select
+
+from scheduler.clock import Clock
+from scheduler.dispatcher import Dispatcher
+from scheduler.notify import send_digest
+from scheduler.ops import HealthServer, SdNotify, metrics_text
+from scheduler.settings import Settings, load_settings
+from scheduler.store.claims import release
+from scheduler.store.database import Database
+from scheduler.store.schema import Delivery, Worker
+from scheduler.store.states import DeliveryState
+
+log = logging.getLogger("campaign.daemon")
+# A dispatch that finds the previous one still running is skipped and coalesced by design.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
+MIN_INTERVAL = 0.05
+"""Seconds: the shortest wall-clock interval between two runs of a job, even in a rehearsal."""
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Clock,
+        dry_run: bool = False,
+        config_path: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+        self.config_path = config_path
+        self.worker = settings.daemon.worker_name or f"{socket.gethostname()}:{os.getpid()}"
+        self.dispatcher = Dispatcher(
+            database, settings, worker=self.worker, clock=clock, dry_run=dry_run,
+            on_change=self.wake,
+        )  # fmt: skip
+        self.scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.notify = SdNotify()
+        self.health: HealthServer | None = None
+        self.last_dispatch: dt.datetime | None = None
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._dispatch_lock = threading.Lock()
+        self._again = False
+        self._jobs = threading.Condition()
+        self._jobs_running = 0
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._install_signal_handlers()
+        self._heartbeat(started=True)
+        self._start_health()
+        now = dt.datetime.now(dt.UTC)
+        digest = max(MIN_INTERVAL, self.settings.alerts.digest.total_seconds())
+        add = self.scheduler.add_job
+        add(self._dispatch, "interval", seconds=self._poll(), id="dispatch", next_run_time=now)
+        add(
+            self._maintain,
+            "interval",
+            seconds=self._maintenance(),
+            id="maintain",
+            next_run_time=now,
+        )
+        add(self._send_alerts, "interval", seconds=digest, id="alerts")
+        self.scheduler.start()
+        self.notify.ready()
+        rehearsal = f", rehearsal at {self.clock.speed:g}x" if self.clock.rehearsal else ""
+        log.info("ready: worker %s, database %s%s", self.worker, self.database.name, rehearsal)
+        self._wait_for_stop()
+        return self._shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _wait_for_stop(self) -> None:
+        interval = self.notify.watchdog_interval or 1.0
+        while not self._stop.wait(timeout=min(interval, 1.0)):
+            self.notify.watchdog()
+            if self._reload.is_set():
+                self._reload.clear()
+                self._reload_settings()
+
+    def _shutdown(self) -> int:
+        log.info("stopping: no new claims; waiting for calls in flight")
+        self.notify.stopping()
+        self.dispatcher.stop_claiming()
+        # Not shutdown(wait=True): a job re-arming itself with modify_job while APScheduler
+        # shuts its executor down deadlocks on APScheduler's locks. Our jobs are waited for here.
+        self.scheduler.shutdown(wait=False)
+        grace = self.settings.daemon.shutdown_grace.total_seconds()
+        with self._jobs:
+            self._jobs.wait_for(lambda: self._jobs_running == 0, timeout=grace)
+        drained = self.dispatcher.drain(grace)
+        with self.database.transaction() as session:
+            released = release(session, self.worker, self.clock.now())
+        self._heartbeat(stopped=True)
+        self._last_digest()
+        if self.health is not None:
+            self.health.stop()
+        left = "" if drained else "; calls still in flight are left to the reaper"
+        log.info("stopped: %d claims released%s", released, left)
+        if not drained:
+            # A hung platform call must not hold the process: its delivery stays 'sending',
+            # the reaper makes it 'unknown', and reconciliation settles it.
+            logging.shutdown()
+            os._exit(0)
+        self.dispatcher.close()
+        self.database.close()
+        return 0
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # embedded (tests): the caller stops us with stop()
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
+        # `kill -USR1 PID` writes every thread's stack to the log: how to see what a hung
+        # daemon is waiting for, without stopping it.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+    def _on_stop_signal(self, number: int, _frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(number).name)
+        self._stop.set()
+
+    def _on_reload_signal(self, _number: int, _frame: FrameType | None) -> None:
+        self._reload.set()
+
+    def _reload_settings(self) -> None:
+        self.notify.reloading()
+        try:
+            settings = load_settings(self.config_path)
+        except Exception as exc:  # a bad edit must not stop a running daemon
+            log.error("SIGHUP: settings not reloaded: %s", exc)
+        else:
+            self.settings = self.dispatcher.settings = self.dispatcher.accounts.settings = settings
+            self.dispatcher.accounts.forget()  # new base URLs, timeouts, secrets file
+            log.info("SIGHUP: settings reloaded from %s", self.config_path or "defaults")
+        self.notify.ready()
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _job(self) -> Iterator[bool]:
+        """Around every job: counted, so shutdown waits for it; False once stopping."""
+        with self._jobs:
+            self._jobs_running += 1
+        try:
+            yield not self._stop.is_set()
+        finally:
+            with self._jobs:
+                self._jobs_running -= 1
+                self._jobs.notify_all()
+
+    def _dispatch(self) -> None:
+        with self._job() as running:
+            if running:
+                self._dispatch_round()
+
+    def _dispatch_round(self) -> None:
+        with self._dispatch_lock:
+            self._again = False
+        while True:
+            self.dispatcher.dispatch()
+            self.last_dispatch = self.clock.now()
+            with self._dispatch_lock:
+                if not self._again:
+                    break
+                self._again = False
+        self._arm(self.dispatcher.next_wakeup())
+
+    def wake(self) -> None:
+        """Something changed (a call finished): dispatch again now."""
+        with self._dispatch_lock:
+            self._again = True
+        if not self._stop.is_set():
+            self._arm(self.clock.now())
+
+    def _arm(self, at: dt.datetime | None) -> None:
+        if self._stop.is_set():
+            return
+        delay = self._poll()
+        if at is not None:
+            delay = min(delay, self.clock.real_seconds(at - self.clock.now()))
+        run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(0.0, delay))
+        try:
+            self.scheduler.modify_job("dispatch", next_run_time=run_at)
+        except Exception:  # the scheduler is shutting down
+            log.debug("dispatch not re-armed", exc_info=True)
+
+    def _maintain(self) -> None:
+        with self._job() as running:
+            if running:
+                self.dispatcher.maintain()
+                self._heartbeat()
+
+    def _send_alerts(self) -> None:
+        with self._job() as running:
+            if running:
+                send_digest(self.database, self.settings, self.clock.now())
+
+    def _last_digest(self) -> None:
+        """What happened since the last digest goes out before the daemon does."""
+        try:
+            send_digest(self.database, self.settings, self.clock.now())
+        except Exception:  # never keep a stopping daemon from stopping
+            log.exception("the last alert digest could not be sent")
+
+    def _poll(self) -> float:
+        return max(MIN_INTERVAL, self.clock.real_seconds(self.settings.daemon.poll))
+
+    def _maintenance(self) -> float:
+        return max(MIN_INTERVAL, self.settings.daemon.lease.total_seconds() / 4)
+
+    # --- visibility ---------------------------------------------------------------------------
+
+    def _heartbeat(self, *, started: bool = False, stopped: bool = False) -> None:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            worker = session.get(Worker, self.worker)
+            if worker is None or started:
+                worker = worker or Worker(name=self.worker)
+                worker.host, worker.pid, worker.started_at = socket.gethostname(), os.getpid(), now
+                worker.stopped_at = None
+            worker.seen_at = now
+            if stopped:
+                worker.stopped_at = now
+            session.add(worker)
+
+    def _start_health(self) -> None:
+        port = self.settings.daemon.health_port
+        if port is None:
+            return
+        self.health = HealthServer(port, health=self._healthy, metrics=self._metrics)
+        self.health.start()
+        log.info("health and metrics on http://127.0.0.1:%d/", self.health.port)
+
+    def _healthy(self) -> tuple[bool, str]:
+        if not self.scheduler.running:
+            return False, "scheduler not running"
+        if self.last_dispatch is None:
+            return False, "no dispatch yet"
+        late = self.clock.now() - self.last_dispatch
+        allowed = self.settings.daemon.poll * 3 + dt.timedelta(seconds=30) * self.clock.speed
+        if late > allowed:
+            return False, f"last dispatch {late.total_seconds():.0f}s ago"
+        return True, f"worker {self.worker}"
+
+    def _metrics(self) -> str:
+        in_flight = self._in_flight()
+        return metrics_text(self.database, self.dispatcher.stats, in_flight=in_flight,
+                            last_dispatch=self.last_dispatch, worker=self.worker)  # fmt: skip
+
+    def _in_flight(self) -> int:
+        with self.database.snapshot() as session:
+            count = session.scalar(
+                select(func.count(Delivery.id)).where(
+                    Delivery.lease_owner == self.worker,
+                    Delivery.state == str(DeliveryState.SENDING),
+                )
+            )
+        return int(count or 0)

@@ -1,0 +1,703 @@
+"""The dispatcher: claims due deliveries, calls the platforms, records what became of each call.
+
+The database is the source of truth; this class holds nothing that a crash could lose. For each
+delivery: claim (with a lease) -> record the attempt -> call the adapter -> record the outcome,
+each step a guarded write (scheduler.store.claims). A claim lost on the way (cancelled, edited,
+paused, reaped) is dropped before the platform is called.
+
+What each outcome becomes:
+
+    published                      sent, with its remote id and URL
+    RateLimited                    retry at the platform's reset; the account waits, for all daemons
+    other transient errors         retry with exponential backoff and jitter, within the late grace
+    CredentialsInvalid, OutOfQuota the account is suspended (others go on); the delivery waits
+    ContentRejected, Duplicate     failed, with the reason
+    OutcomeUnknown                 unknown: reconciled (looked for on the account) before anything
+    too late for the grace         missed, with how late
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from adapters import registry
+from adapters.base import (
+    Adapter,
+    AdapterSettings,
+    CredentialsInvalid,
+    MediaItem,
+    OutcomeUnknown,
+    OutgoingPart,
+    OutOfQuota,
+    Published,
+    RateLimited,
+    TransientError,
+    idempotency_key,
+)
+from adapters.capabilities import Platform
+from adapters.secrets import load_credentials, session_state
+from scheduler.clock import Clock
+from scheduler.errors import ConfigurationError, PublishError
+from scheduler.model import parse_duration
+from scheduler.settings import Settings
+from scheduler.store.alerts import AlertKind, raise_alert
+from scheduler.store.claims import (
+    CLAIMABLE,
+    Claim,
+    begin_attempt,
+    claim_next,
+    end_attempt,
+    finish,
+    reap,
+)
+from scheduler.store.database import Database
+from scheduler.store.deliveries import move, read_payload
+from scheduler.store.schema import Account, Campaign, Delivery, Media
+from scheduler.store.states import DeliveryState
+
+log = logging.getLogger("campaign.dispatcher")
+S = DeliveryState
+CLAIMED_ONLY = frozenset({S.CLAIMED})
+REVIEW_AFTER = dt.timedelta(minutes=15)
+"""An unknown outcome that cannot be settled by looking for the post within this long goes to a
+person (needs_review)."""
+LOOKBACK = dt.timedelta(hours=2)
+"""How far back (wall-clock time) reconciliation looks on the account for a lost post."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything one platform call needs, read in one go after the claim."""
+
+    claim: Claim
+    key: str
+    campaign_id: str
+    platform: Platform
+    account: Account
+    due_at: dt.datetime
+    grace: dt.timedelta
+    part: OutgoingPart
+
+
+def preload_adapters() -> None:
+    """Import every platform SDK now: the first post of the day must not wait a second or two
+    for tweepy or atproto to load (nor a rehearsal clock lose hours to it)."""
+    for name in registry.names():
+        registry.adapter_class(name)
+
+
+class Accounts:
+    """One adapter per account, made on first use and kept: sessions and instance limits are
+    cached in it. The store hands out one claim per account at a time, so no adapter is used by
+    two threads at once."""
+
+    def __init__(self, settings: Settings, *, dry_run: bool) -> None:
+        self.settings = settings
+        self.dry_run = dry_run
+        self._adapters: dict[int, Adapter] = {}
+        self._lock = threading.Lock()
+
+    def adapter(self, account: Account) -> Adapter:
+        with self._lock:
+            found = self._adapters.get(account.id)
+            if found is None:
+                found = self._adapters[account.id] = self._create(account)
+            return found
+
+    def _create(self, account: Account) -> Adapter:
+        platform = Platform(account.platform)
+        configured = self.settings.platform(platform)
+        secrets_file = self.settings.secrets_file
+        cls = registry.adapter_class(account.platform, dry_run=self.dry_run)
+        credentials = (
+            {}
+            if self.dry_run
+            else load_credentials(account.credentials, cls.credential_fields, file=secrets_file)
+        )
+        settings = AdapterSettings(
+            handle=account.handle,
+            instance=account.instance,
+            timeout=configured.timeout,
+            media_deadline=configured.media_deadline,
+            state=session_state(account.credentials, file=secrets_file),
+        )
+        return cls(settings=settings, credentials=credentials, base_url=configured.base_url)
+
+    def forget(self, account_id: int | None = None) -> None:
+        """Drop cached adapters (one, or all): the next call builds them again, with the
+        credentials and settings of that moment (after `campaign auth`, or a reload)."""
+        with self._lock:
+            ids = list(self._adapters) if account_id is None else [account_id]
+            for found in [self._adapters.pop(i) for i in ids if i in self._adapters]:
+                found.close()
+
+    def close(self) -> None:
+        self.forget()
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        worker: str,
+        clock: Clock,
+        dry_run: bool = False,
+        on_change: Any = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.worker = worker
+        self.clock = clock
+        self.accounts = Accounts(settings, dry_run=dry_run)
+        self.stats: Counter[str] = Counter()
+        self._on_change = on_change or (lambda: None)
+        self._slots = threading.BoundedSemaphore(settings.daemon.max_in_flight)
+        self._executor = ThreadPoolExecutor(
+            settings.daemon.max_in_flight, thread_name_prefix="campaign-send"
+        )
+        self._claiming = True
+        self._random = random.Random()
+
+    # --- claiming -----------------------------------------------------------------------------
+
+    def dispatch(self) -> int:
+        """Claim and start every delivery that may go out now, up to the in-flight limit."""
+        started = 0
+        while self._claiming and self._slots.acquire(blocking=False):
+            claim = self._claim()
+            if claim is None:
+                self._slots.release()
+                break
+            self._executor.submit(self._send, claim)
+            started += 1
+        return started
+
+    def _claim(self) -> Claim | None:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            return claim_next(
+                session,
+                worker=self.worker,
+                now=now,
+                lease=self._wall(self.settings.daemon.lease),
+                spacing=self._spacing(session),
+            )
+
+    def _wall(self, span: dt.timedelta) -> dt.timedelta:
+        """A span meant in wall-clock time (a lease against crashes, a platform's backoff), in
+        campaign time: the same thing outside a rehearsal, ``speed`` times longer in one."""
+        return span * self.clock.speed
+
+    def _spacing(self, session: Session) -> dt.timedelta:
+        # The campaign's late.spacing; with several campaigns, the widest one is kept for all.
+        spacings = [
+            _policies(definition).get("late", {}).get("spacing")
+            for definition in session.scalars(select(Campaign.definition))
+        ]
+        parsed = [_duration(value) for value in spacings if value]
+        return max(parsed, default=dt.timedelta(minutes=2))
+
+    def next_wakeup(self) -> dt.datetime | None:
+        """The earliest campaign instant at which something may become claimable."""
+        now = self.clock.now()
+        claimable = Delivery.state.in_(CLAIMABLE)
+        with self.database.snapshot() as session:
+            instants = [
+                session.scalar(select(func.min(column)).where(*conditions, column > now))
+                for column, conditions in (
+                    (Delivery.due_at, [claimable]),
+                    (Delivery.not_before, [claimable]),
+                    (Account.next_post_at, []),
+                    (Account.rate_limited_until, []),
+                )
+            ]
+        found = [instant for instant in instants if instant is not None]
+        return min(found) if found else None
+
+    def stop_claiming(self) -> None:
+        self._claiming = False
+
+    def drain(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) for calls in flight; True when none is left."""
+        acquired = 0
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            while acquired < self.settings.daemon.max_in_flight and not deadline.is_set():
+                if self._slots.acquire(timeout=0.05):
+                    acquired += 1
+        finally:
+            timer.cancel()
+            for _ in range(acquired):
+                self._slots.release()
+        return acquired == self.settings.daemon.max_in_flight
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.accounts.close()
+
+    # --- one call -----------------------------------------------------------------------------
+
+    def _send(self, claim: Claim) -> None:
+        try:
+            self._attempt(claim)
+        except Exception:  # a bug must not silently kill the worker thread
+            log.exception("delivery %s: unexpected error; its lease will expire", claim.key)
+            self.stats["errors"] += 1
+        finally:
+            self._slots.release()
+            self._on_change()
+
+    def _attempt(self, claim: Claim) -> None:
+        job = self._job(claim)
+        if job is None:
+            self.stats["lost"] += 1
+            return
+        now = self.clock.now()
+        if now > job.due_at + job.grace:
+            self._missed(job, now, allowed_from=CLAIMED_ONLY)
+            return
+        try:
+            adapter = self.accounts.adapter(job.account)
+        except ConfigurationError as exc:
+            self._suspend(job, exc, allowed_from=CLAIMED_ONLY)
+            return
+        with self.database.transaction() as session:
+            attempt_id = begin_attempt(
+                session, claim, idempotency_key=job.part.idempotency_key, now=now
+            )
+        if attempt_id is None:
+            log.info(
+                "delivery %s: claim lost before the call (cancelled, edited or paused)", job.key
+            )
+            self.stats["lost"] += 1
+            return
+        try:
+            published = adapter.publish(job.part)
+        except PublishError as error:
+            self._failed(job, attempt_id, error)
+        except Exception as error:  # an adapter bug after the request may have gone out
+            log.exception("delivery %s: the adapter failed unexpectedly", job.key)
+            self._failed(job, attempt_id, OutcomeUnknown(f"unexpected {type(error).__name__}"))
+        else:
+            self._sent(job, attempt_id, published)
+
+    def _job(self, claim: Claim) -> Job | None:
+        with self.database.transaction() as session:
+            row = session.get(Delivery, claim.delivery_id)
+            if row is None or row.lease_owner != claim.worker or row.revision != claim.revision:
+                return None
+            account = session.get(Account, row.account_id)
+            assert account is not None
+            session.expunge(account)
+            return Job(
+                claim=claim,
+                key=row.key,
+                campaign_id=row.campaign_id,
+                platform=Platform(row.platform),
+                account=account,
+                due_at=row.due_at,
+                grace=dt.timedelta(seconds=row.grace_seconds),
+                part=_outgoing(session, row),
+            )
+
+    def _sent(self, job: Job, attempt_id: int, published: Published) -> None:
+        now = self.clock.now()
+        outcome: dict[str, Any] = {"remote_id": published.remote_id, "remote_url": published.url}
+        with self.database.transaction() as session:
+            end_attempt(
+                session,
+                attempt_id,
+                outcome="sent",
+                now=now,
+                remote_id=published.remote_id,
+                remote_url=published.url,
+            )
+            values: dict[str, Any] = {**outcome, "sent_at": now, "error_class": None}
+            values["error_message"] = None
+            if not finish(session, job.claim, S.SENT, now, **values):
+                # The lease ran out during a slow call and the reaper marked it unknown: we know.
+                move(
+                    session,
+                    Delivery.id == job.claim.delivery_id,
+                    S.SENT,
+                    frozenset({S.UNKNOWN}),
+                    now,
+                    **values,
+                )
+            session.execute(
+                update(Account).where(Account.id == job.account.id).values(last_sent_at=now)
+            )
+        self.stats["sent"] += 1
+        log.info("delivery %s: sent %s", job.key, published.url)
+
+    def _failed(self, job: Job, attempt_id: int, error: PublishError) -> None:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            end_attempt(session, attempt_id, outcome=_outcome(error), now=now, error=error)
+        if isinstance(error, RateLimited):
+            self._retry(job, error, self.clock.from_real(error.reset_at), rate_limited=True)
+        elif isinstance(error, TransientError):
+            self._retry(job, error, now + self._backoff(job.claim.attempt_count + 1))
+        elif isinstance(error, CredentialsInvalid | OutOfQuota):
+            self._suspend(job, error, allowed_from=frozenset({S.SENDING}))
+        elif isinstance(error, OutcomeUnknown):
+            self._finish(job, S.UNKNOWN, error)
+            self.stats["unknown"] += 1
+        else:
+            self._finish(job, S.FAILED, error, alert=AlertKind.FAILED)
+            self.stats["failed"] += 1
+        log.warning("delivery %s: %s: %s", job.key, type(error).__name__, error)
+
+    def _retry(
+        self, job: Job, error: PublishError, at: dt.datetime, *, rate_limited: bool = False
+    ) -> None:
+        tries = job.claim.attempt_count + 1
+        if at > job.due_at + job.grace:
+            self._missed(job, at, allowed_from=frozenset({S.SENDING}), cause=error)
+        elif not rate_limited and tries > self.settings.daemon.retries:
+            self._finish(
+                job, S.FAILED, error, alert=AlertKind.FAILED, note=f" (gave up after {tries} tries)"
+            )
+            self.stats["failed"] += 1
+        else:
+            with self.database.transaction() as session:
+                finish(
+                    session,
+                    job.claim,
+                    S.RETRY_WAITING,
+                    self.clock.now(),
+                    not_before=at,
+                    **_error(error),
+                )
+                if rate_limited:
+                    session.execute(
+                        update(Account)
+                        .where(Account.id == job.account.id)
+                        .values(rate_limited_until=at)
+                    )
+            self.stats["retried"] += 1
+
+    def _backoff(self, tries: int) -> dt.timedelta:
+        first: dt.timedelta = self._wall(self.settings.daemon.backoff)
+        return first * (1 << (tries - 1)) * self._random.uniform(0.5, 1.5)
+
+    def _suspend(
+        self, job: Job, error: Exception, *, allowed_from: frozenset[DeliveryState]
+    ) -> None:
+        now = self.clock.now()
+        reason = f"{type(error).__name__}: {error}"
+        with self.database.transaction() as session:
+            finish(
+                session, job.claim, S.RETRY_WAITING, now, allowed_from=allowed_from, **_error(error)
+            )
+            suspended = session.execute(
+                update(Account)
+                .where(Account.id == job.account.id, Account.suspended_at.is_(None))
+                .values(suspended_at=now, suspended_reason=reason[:500])
+            ).rowcount  # type: ignore[attr-defined]
+            self.accounts.forget(job.account.id)  # resumed later, it must read its credentials anew
+            if suspended:
+                message = f"{job.account.embassy_id} on {job.platform}: account suspended: {reason}"
+                raise_alert(
+                    session,
+                    now,
+                    AlertKind.SUSPENDED,
+                    message,
+                    campaign_id=job.campaign_id,
+                    subject=job.key,
+                )
+        self.stats["suspended"] += 1
+
+    def _missed(
+        self,
+        job: Job,
+        at: dt.datetime,
+        *,
+        allowed_from: frozenset[DeliveryState],
+        cause: Exception | None = None,
+    ) -> None:
+        late = at - job.due_at
+        message = f"{_minutes(late)} late, beyond the grace of {_minutes(job.grace)}"
+        if cause is not None:
+            message += f" (after {type(cause).__name__}: {cause})"
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            finish(
+                session,
+                job.claim,
+                S.MISSED,
+                now,
+                allowed_from=allowed_from,
+                error_class="Missed",
+                error_message=message,
+            )
+            raise_alert(
+                session,
+                now,
+                AlertKind.MISSED,
+                f"{job.key}: {message}",
+                campaign_id=job.campaign_id,
+                subject=job.key,
+            )
+        self.stats["missed"] += 1
+
+    def _finish(
+        self,
+        job: Job,
+        to: DeliveryState,
+        error: Exception,
+        *,
+        alert: AlertKind | None = None,
+        note: str = "",
+    ) -> None:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            values = _error(error)
+            values["error_message"] = f"{values['error_message']}{note}"
+            finish(session, job.claim, to, now, **values)
+            if alert is not None:
+                raise_alert(
+                    session,
+                    now,
+                    alert,
+                    f"{job.key}: {values['error_message']}",
+                    campaign_id=job.campaign_id,
+                    subject=job.key,
+                )
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Reap dead workers' leases, mark what is too late as missed, settle unknown outcomes."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            released, unknown = reap(session, now)
+        if released or unknown:
+            log.warning(
+                "reaped expired leases: %d back to the schedule, %d unknown", released, unknown
+            )
+        self.sweep_missed()
+        self.reconcile()
+
+    def sweep_missed(self) -> int:
+        now = self.clock.now()
+        waiting = (S.SCHEDULED, S.RETRY_WAITING, S.AWAITING_APPROVAL)
+        missed = 0
+        with self.database.transaction() as session:
+            rows = session.execute(
+                select(
+                    Delivery.id,
+                    Delivery.key,
+                    Delivery.campaign_id,
+                    Delivery.due_at,
+                    Delivery.grace_seconds,
+                    Delivery.state,
+                )
+                .where(Delivery.state.in_([str(s) for s in waiting]), Delivery.due_at < now)
+                .limit(1000)
+            ).all()
+            for row in rows:
+                grace = dt.timedelta(seconds=row.grace_seconds)
+                if row.due_at + grace >= now:
+                    continue
+                why = (
+                    "not approved in time"
+                    if row.state == S.AWAITING_APPROVAL
+                    else "not sent in time"
+                )
+                late = _minutes(now - row.due_at)
+                message = f"{why}: {late} late, beyond the grace of {_minutes(grace)}"
+                if move(
+                    session,
+                    Delivery.id == row.id,
+                    S.MISSED,
+                    frozenset(waiting),
+                    now,
+                    error_class="Missed",
+                    error_message=message,
+                ):
+                    raise_alert(
+                        session,
+                        now,
+                        AlertKind.MISSED,
+                        f"{row.key}: {message}",
+                        campaign_id=row.campaign_id,
+                        subject=row.key,
+                    )
+                    missed += 1
+        self.stats["missed"] += missed
+        return missed
+
+    def reconcile(self) -> int:
+        """Look for each unknown outcome on its account: found -> sent; surely absent -> back on
+        the schedule (Mastodon then receives the same idempotency key); cannot tell -> a person."""
+        settled = 0
+        with self.database.snapshot() as session:
+            rows = session.scalars(
+                select(Delivery)
+                .where(Delivery.state == str(S.UNKNOWN), Delivery.lease_owner.is_(None))
+                .limit(50)
+            ).all()
+            jobs = [
+                (row.id, row.key, row.campaign_id, row.state_since, read_payload(row)["text"],
+                 session.get(Account, row.account_id))
+                for row in rows
+            ]  # fmt: skip
+        for delivery_id, key, campaign_id, since, text, account in jobs:
+            assert account is not None
+            settled += self._reconcile_one(delivery_id, key, campaign_id, since, text, account)
+        return settled
+
+    def _reconcile_one(
+        self,
+        delivery_id: int,
+        key: str,
+        campaign_id: str,
+        since: dt.datetime,
+        text: str,
+        account: Account,
+    ) -> int:
+        now = self.clock.now()
+        where = Delivery.id == delivery_id
+        try:
+            adapter = self.accounts.adapter(account)
+            if not adapter.can_find_recent:
+                raise OutcomeUnknown(f"{account.platform} does not let us look for the post")
+            recent = adapter.find_recent(since=dt.datetime.now(dt.UTC) - LOOKBACK, limit=50)
+        except (PublishError, ConfigurationError) as error:
+            if now - since < REVIEW_AFTER and not isinstance(error, OutcomeUnknown):
+                return 0  # try again at the next round
+            with self.database.transaction() as session:
+                message = (
+                    f"cannot tell whether it was posted: {error}; check the account, then mark it"
+                )
+                if move(
+                    session,
+                    where,
+                    S.NEEDS_REVIEW,
+                    frozenset({S.UNKNOWN}),
+                    now,
+                    error_message=message,
+                ):
+                    raise_alert(
+                        session,
+                        now,
+                        AlertKind.NEEDS_REVIEW,
+                        f"{key}: {message}",
+                        campaign_id=campaign_id,
+                        subject=key,
+                    )
+            return 1
+        found = next((post for post in recent if _same_text(post.text, text)), None)
+        with self.database.transaction() as session:
+            if found is not None:
+                move(
+                    session,
+                    where,
+                    S.SENT,
+                    frozenset({S.UNKNOWN}),
+                    now,
+                    remote_id=found.remote_id,
+                    remote_url=found.url,
+                    sent_at=now,
+                    error_class=None,
+                    error_message=None,
+                )
+                log.info("delivery %s: reconciled, it was posted: %s", key, found.url)
+            else:
+                move(session, where, S.SCHEDULED, frozenset({S.UNKNOWN}), now,
+                     error_message="reconciled: not on the account; sending again")  # fmt: skip
+                log.info("delivery %s: reconciled, not posted; it goes out again", key)
+        return 1
+
+
+def _outgoing(session: Session, row: Delivery) -> OutgoingPart:
+    payload = read_payload(row)
+    media = tuple(
+        MediaItem(mime=item["mime"], alt=item["alt"], data=_media_bytes(session, item["sha256"]),
+                  width=item["width"], height=item["height"])
+        for item in payload["media"]
+    )  # fmt: skip
+    reply_to, root = _thread_ids(session, row)
+    return OutgoingPart(
+        text=payload["text"],
+        idempotency_key=idempotency_key(row.key, row.content_hash),
+        media=media,
+        language=row.language,
+        content_warning=payload["content_warning"],
+        visibility=payload["visibility"],
+        replies=payload["replies"],
+        in_reply_to=reply_to,
+        thread_root=root,
+    )
+
+
+def _media_bytes(session: Session, sha256: str) -> bytes:
+    media = session.get(Media, sha256)
+    if media is None:
+        raise ConfigurationError(f"image {sha256[:12]} is missing from the store; sync again")
+    return media.data
+
+
+def _thread_ids(session: Session, row: Delivery) -> tuple[str | None, str | None]:
+    if row.part == 1:
+        return None, None
+    query = select(Delivery.part, Delivery.remote_id).where(
+        Delivery.campaign_id == row.campaign_id,
+        Delivery.post_id == row.post_id,
+        Delivery.embassy_id == row.embassy_id,
+        Delivery.platform == row.platform,
+        Delivery.part.in_([1, row.part - 1]),
+    )
+    parts = dict(session.execute(query).all())
+    return parts.get(row.part - 1), parts.get(1)
+
+
+def _same_text(remote: str, ours: str) -> bool:
+    """Whether a post found on the account is ours: platforms shorten links and return HTML, so
+    compare the words only, and the start of ours."""
+    theirs, mine = _words(remote), _words(ours)
+    return bool(mine) and mine[:60] in theirs
+
+
+def _words(text: str) -> str:
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"https?://\S+", " ", text)
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _error(error: Exception) -> dict[str, Any]:
+    return {"error_class": type(error).__name__, "error_message": str(error)[:2000]}
+
+
+def _outcome(error: PublishError) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
+def _minutes(span: dt.timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def _policies(definition: dict[str, Any]) -> dict[str, Any]:
+    policies = definition.get("campaign", {}).get("policies", {})
+    return policies if isinstance(policies, dict) else {}
+
+
+def _duration(value: object) -> dt.timedelta:
+    return parse_duration(value)

@@ -1,0 +1,71 @@
+"""What people read after `campaign check`: one row per account, then the media files."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scheduler.preflight import AccountResult, Preflight
+
+
+def render_preflight(
+    report: Preflight, *, width: int | None = None, colour: bool | None = None
+) -> str:
+    """The preflight as text; ``width`` and ``colour`` default to what the terminal offers."""
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=width or max(shutil.get_terminal_size((140, 40)).columns, 120),
+        force_terminal=sys.stdout.isatty() if colour is None else colour,
+        highlight=False,
+        soft_wrap=False,
+    )
+    table = Table(title=f"Preflight of {report.file}", title_justify="left")
+    for name in ("Embassy", "Platform", "Handle", "Result"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("Details", overflow="fold")
+    for account in report.accounts:
+        result = Text("ok", "green") if account.ok else Text("FAIL", "bold red")
+        table.add_row(
+            account.ref.embassy_id or "",
+            str(account.ref.platform),
+            account.ref.handle or "",
+            result,
+            _details(account),
+        )
+    console.print(table)
+    for media in report.media:
+        if not media.ok:
+            console.print(Text(f"{media.file}: {media.problem}", "red"))
+    console.print(_summary(report), style="green" if report.ok else "red")
+    return out.getvalue()
+
+
+def _details(account: AccountResult) -> str:
+    lines = list(account.problems)
+    if account.check is not None:
+        limits = account.check.limits
+        who = account.check.handle + (
+            f" ({account.check.display_name})" if account.check.display_name else ""
+        )
+        lines.append(
+            f"{who}; {account.deliveries} planned; live limits {limits.max_characters} characters, "
+            f"{limits.max_media} images of {limits.max_image_bytes:,} bytes"
+        )
+    lines += account.notes
+    return "\n".join(lines)
+
+
+def _summary(report: Preflight) -> str:
+    failed = sum(not account.ok for account in report.accounts)
+    damaged = sum(not media.ok for media in report.media)
+    accounts = len(report.accounts)
+    return (
+        f"{report.file}: {accounts} account{'s' * (accounts != 1)}, {failed} with problems; "
+        f"{len(report.media)} media files, {damaged} with problems"
+    )

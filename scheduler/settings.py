@@ -1,0 +1,120 @@
+"""The operator's settings: where the database is, how to reach each platform, how the daemon
+runs, where alerts go. One TOML file (``--config`` or ``CAMPAIGN_CONFIG``), every key optional.
+
+Secrets do not go in it: platform credentials come from the secrets store (adapters.secrets), and
+alert URLs that carry a token are named by a secrets entry, not written here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapters.capabilities import Platform
+from scheduler.errors import ConfigurationError
+from scheduler.model import Duration
+
+CONFIG_ENV = "CAMPAIGN_CONFIG"
+BASE_URL_ENV = {
+    Platform.X: "CAMPAIGN_X_API_URL",
+    Platform.MASTODON: "CAMPAIGN_MASTODON_URL",
+    Platform.BLUESKY: "CAMPAIGN_BLUESKY_URL",
+}
+"""Override where a platform is reached: a staging server, or the local fakes in tests. For
+Mastodon it replaces every account's instance."""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformSettings(_Settings):
+    base_url: str | None = Field(
+        default=None, description="Where the API is; by default the platform's own address."
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to connect, and to answer.")
+    media_deadline: float = Field(
+        default=120.0, gt=0, description="Seconds to wait for uploaded media to be processed."
+    )
+
+
+class LogFormat(StrEnum):
+    HUMAN = "human"
+    JSON = "json"
+
+
+class DaemonSettings(_Settings):
+    lease: Duration = Field(
+        default=timedelta(minutes=2), description="How long a claim holds (wall-clock time)."
+    )
+    poll: Duration = Field(
+        default=timedelta(seconds=15),
+        description="Look for work written by other processes at least this often.",
+    )
+    max_in_flight: int = Field(default=4, ge=1, description="Platform calls at once, overall.")
+    retries: int = Field(default=5, ge=0, description="Tries after the first, transient errors.")
+    backoff: Duration = Field(
+        default=timedelta(seconds=30), description="First retry delay (wall-clock time)."
+    )
+    shutdown_grace: Duration = Field(
+        default=timedelta(seconds=30), description="How long SIGTERM waits for calls in flight."
+    )
+    health_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Serve /healthz and /metrics on 127.0.0.1."
+    )
+    worker_name: str | None = Field(default=None, description="Default: host name and pid.")
+
+
+class AlertSettings(_Settings):
+    urls: list[str] = Field(
+        default_factory=list, description="apprise URLs without secrets, e.g. a local webhook."
+    )
+    urls_secret: str | None = Field(
+        default=None,
+        description="Name of a secrets entry whose field 'urls' holds more apprise URLs "
+        "(one per line): mail, Matrix, Slack or Teams URLs carry tokens.",
+    )
+    digest: Duration = Field(
+        default=timedelta(minutes=10), description="Collect alerts this long, then send one."
+    )
+
+
+class Settings(_Settings):
+    database: str | None = None
+    secrets_file: Path | None = None
+    log_format: LogFormat = LogFormat.HUMAN
+    platforms: dict[Platform, PlatformSettings] = Field(default_factory=dict)
+    daemon: DaemonSettings = DaemonSettings()
+    alerts: AlertSettings = AlertSettings()
+
+    def platform(self, platform: Platform) -> PlatformSettings:
+        """The settings of ``platform``, with the base URL from the environment if it is set."""
+        configured = self.platforms.get(platform, PlatformSettings())
+        override = os.environ.get(BASE_URL_ENV[platform])
+        return configured.model_copy(update={"base_url": override}) if override else configured
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The settings file at ``path`` (or ``CAMPAIGN_CONFIG``), or the defaults when neither."""
+    chosen = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if chosen is None:
+        return Settings()
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"{chosen}: cannot read the settings: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{chosen}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)
+        problems = "; ".join(
+            f"{'.'.join(str(step) for step in error['loc'])}: {error['msg']}" for error in first
+        )
+        raise ConfigurationError(f"{chosen}: {problems}") from exc

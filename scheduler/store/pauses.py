@@ -1,0 +1,126 @@
+"""The kill switch: pauses, and the accounts the daemon suspended.
+
+A pause is a row; the claim statement itself checks for it (scheduler.store.claims.paused), so it
+holds for every daemon from the moment its transaction commits. Resuming lifts pauses, and
+releases the accounts that match, which the daemon suspends on invalid credentials or credit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, select, true, update
+from sqlalchemy.orm import Session
+
+from scheduler.errors import UsageError
+from scheduler.store.alerts import AlertKind, raise_alert
+from scheduler.store.audit import record
+from scheduler.store.schema import Account, Pause
+
+
+@dataclass(frozen=True)
+class Scope:
+    campaign_id: str | None = None
+    embassy_id: str | None = None
+    platform: str | None = None
+    post_id: str | None = None
+
+    def describe(self) -> str:
+        parts = [
+            f"{name} {value}"
+            for name, value in (
+                ("campaign", self.campaign_id),
+                ("embassy", self.embassy_id),
+                ("platform", self.platform),
+                ("post", self.post_id),
+            )
+            if value
+        ]
+        return ", ".join(parts) or "everything"
+
+
+def pause(session: Session, scope: Scope, *, reason: str, actor: str, now: dt.datetime) -> int:
+    if not reason.strip():
+        raise UsageError("--reason: say why, for the team and the audit log")
+    row = Pause(
+        campaign_id=scope.campaign_id,
+        embassy_id=scope.embassy_id,
+        platform=scope.platform,
+        post_id=scope.post_id,
+        reason=reason,
+        author=actor,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    message = f"paused {scope.describe()} by {actor}: {reason}"
+    raise_alert(session, now, AlertKind.PAUSED, message, campaign_id=scope.campaign_id)
+    record(session, now, actor, "pause", scope.campaign_id, scope.describe(), reason=reason)
+    return row.id
+
+
+def resume(
+    session: Session, scope: Scope | None, *, pause_id: int | None, actor: str, now: dt.datetime
+) -> tuple[int, int]:
+    """Lift the pauses with exactly this scope (or the one with ``pause_id``); release the
+    suspended accounts it covers. Returns (pauses lifted, accounts released)."""
+    where = Pause.id == pause_id if pause_id is not None else _same_scope(scope or Scope())
+    lifted = session.execute(
+        update(Pause)
+        .where(where, Pause.lifted_at.is_(None))
+        .values(lifted_at=now, lifted_by=actor)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    released = 0
+    if pause_id is None:
+        released = session.execute(
+            update(Account)
+            .where(_accounts(scope or Scope()), Account.suspended_at.is_not(None))
+            .values(suspended_at=None, suspended_reason=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    if not lifted and not released:
+        raise UsageError(
+            f"nothing to resume for {_what(scope, pause_id)}; `campaign status` lists pauses"
+        )
+    description = _what(scope, pause_id)
+    message = f"resumed {description} by {actor}: {lifted} pause(s), {released} account(s)"
+    raise_alert(session, now, AlertKind.RESUMED, message)
+    record(session, now, actor, "resume", None, description, pauses=lifted, accounts=released)
+    return lifted, released
+
+
+def active_pauses(session: Session) -> list[Pause]:
+    return list(session.scalars(select(Pause).where(Pause.lifted_at.is_(None)).order_by(Pause.id)))
+
+
+def _same_scope(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        *(
+            column.is_(None) if value is None else column == value
+            for column, value in (
+                (Pause.campaign_id, scope.campaign_id),
+                (Pause.embassy_id, scope.embassy_id),
+                (Pause.platform, scope.platform),
+                (Pause.post_id, scope.post_id),
+            )
+        )
+    )
+
+
+def _accounts(scope: Scope) -> ColumnElement[bool]:
+    conditions = [
+        column == value
+        for column, value in (
+            (Account.campaign_id, scope.campaign_id),
+            (Account.embassy_id, scope.embassy_id),
+            (Account.platform, scope.platform),
+        )
+        if value is not None
+    ]
+    return and_(true(), *conditions)
+
+
+def _what(scope: Scope | None, pause_id: int | None) -> str:
+    return f"pause {pause_id}" if pause_id is not None else (scope or Scope()).describe()

@@ -1,0 +1,331 @@
+"""The daemon as a real process against the fake platforms, with deliveries due seconds ahead.
+
+Each test syncs a small campaign, gives its accounts credentials on the fakes, runs
+``campaign run`` in a subprocess and watches the store and the fakes. The store runs on SQLite
+and on PostgreSQL (the ``database_url`` fixture).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from campaign_builders import embassy, image, post, write_campaign
+from daemon_harness import DaemonProcess, Platforms, all_in, states, wait_for, write_config
+from sqlalchemy import select
+
+from scheduler.service import cancel_post, pause, queue_add, resume, sync_file
+from scheduler.store.database import Database, open_database
+from scheduler.store.pauses import Scope
+from scheduler.store.schema import Attempt, Delivery
+
+pytestmark = pytest.mark.slow
+FINISHED = {"sent", "failed", "missed", "cancelled"}
+FAST_POLICIES = {"late": {"grace": "10m", "spacing": "1s"}}
+DAEMON = {
+    "poll": "1s",
+    "lease": "20s",
+    "max_in_flight": 4,
+    "retries": 3,
+    "backoff": "1s",
+    "shutdown_grace": "10s",
+}
+
+
+def _soon(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+@pytest.fixture
+def platforms() -> Iterator[Platforms]:
+    with Platforms() as started:
+        yield started
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    opened = open_database(database_url)
+    yield opened
+    opened.close()
+
+
+class Run:
+    """One test's campaign, store, fakes and daemon processes."""
+
+    def __init__(self, tmp_path: Path, database_url: str, database: Database, platforms: Platforms):
+        self.tmp_path = tmp_path
+        self.url = database_url
+        self.database = database
+        self.platforms = platforms
+        self.daemons: list[DaemonProcess] = []
+
+    def sync(self, posts: list[dict[str, Any]], **campaign: Any) -> Path:
+        fields = {"policies": FAST_POLICIES, **campaign}
+        path = write_campaign(self.tmp_path, posts=posts, **fields)
+        sync_file(path, self.database, actor="ines")
+        self.platforms.enrol(self.database)
+        return path
+
+    def daemon(self, *args: str, name: str = "d1", **daemon: Any) -> DaemonProcess:
+        config = write_config(
+            self.tmp_path / f"{name}.toml", daemon={**DAEMON, "worker_name": name, **daemon}
+        )
+        env = {
+            **self.platforms.env,
+            "CAMPAIGN_DATABASE": self.url,
+            "CAMPAIGN_SECRETS_FILE": str(self.tmp_path / "secrets" / "secrets.toml"),
+        }
+        process = DaemonProcess(
+            env, ["--config", str(config), *args], self.tmp_path / f"{name}.log"
+        )
+        self.daemons.append(process.start())
+        return process
+
+    def finished(self, timeout: float = 45) -> dict[str, str]:
+        return wait_for(
+            all_in(self.database, FINISHED), timeout=timeout, what="every delivery finished"
+        )
+
+    def close(self) -> None:
+        for process in self.daemons:
+            process.__exit__()
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path, database_url: str, database: Database, platforms: Platforms
+) -> Iterator[Run]:
+    started = Run(tmp_path, database_url, database, platforms)
+    yield started
+    started.close()
+
+
+def _delivered(database: Database) -> list[Delivery]:
+    with database.snapshot() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.sent_at)))
+
+
+def _no_duplicates(platforms: Platforms) -> None:
+    """Texts name their embassy, so on one platform a text seen twice was posted twice."""
+    for texts in platforms.posted_by_platform().values():
+        assert [text for text, n in Counter(texts).items() if n > 1] == []
+
+
+def test_each_delivery_goes_out_once_on_time(run: Run) -> None:
+    due = _soon(3)
+    run.sync([post("launch", at=due)])
+    daemon = run.daemon()
+    final = run.finished()
+    assert set(final.values()) == {"sent"}, daemon.output()
+    assert len(final) == 7  # the builders' three embassies have seven accounts
+    rows = _delivered(run.database)
+    assert all(row.sent_at is not None and row.sent_at >= row.due_at for row in rows)
+    assert all(row.remote_url and row.remote_id for row in rows)
+    assert len(run.platforms.x.posted) == 2
+    assert len(run.platforms.mastodon.posted) == 3
+    assert len(run.platforms.bluesky.posted) == 2
+    _no_duplicates(run.platforms)
+    assert daemon.stop() == 0
+
+
+def test_local_times_across_time_zones_in_a_rehearsal(run: Run) -> None:
+    """09:00 local in Tokyo, Paris and New York: 00:00, 08:00 and 14:00 UTC, in that order."""
+    # At 3600x a second of real time is an hour of campaign time: a grace of 2 hours is two
+    # real seconds, room enough for a dispatch round.
+    run.sync([post("launch", day=1, time="09:00")], policies={"late": {"grace": "2h"}})
+    run.daemon("--rehearse-from", "2026-11-24T23:59:50Z", "--speed", "3600")
+    run.finished()
+    order = [(row.embassy_id, row.sent_at) for row in _delivered(run.database)]
+    embassies_in_order = list(dict.fromkeys(embassy for embassy, _ in order))
+    assert embassies_in_order == ["be-tokyo", "be-paris", "be-newyork"]
+    for row in _delivered(run.database):
+        assert row.state == "sent", (row.key, row.error_message)
+        assert row.sent_at is not None
+        assert row.due_at <= row.sent_at < row.due_at + dt.timedelta(hours=2)
+
+
+def test_a_thread_with_images_and_alt_text(run: Run) -> None:
+    thread = [
+        {"text": {"en": "1/2 {embassy} joins the 16 Days."}, "images": [image()]},
+        {"text": {"en": "2/2 Digital violence is real violence."}},
+    ]
+    run.sync(
+        [{"id": "thread", "at": _soon(2), "thread": thread}],
+    )
+    run.daemon()
+    final = run.finished()
+    assert set(final.values()) == {"sent"}
+    x_posts = run.platforms.x.posted
+    firsts = [tweet for tweet in x_posts if tweet.text.startswith("1/2")]
+    seconds = [tweet for tweet in x_posts if tweet.text.startswith("2/2")]
+    assert len(firsts) == len(seconds) == 2
+    assert {tweet.in_reply_to for tweet in seconds} == {tweet.id for tweet in firsts}
+    assert all(tweet.media_ids for tweet in firsts)
+    statuses = run.platforms.mastodon.posted
+    assert all(
+        status.media and status.media[0].description == "An orange banner."
+        for status in statuses
+        if status.text.startswith("1/2")
+    )
+    replies = [record for record in run.platforms.bluesky.posted if "reply" in record.value]
+    assert len(replies) == 2
+
+
+def test_transient_errors_and_rate_limits_are_retried(run: Run) -> None:
+    run.sync([post("launch", at=_soon(2))])
+    run.platforms.mastodon.fail(503, path="/api/v1/statuses", times=2)
+    reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
+    run.platforms.x.rate_limit(reset, path="/2/tweets", times=1)
+    run.daemon()
+    final = run.finished(timeout=60)
+    assert set(final.values()) == {"sent"}
+    with run.database.snapshot() as session:
+        outcomes = Counter(session.scalars(select(Attempt.outcome)))
+    assert outcomes["server_error"] == 2
+    assert outcomes["rate_limited"] == 1
+    assert outcomes["sent"] == 7
+    _no_duplicates(run.platforms)
+
+
+def test_a_post_queued_live_goes_out_and_one_cancelled_live_does_not(run: Run) -> None:
+    run.sync([post("keep", at=_soon(2)), post("drop", at=_soon(6))])
+    run.daemon()
+    queue_add(
+        run.database,
+        {"id": "live", "at": _soon(3), "text": {"en": "Live from {embassy}."}},
+        actor="marc",
+        folder=run.tmp_path,
+    )
+    cancel_post(run.database, "drop", actor="ines", reason="changed our mind")
+    final = run.finished()
+    assert {key.split("/")[1] for key, state in final.items() if state == "sent"} == {
+        "keep",
+        "live",
+    }
+    assert {state for key, state in final.items() if "/drop/" in key} == {"cancelled"}
+    assert len(run.platforms.posted_texts()) == 14  # keep and live, on seven accounts each
+
+
+def test_a_pause_stops_a_running_burst_and_resume_finishes_it(run: Run) -> None:
+    embassies = [
+        embassy(f"be-e{n:02}", "Europe/Paris", ["en"], platforms=("mastodon",)) for n in range(12)
+    ]
+    run.sync([post("burst", at=_soon(1))], embassies=embassies)
+    run.platforms.mastodon.delay(0.3, path="/api/v1/statuses", times=None)
+    run.daemon()
+    wait_for(lambda: len(run.platforms.mastodon.posted) >= 2, what="the burst to start")
+    pause(run.database, Scope(), reason="statement under review", actor="ines")
+    at_pause = len(run.platforms.mastodon.posted)
+    wait_for(lambda: not any(s in ("claimed", "sending") for s in states(run.database).values()),
+             what="calls in flight to finish")  # fmt: skip
+    after = len(run.platforms.mastodon.posted)
+    assert after <= at_pause + DAEMON["max_in_flight"]  # only calls already in flight finished
+    assert "scheduled" in states(run.database).values()
+    resume(run.database, Scope(), actor="ines")
+    final = run.finished()
+    assert set(final.values()) == {"sent"}
+    assert len(run.platforms.mastodon.posted) == 12
+
+
+def test_retract_deletes_every_sent_copy(run: Run) -> None:
+    from click.testing import CliRunner
+
+    from scheduler.cli import main
+
+    run.sync([post("launch", at=_soon(1))])
+    run.daemon()
+    run.finished()
+    env = {**run.platforms.env, "CAMPAIGN_DATABASE": run.url}
+    result = CliRunner().invoke(
+        main, ["retract", "launch", "--yes"], env=env, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "launch: 7 deleted, 0 not deleted" in result.output
+    assert run.platforms.x.posted == [] and run.platforms.mastodon.posted == []
+    assert run.platforms.bluesky.posted == []
+
+
+def test_sigterm_in_a_burst_exits_0_and_a_restart_finishes_without_duplicates(run: Run) -> None:
+    embassies = [
+        embassy(f"be-e{n:02}", "Europe/Paris", ["en"], platforms=("mastodon",)) for n in range(10)
+    ]
+    run.sync([post("burst", at=_soon(1))], embassies=embassies)
+    run.platforms.mastodon.delay(0.5, path="/api/v1/statuses", times=None)
+    first = run.daemon(name="first")
+    wait_for(lambda: len(run.platforms.mastodon.posted) >= 1, what="the burst to start")
+    assert first.stop() == 0, first.output()
+    assert not any(s in ("claimed", "sending") for s in states(run.database).values())
+    run.daemon(name="second")
+    final = run.finished()
+    assert set(final.values()) == {"sent"}
+    assert len(run.platforms.mastodon.posted) == 10
+    _no_duplicates(run.platforms)
+
+
+def test_kill_9_mid_call_is_reconciled_not_posted_twice(run: Run) -> None:
+    embassies = [embassy("be-paris", "Europe/Paris", ["en"], platforms=("mastodon",))]
+    run.sync([post("launch", at=_soon(1))], embassies=embassies)
+    run.platforms.mastodon.delay(3, path="/api/v1/statuses", times=1)
+    first = run.daemon(name="first", lease="2s")
+    wait_for(lambda: "sending" in states(run.database).values(), what="the call to start")
+    first.signal(signal.SIGKILL)
+    first.process.wait(timeout=10)  # type: ignore[union-attr]
+    run.daemon(name="second", lease="2s")
+    final = run.finished()
+    assert set(final.values()) == {"sent"}
+    assert len(run.platforms.mastodon.posted) == 1
+
+
+def test_two_daemons_on_postgresql_send_each_delivery_once(run: Run) -> None:
+    if not run.url.startswith("postgresql"):
+        pytest.skip("several daemons share the work on PostgreSQL only")
+    embassies = [embassy(f"be-e{n:02}", "Europe/Paris", ["en"]) for n in range(12)]
+    later = {"en": "{embassy}: and a second post, a moment later."}
+    run.sync(
+        [post("burst", at=_soon(2)), post("later", at=_soon(4), text=later)], embassies=embassies
+    )
+    run.daemon(name="alpha")
+    run.daemon(name="beta")
+    final = run.finished(timeout=60)
+    assert len(final) == 72 and set(final.values()) == {"sent"}
+    _no_duplicates(run.platforms)
+    with run.database.snapshot() as session:
+        workers = Counter(session.scalars(select(Attempt.worker)))
+    assert set(workers) == {"alpha", "beta"}
+    assert sum(workers.values()) == 72
+
+
+def test_a_bad_account_is_suspended_others_go_on_and_the_team_hears_of_it(run: Run) -> None:
+    from fakes.alerts import FakeAlerts
+
+    with FakeAlerts() as alerts:
+        run.sync([post("launch", at=_soon(2))])
+        run.platforms.x.fail(402, path="/2/tweets", times=1)  # one X account has no credit
+        run.platforms.mastodon.fail(422, path="/api/v1/statuses", times=1)  # one text refused
+        config = write_config(
+            run.tmp_path / "alerts.toml",
+            daemon={**DAEMON, "worker_name": "d1"},
+            alerts={"urls": [alerts.apprise_url()], "digest": "1s"},
+        )
+        daemon = run.daemon("--config", str(config))
+        settled = wait_for(
+            lambda: (found := states(run.database)) and Counter(found.values()) == Counter(
+                {"sent": 5, "failed": 1, "retry_waiting": 1}
+            ) and found,
+            what="five sent, one failed, one waiting for its account",
+        )  # fmt: skip
+        waiting = [key for key, state in settled.items() if state == "retry_waiting"]
+        assert waiting and "/x/" in waiting[0]
+        digest = wait_for(lambda: alerts.messages, what="an alert digest")
+        text = " ".join(str(message) for message in digest)
+        assert "suspended" in text and "failed" in text
+        embassy_id = waiting[0].split("/")[2]
+        resume(run.database, Scope(embassy_id=embassy_id, platform="x"), actor="ines")
+        final = run.finished()
+        assert Counter(final.values()) == Counter({"sent": 6, "failed": 1})
+        assert daemon.stop() == 0

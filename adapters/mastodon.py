@@ -72,7 +72,9 @@ log = logging.getLogger(__name__)
 API_LEVEL = (4, 0, 0)
 """The Mastodon version whose endpoints we speak (v2 media needs 3.1.4)."""
 V1_MEDIA_LEVEL = (3, 0, 0)
-MEDIA_POLL_INTERVAL = 1.0
+MEDIA_POLL_INTERVAL = 0.1
+"""Seconds before the first look at media still processing; doubled each time, up to 2 s."""
+MEDIA_POLL_MAX = 2.0
 APP_NAME = "campaign-scheduler"
 SCOPES = ["write:statuses", "write:media", "read:accounts", "read:statuses"]
 """What the adapter uses: post and delete statuses, upload media, verify, list own statuses."""
@@ -290,14 +292,17 @@ class MastodonAdapter(Adapter):
 
     def _processed(self, media: Any, item: MediaItem) -> str:
         deadline = time.monotonic() + self.settings.media_deadline
+        interval = self.media_poll_interval
         while not media.get("url"):
             if time.monotonic() >= deadline:
                 raise ServerError(
                     f"Mastodon {self.base_url}: {item.filename} still processing after "
                     f"{self.settings.media_deadline:g} s"
                 )
-            if self.media_poll_interval:
-                time.sleep(self.media_poll_interval)  # a bounded poll, not a rate-limit wait
+            if interval:
+                # A bounded poll, not a rate-limit wait: small images are ready within a second.
+                time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+                interval = min(interval * 2, MEDIA_POLL_MAX)
             media = self.api.media(media["id"])
         return str(media["id"])
 

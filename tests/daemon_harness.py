@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fakes import FakeBluesky, FakeMastodon, FakeX
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapters.secrets import env_name
 from scheduler.store.database import Database
@@ -143,7 +143,9 @@ class DaemonProcess:
             self.kill()
 
 
-def wait_for(check: Callable[[], T | None], *, timeout: float = 30, what: str = "") -> T:
+def wait_for(
+    check: Callable[[], T | None], *, timeout: float = 30, what: str = "", every: float = 0.05
+) -> T:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     pause = threading.Event()
@@ -153,7 +155,7 @@ def wait_for(check: Callable[[], T | None], *, timeout: float = 30, what: str = 
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
-        pause.wait(0.05)
+        pause.wait(every)
 
 
 def states(database: Database) -> dict[str, str]:
@@ -162,9 +164,16 @@ def states(database: Database) -> dict[str, str]:
 
 
 def all_in(database: Database, wanted: set[str]) -> Callable[[], dict[str, str] | None]:
+    """A check that every delivery is in one of ``wanted``: counted in SQL, since it is asked
+    often while the daemon works; the states are read only once it holds."""
+
     def check() -> dict[str, str] | None:
-        found = states(database)
-        return found if found and set(found.values()) <= wanted else None
+        with database.snapshot() as session:
+            total = session.scalar(select(func.count(Delivery.id)))
+            elsewhere = session.scalar(
+                select(func.count(Delivery.id)).where(Delivery.state.not_in(sorted(wanted)))
+            )
+        return states(database) if total and not elsewhere else None
 
     return check
 

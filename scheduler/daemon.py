@@ -102,6 +102,9 @@ class Daemon:
             next_run_time=now,
         )
         add(self._send_alerts, "interval", seconds=digest, id="alerts")
+        tokens = max(MIN_INTERVAL, self.settings.daemon.token_check.total_seconds())
+        first_check = now + dt.timedelta(seconds=min(tokens, 10))  # after the first dispatch
+        add(self._check_tokens, "interval", seconds=tokens, id="tokens", next_run_time=first_check)
         self.scheduler.start()
         self.notify.ready()
         rehearsal = f", rehearsal at {self.clock.speed:g}x" if self.clock.rehearsal else ""
@@ -237,6 +240,12 @@ class Daemon:
         with self._job() as running:
             if running:
                 send_digest(self.database, self.settings, self.clock.now())
+
+    def _check_tokens(self) -> None:
+        with self._job() as running:
+            if running:
+                checked = self.dispatcher.check_tokens()
+                log.info("token check: %d account(s) with posts in the next day verified", checked)
 
     def _last_digest(self) -> None:
         """What happened since the last digest goes out before the daemon does."""

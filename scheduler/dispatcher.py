@@ -400,27 +400,11 @@ class Dispatcher:
         self, job: Job, error: Exception, *, allowed_from: frozenset[DeliveryState]
     ) -> None:
         now = self.clock.now()
-        reason = f"{type(error).__name__}: {error}"
         with self.database.transaction() as session:
             finish(
                 session, job.claim, S.RETRY_WAITING, now, allowed_from=allowed_from, **_error(error)
             )
-            suspended = session.execute(
-                update(Account)
-                .where(Account.id == job.account.id, Account.suspended_at.is_(None))
-                .values(suspended_at=now, suspended_reason=reason[:500])
-            ).rowcount  # type: ignore[attr-defined]
-            self.accounts.forget(job.account.id)  # resumed later, it must read its credentials anew
-            if suspended:
-                message = f"{job.account.embassy_id} on {job.platform}: account suspended: {reason}"
-                raise_alert(
-                    session,
-                    now,
-                    AlertKind.SUSPENDED,
-                    message,
-                    campaign_id=job.campaign_id,
-                    subject=job.key,
-                )
+            self._suspend_account(session, job.account, error, now, subject=job.key)
         self.stats["suspended"] += 1
 
     def _missed(
@@ -480,7 +464,60 @@ class Dispatcher:
                     subject=job.key,
                 )
 
+    def _suspend_account(
+        self,
+        session: Session,
+        account: Account,
+        error: Exception,
+        now: dt.datetime,
+        *,
+        subject: str | None = None,
+    ) -> None:
+        """The account stops posting, for every daemon, until `campaign resume` releases it."""
+        reason = f"{type(error).__name__}: {error}"
+        suspended = session.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.suspended_at.is_(None))
+            .values(suspended_at=now, suspended_reason=reason[:500])
+        ).rowcount  # type: ignore[attr-defined]
+        self.accounts.forget(account.id)  # resumed later, it must read its credentials anew
+        if suspended:
+            message = f"{account.embassy_id} on {account.platform}: account suspended: {reason}"
+            raise_alert(session, now, AlertKind.SUSPENDED, message,
+                        campaign_id=account.campaign_id, subject=subject)  # fmt: skip
+
     # --- housekeeping -------------------------------------------------------------------------
+
+    def check_tokens(self, horizon: dt.timedelta = dt.timedelta(days=1)) -> int:
+        """Verify the credentials of every account with posts due within ``horizon``: a revoked
+        token is found hours before its post rather than at it. Returns how many were checked."""
+        now = self.clock.now()
+        upcoming = select(Delivery.account_id).where(
+            Delivery.state.in_([*CLAIMABLE, str(S.AWAITING_APPROVAL)]),
+            Delivery.due_at < now + horizon,
+        )
+        with self.database.snapshot() as session:
+            accounts = list(
+                session.scalars(
+                    select(Account).where(Account.suspended_at.is_(None), Account.id.in_(upcoming))
+                )
+            )
+            session.expunge_all()
+        for account in accounts:
+            self._check_token(account)
+        return len(accounts)
+
+    def _check_token(self, account: Account) -> None:
+        try:
+            self.accounts.adapter(account).verify()
+        except (CredentialsInvalid, OutOfQuota, ConfigurationError) as error:
+            with self.database.transaction() as session:
+                self._suspend_account(session, account, error, self.clock.now())
+            self.stats["suspended"] += 1
+        except PublishError as error:  # the platform is down: the posts will say more
+            log.warning(
+                "%s on %s: token check failed: %s", account.embassy_id, account.platform, error
+            )
 
     def maintain(self) -> None:
         """Reap dead workers' leases, mark what is too late as missed, settle unknown outcomes."""

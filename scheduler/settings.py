@@ -64,6 +64,10 @@ class DaemonSettings(_Settings):
     shutdown_grace: Duration = Field(
         default=timedelta(seconds=30), description="How long SIGTERM waits for calls in flight."
     )
+    token_check: Duration = Field(
+        default=timedelta(hours=6),
+        description="Verify the credentials of accounts with posts in the next day this often.",
+    )
     health_port: int | None = Field(
         default=None, ge=0, le=65535, description="Serve /healthz and /metrics on 127.0.0.1."
     )

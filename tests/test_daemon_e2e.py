@@ -329,3 +329,37 @@ def test_a_bad_account_is_suspended_others_go_on_and_the_team_hears_of_it(run: R
         final = run.finished()
         assert Counter(final.values()) == Counter({"sent": 6, "failed": 1})
         assert daemon.stop() == 0
+
+
+def test_systemd_readiness_health_metrics_and_reload(run: Run) -> None:
+    import re
+    import socket
+    import urllib.request
+
+    run.sync([post("launch", at=_soon(1))])
+    # Unix socket paths are short (108 bytes): the pytest folder may be too deep for one.
+    notify_path = f"/tmp/campaign-notify-{id(run)}.sock"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(30)
+    try:
+        run.platforms.env["NOTIFY_SOCKET"] = notify_path
+        daemon = run.daemon(health_port=0)
+        assert notify.recv(4096) == b"READY=1"
+        run.finished()
+        port = int(wait_for(lambda: re.search(r"127\.0\.0\.1:(\d+)/", daemon.output()),
+                            what="the health port in the log").group(1))  # fmt: skip
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            metrics = answer.read().decode()
+        assert 'campaign_deliveries{state="sent"} 7' in metrics
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "settings reloaded" in daemon.output(), what="the reload")
+        assert daemon.stop() == 0
+        received = []
+        while b"STOPPING=1" not in received:
+            received.append(notify.recv(4096))
+    finally:
+        notify.close()
+        Path(notify_path).unlink(missing_ok=True)

@@ -1,0 +1,193 @@
+"""The dispatcher in this process, against the fakes: token checks, reconciliation of unknown
+outcomes, the late policy and the backlog after downtime. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from campaign_builders import embassy, post, write_campaign
+from daemon_harness import Platforms
+from sqlalchemy import select, update
+
+from scheduler.clock import Clock
+from scheduler.dispatcher import Dispatcher
+from scheduler.service import sync_file
+from scheduler.settings import DaemonSettings, Settings
+from scheduler.store.database import Database
+from scheduler.store.schema import Account, Alert, Delivery
+from scheduler.store.states import DeliveryState
+
+DUE = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)  # 09:00 in Paris on day 1
+
+
+@pytest.fixture
+def platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Platforms]:
+    with Platforms() as started:
+        monkeypatch.setenv("CAMPAIGN_SECRETS_FILE", str(tmp_path / "secrets" / "secrets.toml"))
+        yield started
+        for name, value in started.env.items():
+            monkeypatch.setenv(name, value)
+
+
+def _paris(tmp_path: Path, database: Database, platforms: Platforms, posts: list[Any],
+           monkeypatch: pytest.MonkeyPatch, **campaign: Any) -> None:  # fmt: skip
+    embassies = [embassy("be-paris", "Europe/Paris", ["en"], platforms=("mastodon",))]
+    path = write_campaign(tmp_path, embassies=embassies, posts=posts, **campaign)
+    sync_file(path, database, actor="ines", now=DUE - dt.timedelta(days=5))
+    platforms.enrol(database)
+    for name, value in platforms.env.items():
+        monkeypatch.setenv(name, value)
+
+
+def _dispatcher(database: Database, at: dt.datetime, **daemon: Any) -> Dispatcher:
+    settings = Settings(daemon=DaemonSettings(**{"backoff": "1s", **daemon}))
+    return Dispatcher(database, settings, worker="w1", clock=Clock(start=at))
+
+
+def _rows(database: Database) -> list[Delivery]:
+    with database.snapshot() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.key)))
+
+
+def _run_until_idle(dispatcher: Dispatcher) -> None:
+    while dispatcher.dispatch():
+        assert dispatcher.drain(10)
+    assert dispatcher.drain(10)
+
+
+def test_a_revoked_token_suspends_its_account_before_its_post(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    platforms.mastodon.revoke(platforms.mastodon.token_of("be_paris"))
+    dispatcher = _dispatcher(database, DUE - dt.timedelta(hours=3))
+    try:
+        assert dispatcher.check_tokens() == 1
+    finally:
+        dispatcher.close()
+    with database.snapshot() as session:
+        account = session.scalars(select(Account)).one()
+        alerts = list(session.scalars(select(Alert.kind)))
+    assert account.suspended_at is not None and "CredentialsInvalid" in (
+        account.suspended_reason or ""
+    )
+    assert alerts == ["suspended"]
+
+
+def test_an_unknown_outcome_found_on_the_account_becomes_sent(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    platforms.mastodon.commit_then_drop(path="/api/v1/statuses")
+    dispatcher = _dispatcher(database, DUE)
+    try:
+        _run_until_idle(dispatcher)
+        assert [row.state for row in _rows(database)] == ["unknown"]
+        assert dispatcher.reconcile() == 1
+    finally:
+        dispatcher.close()
+    row = _rows(database)[0]
+    assert row.state == "sent" and row.remote_id == platforms.mastodon.posted[0].id
+    assert len(platforms.mastodon.posted) == 1
+
+
+def test_an_unknown_outcome_not_on_the_account_goes_out_again(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    platforms.mastodon.drop(path="/api/v1/statuses")  # closed before the server acted
+    dispatcher = _dispatcher(database, DUE)
+    try:
+        _run_until_idle(dispatcher)
+        assert [row.state for row in _rows(database)] == ["unknown"]
+        dispatcher.reconcile()
+        assert [row.state for row in _rows(database)] == ["scheduled"]
+    finally:
+        dispatcher.close()
+    later = _dispatcher(database, DUE + dt.timedelta(minutes=3))  # after the account's spacing
+    try:
+        _run_until_idle(later)
+    finally:
+        later.close()
+    assert [row.state for row in _rows(database)] == ["sent"]
+    assert len(platforms.mastodon.posted) == 1
+
+
+def test_a_post_too_late_for_its_grace_is_missed_with_the_reason(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch", late_grace="15m")], monkeypatch)
+    dispatcher = _dispatcher(database, DUE + dt.timedelta(minutes=20))
+    try:
+        assert dispatcher.sweep_missed() == 1
+    finally:
+        dispatcher.close()
+    row = _rows(database)[0]
+    assert row.state == "missed"
+    assert row.error_message == "not sent in time: 20 min late, beyond the grace of 15 min"
+    assert platforms.mastodon.posted == []
+
+
+def test_after_downtime_a_backlog_goes_out_spaced_not_as_a_burst(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = [
+        post(f"p{n}", time="09:00", text={"en": f"Post {n} of {{embassy}}."}) for n in range(3)
+    ]
+    _paris(tmp_path, database, platforms, posts, monkeypatch,
+           policies={"late": {"grace": "1h", "spacing": "10m"}})  # fmt: skip
+    back = DUE + dt.timedelta(minutes=5)  # the daemon was down at 09:00
+    for minutes in (0, 9, 11, 19, 22):  # clear of the 10-minute boundaries
+        dispatcher = _dispatcher(database, back + dt.timedelta(minutes=minutes))
+        try:
+            _run_until_idle(dispatcher)
+        finally:
+            dispatcher.close()
+        sent = sum(row.state == "sent" for row in _rows(database))
+        assert sent == {0: 1, 9: 1, 11: 2, 19: 2, 22: 3}[minutes]
+
+
+def test_media_bytes_come_from_the_store_not_the_folder(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaign_builders import image
+
+    _paris(tmp_path, database, platforms, [post("launch", images=[image()])], monkeypatch)
+    (tmp_path / "media" / "card.png").unlink()  # a daemon on another server has no copy
+    dispatcher = _dispatcher(database, DUE)
+    try:
+        _run_until_idle(dispatcher)
+    finally:
+        dispatcher.close()
+    assert [row.state for row in _rows(database)] == ["sent"]
+    assert platforms.mastodon.posted[0].media[0].description == "An orange banner."
+
+
+def test_an_account_rate_limited_for_all_daemons(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    reset = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
+    platforms.mastodon.rate_limit(reset, path="/api/v1/statuses")
+    dispatcher = _dispatcher(database, DUE)
+    try:
+        _run_until_idle(dispatcher)
+    finally:
+        dispatcher.close()
+    with database.snapshot() as session:
+        account = session.scalars(select(Account)).one()
+        row = session.scalars(select(Delivery)).one()
+    assert row.state == "retry_waiting" and row.not_before is not None
+    assert account.rate_limited_until == row.not_before
+    with database.transaction() as session:  # another daemon would find nothing to claim
+        session.execute(update(Delivery).values(not_before=None))
+    other = _dispatcher(database, DUE + dt.timedelta(minutes=1))
+    try:
+        assert other.dispatch() == 0
+    finally:
+        other.close()
+    assert _rows(database)[0].state == DeliveryState.RETRY_WAITING

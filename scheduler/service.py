@@ -27,6 +27,7 @@ from scheduler.store import pauses, queries
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
+from scheduler.store.deliveries import move
 from scheduler.store.pauses import Scope
 from scheduler.store.posts import (
     campaign_with,
@@ -41,6 +42,7 @@ from scheduler.store.posts import (
 from scheduler.store.queries import ReportData, StatusData
 from scheduler.store.schema import Account, Campaign, Post
 from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.states import DeliveryState as S
 from scheduler.store.sync import (
     ORIGIN_QUEUE,
     SyncReport,
@@ -516,3 +518,51 @@ def _retract_one(
             )
         record(session, now, actor, "retract", row.campaign_id, row.key, outcome=outcome)
     return Retraction(row.key, _account_name(row), row.remote_url, outcome)
+
+
+SETTLEMENTS = {
+    "posted": (S.SENT, frozenset({S.UNKNOWN, S.NEEDS_REVIEW})),
+    "not-posted": (S.SCHEDULED, frozenset({S.UNKNOWN, S.NEEDS_REVIEW})),
+    "retry": (S.SCHEDULED, frozenset({S.FAILED, S.MISSED})),
+    "give-up": (S.FAILED, frozenset({S.UNKNOWN, S.NEEDS_REVIEW})),
+}
+"""What a person may decide about a delivery the daemon could not settle, and from which states."""
+
+
+def settle(
+    database: Database,
+    delivery_key: str,
+    decision: str,
+    *,
+    actor: str,
+    url: str | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """A person's decision on one delivery; returns its new state."""
+    target, allowed = SETTLEMENTS[decision]
+    moment = now or now_utc()
+    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "not_before": None}
+    if decision == "posted":
+        values.update(remote_url=url, sent_at=moment, error_class=None, error_message=None)
+    else:
+        values.update(error_message=f"{decision} decided by {actor}")
+    with database.transaction() as session:
+        row = session.scalars(
+            select(StoredDelivery).where(StoredDelivery.key == delivery_key)
+        ).first()
+        if row is None:
+            raise UsageError(f"no delivery {delivery_key}; `campaign status` lists the keys")
+        if not move(session, StoredDelivery.id == row.id, target, allowed, moment, **values):
+            states = ", ".join(sorted(allowed))
+            raise UsageError(f"{delivery_key} is {row.state}; --{decision} applies to: {states}")
+        record(
+            session,
+            moment,
+            actor,
+            "settle",
+            row.campaign_id,
+            delivery_key,
+            decision=decision,
+            url=url,
+        )
+    return str(target)

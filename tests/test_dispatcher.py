@@ -191,3 +191,53 @@ def test_an_account_rate_limited_for_all_daemons(
     finally:
         other.close()
     assert _rows(database)[0].state == DeliveryState.RETRY_WAITING
+
+
+def test_a_person_settles_what_the_daemon_could_not(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from scheduler.cli import main
+
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    key = "orange-2026/launch/be-paris/mastodon/1"
+    with database.transaction() as session:
+        session.execute(update(Delivery).values(state="needs_review"))
+    env = {
+        "CAMPAIGN_DATABASE": database.engine.url.render_as_string(False),
+        "CAMPAIGN_USER": "ines",
+    }
+    runner = CliRunner()
+    refused = runner.invoke(main, ["settle", key, "--retry"], env=env)
+    assert refused.exit_code == 2 and "--retry applies to: failed, missed" in refused.output
+    posted = runner.invoke(main, ["settle", key, "--posted", "https://m.example/@x/1"], env=env)
+    assert posted.exit_code == 0, posted.output
+    row = _rows(database)[0]
+    assert (row.state, row.remote_url) == ("sent", "https://m.example/@x/1")
+    again = runner.invoke(main, ["settle", key, "--give-up"], env=env)
+    assert again.exit_code == 2 and "is sent" in again.output
+
+
+def test_the_same_idempotency_key_is_sent_again_after_an_unknown_outcome(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler.store.schema import Attempt
+
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    platforms.mastodon.drop(path="/api/v1/statuses")
+    first = _dispatcher(database, DUE)
+    try:
+        _run_until_idle(first)
+        first.reconcile()
+    finally:
+        first.close()
+    second = _dispatcher(database, DUE + dt.timedelta(minutes=3))
+    try:
+        _run_until_idle(second)
+    finally:
+        second.close()
+    with database.snapshot() as session:
+        keys = list(session.scalars(select(Attempt.idempotency_key)))
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert platforms.mastodon.posted[0].idempotency_key == keys[0]

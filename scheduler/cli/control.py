@@ -128,3 +128,39 @@ def retract(
     click.echo(f"{post_id}: {len(results) - failed} deleted, {failed} not deleted")
     if failed:
         raise SystemExit(1)
+
+
+@main.command()
+@click.argument("delivery", metavar="DELIVERY")
+@click.option("--posted", "posted_url", metavar="URL", help="It is on the platform, at URL.")
+@click.option("--not-posted", is_flag=True, help="It is not there: send it (again).")
+@click.option("--retry", is_flag=True, help="Failed or missed: put it back on the schedule.")
+@click.option("--give-up", is_flag=True, help="Do not send it: mark it failed.")
+@database_option
+@actor_option
+def settle(
+    delivery: str,
+    posted_url: str | None,
+    not_posted: bool,
+    retry: bool,
+    give_up: bool,
+    database: str | None,
+    actor: str,
+) -> None:
+    """Decide, for one delivery, what the daemon could not.
+
+    For a delivery whose outcome is unknown or under review, or one that failed or was missed.
+    DELIVERY is its key, as status and report show it (campaign/post/embassy/platform/part).
+    """
+    given = {
+        "posted": posted_url is not None,
+        "not-posted": not_posted,
+        "retry": retry,
+        "give-up": give_up,
+    }
+    chosen = [name for name, flag in given.items() if flag]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --posted URL, --not-posted, --retry, --give-up")
+    with closing(open_database(database)) as opened:
+        state = service.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
+    click.secho(f"{delivery}: {state}", fg="green")

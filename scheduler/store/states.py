@@ -17,6 +17,7 @@ other state changes nothing, so two writers (a sync and a daemon, two daemons) c
                                                                                        │
                                           reconciled: found ─▶ sent; not found ─▶ scheduled
                                           cannot tell ─▶ needs_review ─▶ sent | failed | scheduled
+                                          a person gives up (campaign settle) ─▶ failed
 
 ``sending`` means an attempt is recorded and a platform call may be in flight: from then on only
 the daemon that owns the lease, or reconciliation, may decide what happened. That is why a sync,
@@ -62,7 +63,7 @@ TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.RETRY_WAITING: frozenset(
         {S.CLAIMED, S.SCHEDULED, S.AWAITING_APPROVAL, S.CANCELLED, S.MISSED}
     ),
-    S.UNKNOWN: frozenset({S.SENT, S.SCHEDULED, S.NEEDS_REVIEW}),
+    S.UNKNOWN: frozenset({S.SENT, S.SCHEDULED, S.NEEDS_REVIEW, S.FAILED}),
     S.NEEDS_REVIEW: frozenset({S.SENT, S.FAILED, S.SCHEDULED}),
     # An operator may put a failed or missed delivery back on the schedule.
     S.FAILED: frozenset({S.SCHEDULED}),

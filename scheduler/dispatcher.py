@@ -23,7 +23,9 @@ import logging
 import random
 import re
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -155,7 +157,7 @@ class Dispatcher:
         worker: str,
         clock: Clock,
         dry_run: bool = False,
-        on_change: Any = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -164,10 +166,9 @@ class Dispatcher:
         self.accounts = Accounts(settings, dry_run=dry_run)
         self.stats: Counter[str] = Counter()
         self._on_change = on_change or (lambda: None)
-        self._slots = threading.BoundedSemaphore(settings.daemon.max_in_flight)
-        self._executor = ThreadPoolExecutor(
-            settings.daemon.max_in_flight, thread_name_prefix="campaign-send"
-        )
+        self._capacity = settings.daemon.max_in_flight  # fixed for the process, even on reload
+        self._slots = threading.BoundedSemaphore(self._capacity)
+        self._executor = ThreadPoolExecutor(self._capacity, thread_name_prefix="campaign-send")
         self._claiming = True
         self._random = random.Random()
 
@@ -207,7 +208,7 @@ class Dispatcher:
             _policies(definition).get("late", {}).get("spacing")
             for definition in session.scalars(select(Campaign.definition))
         ]
-        parsed = [_duration(value) for value in spacings if value]
+        parsed = [parse_duration(value) for value in spacings if value]
         return max(parsed, default=dt.timedelta(minutes=2))
 
     def next_wakeup(self) -> dt.datetime | None:
@@ -232,19 +233,17 @@ class Dispatcher:
 
     def drain(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) for calls in flight; True when none is left."""
+        deadline = time.monotonic() + timeout
         acquired = 0
-        deadline = threading.Event()
-        timer = threading.Timer(timeout, deadline.set)
-        timer.start()
         try:
-            while acquired < self.settings.daemon.max_in_flight and not deadline.is_set():
-                if self._slots.acquire(timeout=0.05):
-                    acquired += 1
+            while acquired < self._capacity and self._slots.acquire(
+                timeout=max(0.0, deadline - time.monotonic())
+            ):
+                acquired += 1
         finally:
-            timer.cancel()
             for _ in range(acquired):
                 self._slots.release()
-        return acquired == self.settings.daemon.max_in_flight
+        return acquired == self._capacity
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -734,7 +733,3 @@ def _minutes(span: dt.timedelta) -> str:
 def _policies(definition: dict[str, Any]) -> dict[str, Any]:
     policies = definition.get("campaign", {}).get("policies", {})
     return policies if isinstance(policies, dict) else {}
-
-
-def _duration(value: object) -> dt.timedelta:
-    return parse_duration(value)

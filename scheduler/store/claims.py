@@ -134,9 +134,14 @@ def claim_next(
         ).one_or_none()
         if claimed is not None:
             return Claim(
-                delivery_id, claimed.key, claimed.revision, account_id, worker, now + lease,
-                claimed.attempt_count,
-            )  # fmt: skip
+                delivery_id=delivery_id,
+                key=claimed.key,
+                revision=claimed.revision,
+                account_id=account_id,
+                worker=worker,
+                lease_expires_at=now + lease,
+                attempt_count=claimed.attempt_count,
+            )
     return None
 
 

@@ -363,3 +363,15 @@ def test_systemd_readiness_health_metrics_and_reload(run: Run) -> None:
     finally:
         notify.close()
         Path(notify_path).unlink(missing_ok=True)
+
+
+def test_dry_run_schedules_for_real_and_sends_nothing(run: Run) -> None:
+    run.sync([post("launch", at=_soon(1))])
+    daemon = run.daemon("--dry-run")
+    final = run.finished()
+    assert set(final.values()) == {"sent"}, daemon.output()
+    assert run.platforms.posted_texts() == []
+    assert all(
+        row.remote_id and row.remote_id.startswith("dry-run:") for row in _delivered(run.database)
+    )
+    assert daemon.stop() == 0

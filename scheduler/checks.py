@@ -343,6 +343,7 @@ def check_deliveries(plan: Plan, loaded: LoadedCampaign) -> list[Problem]:
     found += _lengths(plan.deliveries)
     found += _media_limits(plan.deliveries)
     found += _identical_x_texts(plan.deliveries)
+    found += _repeated_on_one_x_account(plan.deliveries)
     found += _replies_on_mastodon(loaded, plan.deliveries)
     return [loaded.source.locate(problem) for problem in found]
 
@@ -427,6 +428,23 @@ def _identical_x_texts(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
                 f"the same text goes to {len(handles)} X accounts; X may treat "
                 "identical posts from many accounts as platform manipulation",
                 "embassy-specific wording, e.g. with {embassy} or {country}",
+            )
+
+
+def _repeated_on_one_x_account(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
+    """X refuses a text its account has already posted (403 "duplicate content")."""
+    first: dict[tuple[str, str], Delivery] = {}
+    for delivery in deliveries:
+        if delivery.platform is not Platform.X:
+            continue
+        earlier = first.setdefault((delivery.account, delivery.text), delivery)
+        if earlier is not delivery:
+            yield error(
+                "repeated-x-text",
+                delivery.source,
+                f"{delivery.account} would post this text twice ({earlier.post_id} and "
+                f"{delivery.post_id}); X refuses the second as duplicate content",
+                "a different text for each post on one X account",
             )
 
 

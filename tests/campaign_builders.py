@@ -108,13 +108,16 @@ def default_embassies() -> list[Data]:
 def post(post_id: str = "launch", **fields: Any) -> Data:
     """A single post on day 1 in English, French and Japanese, unless ``fields`` say otherwise.
 
-    Giving 'date' or 'at' drops the default 'day'; giving 'thread' drops the default 'text'.
+    Giving 'date' or 'at' drops the default 'day'; giving 'thread' drops the default 'text'. The
+    default text of any post but 'launch' ends with its id: X refuses one account posting the
+    same text twice, and the validator says so.
     """
     entry: Data = {"id": post_id}
     if not {"day", "date", "at"} & fields.keys():
         entry["day"] = 1
     if not {"text", "thread"} & fields.keys():
-        entry["text"] = dict(DEFAULT_TEXT)
+        suffix = "" if post_id == "launch" else f" ({post_id})"
+        entry["text"] = {language: text + suffix for language, text in DEFAULT_TEXT.items()}
     entry.update(fields)
     return entry
 

@@ -233,7 +233,7 @@ class Daemon:
     def _maintain(self) -> None:
         with self._job() as running:
             if running:
-                self.dispatcher.maintain()
+                self.dispatcher.housekeeping.maintain()
                 self._heartbeat()
 
     def _send_alerts(self) -> None:
@@ -244,7 +244,7 @@ class Daemon:
     def _check_tokens(self) -> None:
         with self._job() as running:
             if running:
-                checked = self.dispatcher.check_tokens()
+                checked = self.dispatcher.housekeeping.check_tokens()
                 log.info("token check: %d account(s) with posts in the next day verified", checked)
 
     def _last_digest(self) -> None:

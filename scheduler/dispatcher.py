@@ -33,10 +33,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from adapters import registry
 from adapters.base import (
-    Adapter,
-    AdapterSettings,
     CredentialsInvalid,
     MediaItem,
     OutcomeUnknown,
@@ -48,9 +45,10 @@ from adapters.base import (
     idempotency_key,
 )
 from adapters.capabilities import Platform
-from adapters.secrets import load_credentials, session_state
+from scheduler.accounts import Accounts
 from scheduler.clock import Clock
 from scheduler.errors import ConfigurationError, PublishError
+from scheduler.housekeeping import Housekeeper
 from scheduler.model import parse_duration
 from scheduler.settings import Settings
 from scheduler.store.alerts import AlertKind, raise_alert
@@ -61,21 +59,16 @@ from scheduler.store.claims import (
     claim_next,
     end_attempt,
     finish,
-    reap,
 )
 from scheduler.store.database import Database
 from scheduler.store.deliveries import move, read_payload
 from scheduler.store.schema import Account, Campaign, Delivery, Media
 from scheduler.store.states import DeliveryState
+from scheduler.timing import describe_span
 
 log = logging.getLogger("campaign.dispatcher")
 S = DeliveryState
 CLAIMED_ONLY = frozenset({S.CLAIMED})
-REVIEW_AFTER = dt.timedelta(minutes=15)
-"""An unknown outcome that cannot be settled by looking for the post within this long goes to a
-person (needs_review)."""
-LOOKBACK = dt.timedelta(hours=2)
-"""How far back (wall-clock time) reconciliation looks on the account for a lost post."""
 
 
 @dataclass(frozen=True)
@@ -90,62 +83,6 @@ class Job:
     due_at: dt.datetime
     grace: dt.timedelta
     part: OutgoingPart
-
-
-def preload_adapters() -> None:
-    """Import every platform SDK now: the first post of the day must not wait a second or two
-    for tweepy or atproto to load (nor a rehearsal clock lose hours to it)."""
-    for name in registry.names():
-        registry.adapter_class(name)
-
-
-class Accounts:
-    """One adapter per account, made on first use and kept: sessions and instance limits are
-    cached in it. The store hands out one claim per account at a time, so no adapter is used by
-    two threads at once."""
-
-    def __init__(self, settings: Settings, *, dry_run: bool) -> None:
-        self.settings = settings
-        self.dry_run = dry_run
-        self._adapters: dict[int, Adapter] = {}
-        self._lock = threading.Lock()
-
-    def adapter(self, account: Account) -> Adapter:
-        with self._lock:
-            found = self._adapters.get(account.id)
-            if found is None:
-                found = self._adapters[account.id] = self._create(account)
-            return found
-
-    def _create(self, account: Account) -> Adapter:
-        platform = Platform(account.platform)
-        configured = self.settings.platform(platform)
-        secrets_file = self.settings.secrets_file
-        cls = registry.adapter_class(account.platform, dry_run=self.dry_run)
-        credentials = (
-            {}
-            if self.dry_run
-            else load_credentials(account.credentials, cls.credential_fields, file=secrets_file)
-        )
-        settings = AdapterSettings(
-            handle=account.handle,
-            instance=account.instance,
-            timeout=configured.timeout,
-            media_deadline=configured.media_deadline,
-            state=session_state(account.credentials, file=secrets_file),
-        )
-        return cls(settings=settings, credentials=credentials, base_url=configured.base_url)
-
-    def forget(self, account_id: int | None = None) -> None:
-        """Drop cached adapters (one, or all): the next call builds them again, with the
-        credentials and settings of that moment (after `campaign auth`, or a reload)."""
-        with self._lock:
-            ids = list(self._adapters) if account_id is None else [account_id]
-            for found in [self._adapters.pop(i) for i in ids if i in self._adapters]:
-                found.close()
-
-    def close(self) -> None:
-        self.forget()
 
 
 class Dispatcher:
@@ -165,6 +102,7 @@ class Dispatcher:
         self.clock = clock
         self.accounts = Accounts(settings, dry_run=dry_run)
         self.stats: Counter[str] = Counter()
+        self.housekeeping = Housekeeper(database, clock, self.accounts, self.stats)
         self._on_change = on_change or (lambda: None)
         self._capacity = settings.daemon.max_in_flight  # fixed for the process, even on reload
         self._slots = threading.BoundedSemaphore(self._capacity)
@@ -403,7 +341,7 @@ class Dispatcher:
             finish(
                 session, job.claim, S.RETRY_WAITING, now, allowed_from=allowed_from, **_error(error)
             )
-            self._suspend_account(session, job.account, error, now, subject=job.key)
+            self.accounts.suspend(session, job.account, error, now, subject=job.key)
         self.stats["suspended"] += 1
 
     def _missed(
@@ -415,7 +353,7 @@ class Dispatcher:
         cause: Exception | None = None,
     ) -> None:
         late = at - job.due_at
-        message = f"{_minutes(late)} late, beyond the grace of {_minutes(job.grace)}"
+        message = f"{describe_span(late)} late, beyond the grace of {describe_span(job.grace)}"
         if cause is not None:
             message += f" (after {type(cause).__name__}: {cause})"
         now = self.clock.now()
@@ -463,204 +401,6 @@ class Dispatcher:
                     subject=job.key,
                 )
 
-    def _suspend_account(
-        self,
-        session: Session,
-        account: Account,
-        error: Exception,
-        now: dt.datetime,
-        *,
-        subject: str | None = None,
-    ) -> None:
-        """The account stops posting, for every daemon, until `campaign resume` releases it."""
-        reason = f"{type(error).__name__}: {error}"
-        suspended = session.execute(
-            update(Account)
-            .where(Account.id == account.id, Account.suspended_at.is_(None))
-            .values(suspended_at=now, suspended_reason=reason[:500])
-        ).rowcount  # type: ignore[attr-defined]
-        self.accounts.forget(account.id)  # resumed later, it must read its credentials anew
-        if suspended:
-            message = f"{account.embassy_id} on {account.platform}: account suspended: {reason}"
-            raise_alert(session, now, AlertKind.SUSPENDED, message,
-                        campaign_id=account.campaign_id, subject=subject)  # fmt: skip
-
-    # --- housekeeping -------------------------------------------------------------------------
-
-    def check_tokens(self, horizon: dt.timedelta = dt.timedelta(days=1)) -> int:
-        """Verify the credentials of every account with posts due within ``horizon``: a revoked
-        token is found hours before its post rather than at it. Returns how many were checked."""
-        now = self.clock.now()
-        upcoming = select(Delivery.account_id).where(
-            Delivery.state.in_([*CLAIMABLE, str(S.AWAITING_APPROVAL)]),
-            Delivery.due_at < now + horizon,
-        )
-        with self.database.snapshot() as session:
-            accounts = list(
-                session.scalars(
-                    select(Account).where(Account.suspended_at.is_(None), Account.id.in_(upcoming))
-                )
-            )
-            session.expunge_all()
-        for account in accounts:
-            self._check_token(account)
-        return len(accounts)
-
-    def _check_token(self, account: Account) -> None:
-        try:
-            self.accounts.adapter(account).verify()
-        except (CredentialsInvalid, OutOfQuota, ConfigurationError) as error:
-            with self.database.transaction() as session:
-                self._suspend_account(session, account, error, self.clock.now())
-            self.stats["suspended"] += 1
-        except PublishError as error:  # the platform is down: the posts will say more
-            log.warning(
-                "%s on %s: token check failed: %s", account.embassy_id, account.platform, error
-            )
-
-    def maintain(self) -> None:
-        """Reap dead workers' leases, mark what is too late as missed, settle unknown outcomes."""
-        now = self.clock.now()
-        with self.database.transaction() as session:
-            released, unknown = reap(session, now)
-        if released or unknown:
-            log.warning(
-                "reaped expired leases: %d back to the schedule, %d unknown", released, unknown
-            )
-        self.sweep_missed()
-        self.reconcile()
-
-    def sweep_missed(self) -> int:
-        now = self.clock.now()
-        waiting = (S.SCHEDULED, S.RETRY_WAITING, S.AWAITING_APPROVAL)
-        missed = 0
-        with self.database.transaction() as session:
-            rows = session.execute(
-                select(
-                    Delivery.id,
-                    Delivery.key,
-                    Delivery.campaign_id,
-                    Delivery.due_at,
-                    Delivery.grace_seconds,
-                    Delivery.state,
-                )
-                .where(Delivery.state.in_([str(s) for s in waiting]), Delivery.due_at < now)
-                .limit(1000)
-            ).all()
-            for row in rows:
-                grace = dt.timedelta(seconds=row.grace_seconds)
-                if row.due_at + grace >= now:
-                    continue
-                why = (
-                    "not approved in time"
-                    if row.state == S.AWAITING_APPROVAL
-                    else "not sent in time"
-                )
-                late = _minutes(now - row.due_at)
-                message = f"{why}: {late} late, beyond the grace of {_minutes(grace)}"
-                if move(
-                    session,
-                    Delivery.id == row.id,
-                    S.MISSED,
-                    frozenset(waiting),
-                    now,
-                    error_class="Missed",
-                    error_message=message,
-                ):
-                    raise_alert(
-                        session,
-                        now,
-                        AlertKind.MISSED,
-                        f"{row.key}: {message}",
-                        campaign_id=row.campaign_id,
-                        subject=row.key,
-                    )
-                    missed += 1
-        self.stats["missed"] += missed
-        return missed
-
-    def reconcile(self) -> int:
-        """Look for each unknown outcome on its account: found -> sent; surely absent -> back on
-        the schedule (Mastodon then receives the same idempotency key); cannot tell -> a person."""
-        settled = 0
-        with self.database.snapshot() as session:
-            rows = session.scalars(
-                select(Delivery)
-                .where(Delivery.state == str(S.UNKNOWN), Delivery.lease_owner.is_(None))
-                .limit(50)
-            ).all()
-            jobs = [
-                (row.id, row.key, row.campaign_id, row.state_since, read_payload(row)["text"],
-                 session.get(Account, row.account_id))
-                for row in rows
-            ]  # fmt: skip
-        for delivery_id, key, campaign_id, since, text, account in jobs:
-            assert account is not None
-            settled += self._reconcile_one(delivery_id, key, campaign_id, since, text, account)
-        return settled
-
-    def _reconcile_one(
-        self,
-        delivery_id: int,
-        key: str,
-        campaign_id: str,
-        since: dt.datetime,
-        text: str,
-        account: Account,
-    ) -> int:
-        now = self.clock.now()
-        where = Delivery.id == delivery_id
-        try:
-            adapter = self.accounts.adapter(account)
-            if not adapter.can_find_recent:
-                raise OutcomeUnknown(f"{account.platform} does not let us look for the post")
-            recent = adapter.find_recent(since=dt.datetime.now(dt.UTC) - LOOKBACK, limit=50)
-        except (PublishError, ConfigurationError) as error:
-            if now - since < REVIEW_AFTER and not isinstance(error, OutcomeUnknown):
-                return 0  # try again at the next round
-            with self.database.transaction() as session:
-                message = (
-                    f"cannot tell whether it was posted: {error}; check the account, then mark it"
-                )
-                if move(
-                    session,
-                    where,
-                    S.NEEDS_REVIEW,
-                    frozenset({S.UNKNOWN}),
-                    now,
-                    error_message=message,
-                ):
-                    raise_alert(
-                        session,
-                        now,
-                        AlertKind.NEEDS_REVIEW,
-                        f"{key}: {message}",
-                        campaign_id=campaign_id,
-                        subject=key,
-                    )
-            return 1
-        found = next((post for post in recent if _same_text(post.text, text)), None)
-        with self.database.transaction() as session:
-            if found is not None:
-                move(
-                    session,
-                    where,
-                    S.SENT,
-                    frozenset({S.UNKNOWN}),
-                    now,
-                    remote_id=found.remote_id,
-                    remote_url=found.url,
-                    sent_at=now,
-                    error_class=None,
-                    error_message=None,
-                )
-                log.info("delivery %s: reconciled, it was posted: %s", key, found.url)
-            else:
-                move(session, where, S.SCHEDULED, frozenset({S.UNKNOWN}), now,
-                     error_message="reconciled: not on the account; sending again")  # fmt: skip
-                log.info("delivery %s: reconciled, not posted; it goes out again", key)
-        return 1
-
 
 def _outgoing(session: Session, row: Delivery) -> OutgoingPart:
     payload = read_payload(row)
@@ -704,30 +444,12 @@ def _thread_ids(session: Session, row: Delivery) -> tuple[str | None, str | None
     return parts.get(row.part - 1), parts.get(1)
 
 
-def _same_text(remote: str, ours: str) -> bool:
-    """Whether a post found on the account is ours: platforms shorten links and return HTML, so
-    compare the words only, and the start of ours."""
-    theirs, mine = _words(remote), _words(ours)
-    return bool(mine) and mine[:60] in theirs
-
-
-def _words(text: str) -> str:
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = re.sub(r"https?://\S+", " ", text)
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
 def _error(error: Exception) -> dict[str, Any]:
     return {"error_class": type(error).__name__, "error_message": str(error)[:2000]}
 
 
 def _outcome(error: PublishError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
-
-
-def _minutes(span: dt.timedelta) -> str:
-    minutes = span.total_seconds() / 60
-    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 def _policies(definition: dict[str, Any]) -> dict[str, Any]:

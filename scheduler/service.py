@@ -466,7 +466,7 @@ def retract(
         campaign = choose_campaign(session, campaign_id)
         rows = _sent(session, campaign.id, post_id)
         accounts = {row.account_id: session.get(Account, row.account_id) for row in rows}
-    from scheduler.dispatcher import Accounts  # adapters load only when something is deleted
+    from scheduler.accounts import Accounts  # adapters load only when something is deleted
 
     pool = Accounts(settings, dry_run=False)
     try:

@@ -102,3 +102,9 @@ def _offset(delta: dt.timedelta | None) -> str:
 def utc_offset_label(instant: dt.datetime, tz: ZoneInfo) -> str:
     """'UTC+05:45': the offset ``tz`` has at ``instant``."""
     return "UTC" + _offset(instant.astimezone(tz).utcoffset())
+
+
+def describe_span(span: dt.timedelta) -> str:
+    """'20 min' or '2.5 h': how late something is, for people."""
+    minutes = span.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"

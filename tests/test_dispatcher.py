@@ -66,7 +66,7 @@ def test_a_revoked_token_suspends_its_account_before_its_post(
     platforms.mastodon.revoke(platforms.mastodon.token_of("be_paris"))
     dispatcher = _dispatcher(database, DUE - dt.timedelta(hours=3))
     try:
-        assert dispatcher.check_tokens() == 1
+        assert dispatcher.housekeeping.check_tokens() == 1
     finally:
         dispatcher.close()
     with database.snapshot() as session:
@@ -87,7 +87,7 @@ def test_an_unknown_outcome_found_on_the_account_becomes_sent(
     try:
         _run_until_idle(dispatcher)
         assert [row.state for row in _rows(database)] == ["unknown"]
-        assert dispatcher.reconcile() == 1
+        assert dispatcher.housekeeping.reconcile() == 1
     finally:
         dispatcher.close()
     row = _rows(database)[0]
@@ -104,7 +104,7 @@ def test_an_unknown_outcome_not_on_the_account_goes_out_again(
     try:
         _run_until_idle(dispatcher)
         assert [row.state for row in _rows(database)] == ["unknown"]
-        dispatcher.reconcile()
+        dispatcher.housekeeping.reconcile()
         assert [row.state for row in _rows(database)] == ["scheduled"]
     finally:
         dispatcher.close()
@@ -123,7 +123,7 @@ def test_a_post_too_late_for_its_grace_is_missed_with_the_reason(
     _paris(tmp_path, database, platforms, [post("launch", late_grace="15m")], monkeypatch)
     dispatcher = _dispatcher(database, DUE + dt.timedelta(minutes=20))
     try:
-        assert dispatcher.sweep_missed() == 1
+        assert dispatcher.housekeeping.sweep_missed() == 1
     finally:
         dispatcher.close()
     row = _rows(database)[0]
@@ -229,7 +229,7 @@ def test_the_same_idempotency_key_is_sent_again_after_an_unknown_outcome(
     first = _dispatcher(database, DUE)
     try:
         _run_until_idle(first)
-        first.reconcile()
+        first.housekeeping.reconcile()
     finally:
         first.close()
     second = _dispatcher(database, DUE + dt.timedelta(minutes=3))

@@ -45,8 +45,8 @@ def run(
 
     SIGTERM or SIGINT: stop claiming, finish calls in flight, exit 0. SIGHUP: reload --config.
     """
+    from scheduler.accounts import preload_adapters
     from scheduler.daemon import Daemon  # APScheduler and the adapters load only for this command
-    from scheduler.dispatcher import preload_adapters
     from scheduler.ops import configure_logging
 
     settings = load_settings(config)

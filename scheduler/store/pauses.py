@@ -91,6 +91,24 @@ def resume(
     return lifted, released
 
 
+def suspend_account(
+    session: Session, account: Account, reason: str, now: dt.datetime, *, subject: str | None = None
+) -> bool:
+    """The account stops posting, for every daemon, until `campaign resume` releases it; the
+    team is alerted the first time. False when it was suspended already."""
+    suspended = session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.suspended_at.is_(None))
+        .values(suspended_at=now, suspended_reason=reason[:500])
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if suspended:
+        message = f"{account.embassy_id} on {account.platform}: account suspended: {reason}"
+        raise_alert(session, now, AlertKind.SUSPENDED, message, campaign_id=account.campaign_id,
+                    subject=subject)  # fmt: skip
+    return bool(suspended)
+
+
 def active_pauses(session: Session) -> list[Pause]:
     return list(session.scalars(select(Pause).where(Pause.lifted_at.is_(None)).order_by(Pause.id)))
 

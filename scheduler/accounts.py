@@ -1,0 +1,88 @@
+"""The adapters of the accounts a daemon posts for: one per account, made on first use and kept,
+since each caches its platform session and limits. Dropped when its account is suspended or the
+settings are reloaded, so that new credentials and settings are read at the next post."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy.orm import Session
+
+from adapters import registry
+from adapters.base import Adapter, AdapterSettings
+from adapters.capabilities import Platform
+from adapters.secrets import load_credentials, session_state
+from scheduler.settings import Settings
+from scheduler.store.pauses import suspend_account
+from scheduler.store.schema import Account
+
+
+def preload_adapters() -> None:
+    """Import every platform SDK now: the first post of the day must not wait a second or two
+    for tweepy or atproto to load (nor a rehearsal clock lose hours to it)."""
+    for name in registry.names():
+        registry.adapter_class(name)
+
+
+class Accounts:
+    """One adapter per account, made on first use and kept: sessions and instance limits are
+    cached in it. The store hands out one claim per account at a time, so no adapter is used by
+    two threads at once."""
+
+    def __init__(self, settings: Settings, *, dry_run: bool) -> None:
+        self.settings = settings
+        self.dry_run = dry_run
+        self._adapters: dict[int, Adapter] = {}
+        self._lock = threading.Lock()
+
+    def adapter(self, account: Account) -> Adapter:
+        with self._lock:
+            found = self._adapters.get(account.id)
+            if found is None:
+                found = self._adapters[account.id] = self._create(account)
+            return found
+
+    def _create(self, account: Account) -> Adapter:
+        platform = Platform(account.platform)
+        configured = self.settings.platform(platform)
+        secrets_file = self.settings.secrets_file
+        cls = registry.adapter_class(account.platform, dry_run=self.dry_run)
+        credentials = (
+            {}
+            if self.dry_run
+            else load_credentials(account.credentials, cls.credential_fields, file=secrets_file)
+        )
+        settings = AdapterSettings(
+            handle=account.handle,
+            instance=account.instance,
+            timeout=configured.timeout,
+            media_deadline=configured.media_deadline,
+            state=session_state(account.credentials, file=secrets_file),
+        )
+        return cls(settings=settings, credentials=credentials, base_url=configured.base_url)
+
+    def forget(self, account_id: int | None = None) -> None:
+        """Drop cached adapters (one, or all): the next call builds them again, with the
+        credentials and settings of that moment (after `campaign auth`, or a reload)."""
+        with self._lock:
+            ids = list(self._adapters) if account_id is None else [account_id]
+            for found in [self._adapters.pop(i) for i in ids if i in self._adapters]:
+                found.close()
+
+    def close(self) -> None:
+        self.forget()
+
+    def suspend(
+        self,
+        session: Session,
+        account: Account,
+        error: Exception,
+        now: dt.datetime,
+        *,
+        subject: str | None = None,
+    ) -> None:
+        """Stop the account for every daemon, and forget its adapter: when `campaign resume`
+        releases it, the next post reads its credentials anew."""
+        suspend_account(session, account, f"{type(error).__name__}: {error}", now, subject=subject)
+        self.forget(account.id)

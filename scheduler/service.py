@@ -37,6 +37,7 @@ from scheduler.store.posts import (
     has_time,
     placement,
     post_listing,
+    repeated_x_texts,
     stored_accounts,
 )
 from scheduler.store.queries import ReportData, StatusData
@@ -277,6 +278,9 @@ def _write_post(
     valid = validate_loaded(loaded, path, slots)
     if not valid.ok or valid.plan is None:
         raise CampaignFileError(QUEUE_SOURCE, valid.problems)
+    repeated = repeated_x_texts(session, campaign.id, valid.plan.deliveries)
+    if repeated:
+        raise CampaignFileError(QUEUE_SOURCE, [*valid.problems, *repeated])
     post = _save_post(session, campaign.id, spec.posts[0].id, definition, existing, actor, now)
     post.placement = placement(slots) if slots else None
     report = SyncReport(campaign.id)

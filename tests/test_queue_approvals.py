@@ -73,7 +73,7 @@ def test_a_post_without_a_time_takes_each_embassys_next_free_slot(
 def test_the_next_queued_post_takes_the_following_slot(tmp_path: Path, database: Database) -> None:
     _campaign(tmp_path, database)
     _queue(database, tmp_path, "first")
-    _queue(database, tmp_path, "second")
+    _queue(database, tmp_path, "second", text={"en": "{embassy}: a second word."})
     assert {embassy: local for embassy, (local, _) in _local(database, "second").items()} == {
         "be-tokyo": "2026-11-26T18:30",
         "be-newyork": "2026-11-26T09:00",
@@ -271,3 +271,14 @@ def test_the_team_workflow_from_the_command_line(
     assert posts["extra"]["states"] == {"scheduled": 2}
     assert posts["day15"]["states"] == {"cancelled": 7} and posts["day15"]["cancelled"]
     assert posts["launch"]["states"] == {"awaiting_approval": 7}
+
+
+def test_a_queued_post_repeating_an_x_text_is_refused(tmp_path: Path, database: Database) -> None:
+    _campaign(tmp_path, database)
+    _queue(database, tmp_path, "first")
+    with pytest.raises(CampaignFileError) as raised:
+        _queue(database, tmp_path, "second")  # the same words, on the same X accounts
+    messages = [str(problem) for problem in raised.value.problems]
+    assert any("repeated-x-text" in p.code for p in raised.value.problems)
+    assert any("already posts this text in first" in m for m in messages)
+    assert _deliveries(database, "second") == {}

@@ -14,10 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.capabilities import Platform
 from scheduler.errors import StoreError, UsageError
 from scheduler.model import CampaignFile, Embassy
 from scheduler.model import Post as PostSpec
+from scheduler.planner import Delivery as PlannedDelivery
 from scheduler.planner import targeted_embassies
+from scheduler.problems import Problem, error
 from scheduler.store.schema import Account, Campaign, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState
@@ -190,3 +193,33 @@ def _listed(post: Post, deliveries: list[StoredDelivery]) -> dict[str, Any]:
         "next_due": pending[0][1] if pending else None,
         "text": first if len(first) <= 60 else first[:59] + "…",
     }
+
+
+def repeated_x_texts(
+    session: Session, campaign_id: str, planned: Iterable[PlannedDelivery]
+) -> list[Problem]:
+    """A queued post whose X text one of the accounts already posts in another post: X would
+    refuse it as duplicate content, as the validator says of the file (repeated-x-text)."""
+    mine = [d for d in planned if d.platform is Platform.X]
+    if not mine:
+        return []
+    stored = session.execute(
+        select(StoredDelivery.payload, StoredDelivery.post_id, StoredDelivery.embassy_id).where(
+            StoredDelivery.campaign_id == campaign_id,
+            StoredDelivery.platform == str(Platform.X),
+            StoredDelivery.post_id != mine[0].post_id,
+            StoredDelivery.state != str(DeliveryState.CANCELLED),
+        )
+    )
+    earlier = {(embassy, payload.get("text")): post for payload, post, embassy in stored}
+    return [
+        error(
+            "repeated-x-text",
+            delivery.source,
+            f"{delivery.account} already posts this text in {other}; X refuses the second as "
+            "duplicate content",
+            "a different text for each post on one X account",
+        )
+        for delivery in mine
+        if (other := earlier.get((delivery.embassy_id, delivery.text))) is not None
+    ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
@@ -27,14 +29,24 @@ def preload_adapters() -> None:
 
 class Accounts:
     """One adapter per account, made on first use and kept: sessions and instance limits are
-    cached in it. The store hands out one claim per account at a time, so no adapter is used by
-    two threads at once."""
+    cached in it. SDK clients are not made for threads, so an adapter is used under its
+    account's lock (:meth:`using`): a token check or a reconciliation never runs beside a post
+    of the same account."""
 
     def __init__(self, settings: Settings, *, dry_run: bool) -> None:
         self.settings = settings
         self.dry_run = dry_run
         self._adapters: dict[int, Adapter] = {}
+        self._locks: dict[int, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    @contextmanager
+    def using(self, account: Account) -> Iterator[Adapter]:
+        """The account's adapter, for this thread alone while the block runs."""
+        with self._lock:
+            lock = self._locks.setdefault(account.id, threading.Lock())
+        with lock:
+            yield self.adapter(account)
 
     def adapter(self, account: Account) -> Adapter:
         with self._lock:

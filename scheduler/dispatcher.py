@@ -208,8 +208,8 @@ class Dispatcher:
         if now > job.due_at + job.grace:
             self._missed(job, now, allowed_from=CLAIMED_ONLY)
             return
-        try:
-            adapter = self.accounts.adapter(job.account)
+        try:  # made before the attempt: missing credentials suspend the account, nothing is sent
+            self.accounts.adapter(job.account)
         except ConfigurationError as exc:
             self._suspend(job, exc, allowed_from=CLAIMED_ONLY)
             return
@@ -224,7 +224,8 @@ class Dispatcher:
             self.stats["lost"] += 1
             return
         try:
-            published = adapter.publish(job.part)
+            with self.accounts.using(job.account) as adapter:
+                published = adapter.publish(job.part)
         except PublishError as error:
             self._failed(job, attempt_id, error)
         except Exception as error:  # an adapter bug after the request may have gone out

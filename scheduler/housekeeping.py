@@ -61,7 +61,8 @@ class Housekeeper:
 
     def _check_token(self, account: Account) -> None:
         try:
-            self.accounts.adapter(account).verify()
+            with self.accounts.using(account) as adapter:
+                adapter.verify()
         except (CredentialsInvalid, OutOfQuota, ConfigurationError) as error:
             with self.database.transaction() as session:
                 self.accounts.suspend(session, account, error, self.clock.now())
@@ -164,10 +165,10 @@ class Housekeeper:
         now = self.clock.now()
         where = Delivery.id == delivery_id
         try:
-            adapter = self.accounts.adapter(account)
-            if not adapter.can_find_recent:
-                raise OutcomeUnknown(f"{account.platform} does not let us look for the post")
-            recent = adapter.find_recent(since=dt.datetime.now(dt.UTC) - LOOKBACK, limit=50)
+            with self.accounts.using(account) as adapter:
+                if not adapter.can_find_recent:
+                    raise OutcomeUnknown(f"{account.platform} does not let us look for the post")
+                recent = adapter.find_recent(since=dt.datetime.now(dt.UTC) - LOOKBACK, limit=50)
         except (PublishError, ConfigurationError) as error:
             if now - since < REVIEW_AFTER and not isinstance(error, OutcomeUnknown):
                 return 0  # try again at the next round

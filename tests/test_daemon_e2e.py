@@ -131,6 +131,24 @@ def test_each_delivery_goes_out_once_on_time(run: Run) -> None:
     assert len(run.platforms.bluesky.posted) == 2
     _no_duplicates(run.platforms)
     assert daemon.stop() == 0
+    _nothing_leaked(run, daemon)
+
+
+def _nothing_leaked(run: Run, daemon: DaemonProcess) -> None:
+    """No credential value in the daemon's log, nor anywhere in the database."""
+    from scheduler.store.schema import Base
+
+    secrets = [v for k, v in run.platforms.env.items() if k.startswith("CAMPAIGN_SECRET_")]
+    assert secrets
+    log = daemon.output()
+    with run.database.snapshot() as session:
+        stored = " ".join(
+            str(row) for table in Base.metadata.sorted_tables
+            for row in session.execute(table.select())
+        )  # fmt: skip
+    for secret in secrets:
+        assert secret not in log
+        assert secret not in stored
 
 
 def test_local_times_across_time_zones_in_a_rehearsal(run: Run) -> None:

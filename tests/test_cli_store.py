@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from campaign_builders import post, write_campaign
 from click.testing import CliRunner, Result
@@ -75,3 +76,17 @@ def test_sync_of_a_broken_file_exits_1_with_located_problems(
     result = _run(database_url, "sync", str(path))
     assert result.exit_code == 1
     assert f"{path}:" in result.output and "posts[0].day" in result.output
+
+
+def test_the_settings_file_names_the_database_when_nothing_else_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "daemon.db"
+    config = tmp_path / "campaign.toml"
+    config.write_text(f'database = "{database}"\n', encoding="utf-8")
+    monkeypatch.delenv("CAMPAIGN_DATABASE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    env = {"CAMPAIGN_CONFIG": str(config), "CAMPAIGN_USER": "ines"}
+    result = CliRunner().invoke(main, ["sync", str(write_campaign(tmp_path))], env=env)
+    assert result.exit_code == 0, result.output
+    assert database.exists() and not (tmp_path / "campaign.db").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -13,6 +14,7 @@ import click
 
 from scheduler import service
 from scheduler.cli.common import CampaignPath, main, print_problems
+from scheduler.settings import CONFIG_ENV, load_settings
 from scheduler.store.audit import ACTOR_ENV, default_actor
 from scheduler.store.database import (
     DATABASE_ENV,
@@ -32,9 +34,15 @@ def database_option(command: F) -> F:
         "database",
         envvar=DATABASE_ENV,
         metavar="PATH|URL",
-        help=f"SQLite file or postgresql+psycopg:// URL (env {DATABASE_ENV}; "
-        "default campaign.db here).",
+        callback=lambda _ctx, _param, value: value or _configured_database(),
+        help=f"SQLite file or postgresql+psycopg:// URL (env {DATABASE_ENV}; else `database` "
+        f"in the {CONFIG_ENV} settings file; else campaign.db here).",
     )(command)
+
+
+def _configured_database() -> str | None:
+    """The settings file's database, so that an operator's commands reach the daemon's."""
+    return load_settings().database if os.environ.get(CONFIG_ENV) else None
 
 
 def campaign_option(help_text: str) -> Callable[[F], F]:

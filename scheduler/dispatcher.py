@@ -59,9 +59,10 @@ from scheduler.store.claims import (
     claim_next,
     end_attempt,
     finish,
+    held,
 )
 from scheduler.store.database import Database
-from scheduler.store.deliveries import move, read_payload
+from scheduler.store.deliveries import mark_missed, move, read_payload
 from scheduler.store.schema import Account, Campaign, Delivery, Media
 from scheduler.store.states import DeliveryState
 from scheduler.timing import describe_span
@@ -359,22 +360,16 @@ class Dispatcher:
             message += f" (after {type(cause).__name__}: {cause})"
         now = self.clock.now()
         with self.database.transaction() as session:
-            finish(
+            mark_missed(
                 session,
-                job.claim,
-                S.MISSED,
+                held(job.claim),
+                allowed_from,
                 now,
-                allowed_from=allowed_from,
-                error_class="Missed",
-                error_message=message,
-            )
-            raise_alert(
-                session,
-                now,
-                AlertKind.MISSED,
-                f"{job.key}: {message}",
+                key=job.key,
                 campaign_id=job.campaign_id,
-                subject=job.key,
+                message=message,
+                lease_owner=None,
+                lease_expires_at=None,
             )
         self.stats["missed"] += 1
 

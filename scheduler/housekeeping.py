@@ -19,7 +19,7 @@ from scheduler.errors import ConfigurationError, PublishError
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import CLAIMABLE, reap
 from scheduler.store.database import Database
-from scheduler.store.deliveries import move, read_payload
+from scheduler.store.deliveries import mark_missed, move, read_payload
 from scheduler.store.schema import Account, Delivery
 from scheduler.store.states import DeliveryState
 from scheduler.timing import describe_span
@@ -99,6 +99,7 @@ class Housekeeper:
                     Delivery.state,
                 )
                 .where(Delivery.state.in_([str(s) for s in waiting]), Delivery.due_at < now)
+                .order_by(Delivery.due_at)  # the oldest first: the likeliest to be too late
                 .limit(1000)
             ).all()
             for row in rows:
@@ -112,23 +113,15 @@ class Housekeeper:
                 )
                 late = describe_span(now - row.due_at)
                 message = f"{why}: {late} late, beyond the grace of {describe_span(grace)}"
-                if move(
+                if mark_missed(
                     session,
                     Delivery.id == row.id,
-                    S.MISSED,
                     frozenset(waiting),
                     now,
-                    error_class="Missed",
-                    error_message=message,
+                    key=row.key,
+                    campaign_id=row.campaign_id,
+                    message=message,
                 ):
-                    raise_alert(
-                        session,
-                        now,
-                        AlertKind.MISSED,
-                        f"{row.key}: {message}",
-                        campaign_id=row.campaign_id,
-                        subject=row.key,
-                    )
                     missed += 1
         self.stats["missed"] += missed
         return missed

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.errors import StoreError
 from scheduler.planner import Delivery as PlannedDelivery
+from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.schema import PAYLOAD_VERSION
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState, guard
@@ -36,6 +37,28 @@ def move(
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def mark_missed(
+    session: Session,
+    where: ColumnElement[bool],
+    allowed_from: frozenset[DeliveryState],
+    now: dt.datetime,
+    *,
+    key: str,
+    campaign_id: str,
+    message: str,
+    **values: Any,
+) -> bool:
+    """Too late under the late policy: missed, with the reason, and the team is told."""
+    moved = move(
+        session, where, DeliveryState.MISSED, allowed_from, now,
+        error_class="Missed", error_message=message, **values,
+    )  # fmt: skip
+    if moved:
+        raise_alert(session, now, AlertKind.MISSED, f"{key}: {message}",
+                    campaign_id=campaign_id, subject=key)  # fmt: skip
+    return bool(moved)
 
 
 def delivery_key(campaign_id: str, planned: PlannedDelivery) -> str:

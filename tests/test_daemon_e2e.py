@@ -299,9 +299,9 @@ def test_kill_9_mid_call_is_reconciled_not_posted_twice(run: Run) -> None:
     assert len(run.platforms.mastodon.posted) == 1
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # several daemons: PG
 def test_two_daemons_on_postgresql_send_each_delivery_once(run: Run) -> None:
-    if not run.url.startswith("postgresql"):
-        pytest.skip("several daemons share the work on PostgreSQL only")
+    assert run.url.startswith("postgresql")
     embassies = [embassy(f"be-e{n:02}", "Europe/Paris", ["en"]) for n in range(12)]
     later = {"en": "{embassy}: and a second post, a moment later."}
     run.sync(

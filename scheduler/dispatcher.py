@@ -116,8 +116,11 @@ class Dispatcher:
     def dispatch(self) -> int:
         """Claim and start every delivery that may go out now, up to the in-flight limit."""
         started = 0
+        spacing: dt.timedelta | None = None  # read once a round, not once a claim
         while self._claiming and self._slots.acquire(blocking=False):
-            claim = self._claim()
+            if spacing is None:
+                spacing = self._spacing()
+            claim = self._claim(spacing)
             if claim is None:
                 self._slots.release()
                 break
@@ -125,7 +128,7 @@ class Dispatcher:
             started += 1
         return started
 
-    def _claim(self) -> Claim | None:
+    def _claim(self, spacing: dt.timedelta) -> Claim | None:
         now = self.clock.now()
         with self.database.transaction() as session:
             return claim_next(
@@ -133,7 +136,7 @@ class Dispatcher:
                 worker=self.worker,
                 now=now,
                 lease=self._wall(self.settings.daemon.lease),
-                spacing=self._spacing(session),
+                spacing=spacing,
             )
 
     def _wall(self, span: dt.timedelta) -> dt.timedelta:
@@ -141,12 +144,13 @@ class Dispatcher:
         campaign time: the same thing outside a rehearsal, ``speed`` times longer in one."""
         return span * self.clock.speed
 
-    def _spacing(self, session: Session) -> dt.timedelta:
+    def _spacing(self) -> dt.timedelta:
         # The campaign's late.spacing; with several campaigns, the widest one is kept for all.
-        spacings = [
-            _policies(definition).get("late", {}).get("spacing")
-            for definition in session.scalars(select(Campaign.definition))
-        ]
+        with self.database.snapshot() as session:
+            spacings = [
+                _policies(definition).get("late", {}).get("spacing")
+                for definition in session.scalars(select(Campaign.definition))
+            ]
         parsed = [parse_duration(value) for value in spacings if value]
         return max(parsed, default=dt.timedelta(minutes=2))
 

@@ -235,10 +235,6 @@ def _line(message: str) -> str:
     return "- " + (text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…")
 
 
-def _length(lines: list[str]) -> int:
-    return sum(len(line) + 1 for line in lines)
-
-
 def _more(count: int) -> str:
     return f"... and {count} more"
 

@@ -156,9 +156,5 @@ def problems_by_source(problems: list[Problem]) -> dict[FieldPath, list[Problem]
     return found
 
 
-def limit_label(delivery: Delivery) -> str:
-    return f"{delivery.length}/{delivery.limit}"
-
-
 def platform_label(platform: Platform) -> str:
     return CAPABILITIES[platform].label

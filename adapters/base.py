@@ -16,11 +16,14 @@ Every platform error ends up as exactly one of these (``scheduler.errors`` draws
     └── OutcomeUnknown              the request may have reached the platform: a read timeout or a
                                     dropped connection after a post was sent. Neither retrying
                                     (a double post) nor giving up (a missing post) is safe: look
-                                    for the post first (``Adapter.find_recent``).
+                                    for the post first (``Adapter.find_published``).
 
 Each adapter interprets platform errors in one place, a small context manager around its SDK
-calls, and raises these with ``raise ... from exc``. Adapters never sleep (a rate limit is
-reported with its reset instant, the caller reschedules) and never return a boolean for failure.
+calls (``_map_errors``), and raises these with ``raise ... from exc``; ``Adapter._errors``
+wraps it and takes every secret the adapter holds out of the messages, since a platform's
+error text may quote the request (a broken server, a proxy, a hostile one). Adapters never
+wait out a rate limit (it is reported with its reset instant; the caller reschedules) and never
+return a boolean for failure.
 
 This module imports no platform SDK and no store: only data and the error tree.
 """
@@ -30,10 +33,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
+from urllib.parse import quote, quote_plus
 
 from adapters.capabilities import Capabilities, Platform
 from adapters.secrets import Secret
@@ -149,6 +154,9 @@ class OutgoingPart:
     """Remote id of the part this one answers (the previous part of a thread)."""
     thread_root: str | None = None
     """Remote id of the thread's first part; Bluesky references it in every reply."""
+    scheduled_at: dt.datetime | None = None
+    """When the delivery was due: with the idempotency key, what names the post where the
+    platform lets the client name it (Bluesky's record key)."""
 
     def __post_init__(self) -> None:
         if self.visibility not in VISIBILITIES:
@@ -188,17 +196,6 @@ class AccountCheck:
     limits: AccountLimits
     server: str | None = None
     """What the server says it is, where it says (a Mastodon version string)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RemotePost:
-    """A post found on the account, to settle an unknown outcome."""
-
-    remote_id: str
-    url: str
-    text: str
-    published_at: dt.datetime
-    in_reply_to: str | None = None
 
 
 class StateStore(Protocol):
@@ -278,7 +275,6 @@ class Adapter(ABC):
     credential_fields: ClassVar[tuple[str, ...]]
     """The secrets the adapter needs, as named in the secrets store (docs/secrets.md)."""
     default_base_url: ClassVar[str | None] = None
-    can_find_recent: ClassVar[bool] = True
     app_fields: ClassVar[tuple[str, ...]] = ()
     """Credentials of the app rather than the account, needed before authorizing (X: the
     consumer key and secret); part of ``credential_fields`` too."""
@@ -341,12 +337,47 @@ class Adapter(ABC):
     def verify(self) -> AccountCheck:
         """Check the credentials; return who they belong to and the live limits."""
 
-    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
-        """The account's own posts since ``since``, newest first, to settle OutcomeUnknown."""
-        raise NotImplementedError(f"{self.capabilities.label} cannot list an account's posts")
+    def find_published(
+        self, part: OutgoingPart, *, since: dt.datetime, taken: Collection[str] = frozenset()
+    ) -> Published | None:
+        """The post that ``part`` made on this account, if any: how an unknown outcome is
+        settled (docs/architecture.md, "Exactly once").
+
+        The post is recognised by what was sent, never by resemblance: Bluesky by the record key
+        derived from the delivery, Mastodon by the status's exact source text and reply target,
+        X by its exact text with links expanded and its reply target. Only posts created at or
+        after ``since`` (the first attempt, on the platform's clock) count, and none whose id is
+        in ``taken`` (posts that already settle other deliveries of the account).
+
+        None means surely not posted: the account's posts were read back to ``since``. Raises
+        :class:`OutcomeUnknown` when the adapter cannot tell (the listing does not reach back
+        that far), and any other PublishError when the platform could not be asked.
+        """
+        raise OutcomeUnknown(f"{self.capabilities.label} cannot look for a post on the account")
 
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release connections. Adapters holding none need not override it."""
+
+    @contextmanager
+    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+        """The platform's errors as the error tree (the adapter's ``_map_errors``), with every
+        secret the adapter holds taken out of their messages."""
+        try:
+            with self._map_errors(action, creates=creates):
+                yield
+        except PublishError as exc:
+            secrets = self._secret_values()
+            exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
+            raise
+
+    @contextmanager
+    def _map_errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+        """Where a platform adapter turns its SDK's errors into the error tree."""
+        yield
+
+    def _secret_values(self) -> list[str]:
+        """Every secret the adapter holds: its credentials, and what it was given for them."""
+        return [secret.reveal() for secret in self.credentials.values()]
 
     def __enter__(self) -> Adapter:
         return self
@@ -356,6 +387,18 @@ class Adapter(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings.handle} at {self.base_url}>"
+
+
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret in it replaced by ``***``: as it is, and as a URL, a form or
+    an OAuth header would encode it."""
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote(secret, safe="~"), quote_plus(secret)}:
+            text = text.replace(form, REDACTED)
+    return text
 
 
 def reset_from_epoch(value: str | None, fallback: dt.datetime) -> dt.datetime:
@@ -368,3 +411,6 @@ def reset_from_epoch(value: str | None, fallback: dt.datetime) -> dt.datetime:
 
 DEFAULT_BACKOFF = dt.timedelta(minutes=1)
 """When a platform rate-limits without saying until when."""
+CLOCK_SKEW = dt.timedelta(minutes=2)
+"""How far a platform's clock may be behind ours: a post stamped this much before the first
+attempt still counts as possibly ours when settling an unknown outcome."""

@@ -13,6 +13,12 @@ What the SDK does not do for us, and this adapter does:
   byte offsets and resolves mentioned handles to DIDs through the PDS.
 - **A post and its threadgate are one commit** (``applyWrites``), so a post never goes out
   without the reply controls it was meant to have. Threadgates apply to a thread's first post.
+- **A post's record key is derived from its delivery** (:func:`record_key`: a TID whose time is
+  when the delivery was due and whose low bits come from its idempotency key). Bluesky takes no
+  idempotency key, but a repo holds one record per key: a second create of the same delivery is
+  refused (the reference PDS answers 500, others 409 ``RecordAlreadyExists``), and a failed
+  create is followed by a ``getRecord`` of that key, which tells whether the post exists. An
+  unknown outcome is settled the same way (:meth:`BlueskyAdapter.find_published`).
 - **Replies** reference the thread's root and the parent by URI and CID; CIDs of posts made by
   this adapter are remembered, others are read with ``getRecord``.
 - Timeouts: every request has ``settings.timeout`` (httpx's default is 5 s).
@@ -27,12 +33,13 @@ password, which is refused by its shape), and the session is kept for the adapte
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import logging
 import re
 import secrets as random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, ClassVar, TypeVar
@@ -73,7 +80,6 @@ from adapters.base import (
     OutgoingPart,
     Published,
     RateLimited,
-    RemotePost,
     ServerError,
 )
 from adapters.capabilities import BLUESKY
@@ -177,23 +183,65 @@ class BlueskyAdapter(Adapter):
             for item in part.media
         ]
         record = self._authed("build the post", lambda: self._post_record(part, images))
-        rkey = self._next_rkey()
+        rkey = record_key(part) if part.scheduled_at else self._next_rkey()
         uri = f"at://{self._did}/{POST}/{rkey}"
         writes = [_create(POST, rkey, record)]
         if part.replies != "everyone" and part.in_reply_to is None:
             writes.append(_create(THREADGATE, rkey, self._threadgate(uri, part.replies)))
         data = models.ComAtprotoRepoApplyWrites.Data(repo=self._did, writes=writes)
-        result = self._authed(
-            "create the post", lambda: self.client.com.atproto.repo.apply_writes(data), creates=True
-        )
+        try:
+            result = self._authed(
+                "create the post",
+                lambda: self.client.com.atproto.repo.apply_writes(data),
+                creates=True,
+            )
+        except (ServerError, Duplicate, OutcomeUnknown):
+            existing = self._existing(rkey)
+            if existing is None:
+                raise
+            log.info("Bluesky %s: %s exists already: it was this delivery's", self._handle, uri)
+            return existing
         self._cids[uri] = _first_cid(result, uri)
+        return self._published(uri, record.created_at, images)
+
+    def _published(
+        self, uri: str, created_at: str, images: Sequence[models.AppBskyEmbedImages.Image] = ()
+    ) -> Published:
         return Published(
             platform=self.platform,
             remote_id=uri,
-            url=self.capabilities.post_url.format(handle=self._handle, id=rkey),
-            published_at=_parse_time(record.created_at),
+            url=self.capabilities.post_url.format(handle=self._handle, id=uri.rsplit("/", 1)[1]),
+            published_at=_parse_time(created_at),
             media_ids=tuple(image.image.ref.link for image in images),
         )
+
+    def _existing(self, rkey: str) -> Published | None:
+        """The post at this record key of the account's repo, or None; after a failed create,
+        so any error in asking is swallowed (the create's own error is the one to report)."""
+        try:
+            return self._post_at(rkey)
+        except PublishError as exc:
+            log.info("Bluesky %s: could not look for record %s: %s", self._handle, rkey, exc)
+            return None
+
+    def _post_at(self, rkey: str) -> Published | None:
+        def get_record() -> Any:  # the account's DID is known once a session is
+            params = models.ComAtprotoRepoGetRecord.Params(
+                repo=self._did, collection=POST, rkey=rkey
+            )
+            return self.client.com.atproto.repo.get_record(params)
+
+        try:
+            found = self._authed(f"read record {rkey}", get_record)
+        except ContentRejected as exc:
+            if isinstance(exc.__cause__, BadRequestError) and (
+                _xrpc_error(exc.__cause__) == "RecordNotFound"
+            ):
+                return None
+            raise
+        self._cids[found.uri] = str(found.cid)
+        created = str(getattr(found.value, "created_at", "") or "1970-01-01T00:00:00Z")
+        return self._published(found.uri, created)
 
     def delete(self, remote_id: str) -> None:
         repo, collection, rkey = _split_uri(remote_id)
@@ -211,36 +259,25 @@ class BlueskyAdapter(Adapter):
             self.platform, session.did, f"@{session.handle}", None, limits, server=self.base_url
         )
 
-    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
-        def list_posts() -> Any:
-            params = models.ComAtprotoRepoListRecords.Params(
-                repo=self._did, collection=POST, limit=min(limit, 100)
-            )
-            return self.client.com.atproto.repo.list_records(params)
-
-        found = []
-        for item in self._authed("list the account's posts", list_posts).records:
-            value = item.value
-            reply = getattr(value, "reply", None)
-            found.append(
-                RemotePost(
-                    remote_id=item.uri,
-                    url=self.capabilities.post_url.format(
-                        handle=self._handle, id=item.uri.rsplit("/", 1)[1]
-                    ),
-                    text=str(getattr(value, "text", "")),
-                    published_at=_parse_time(
-                        str(getattr(value, "created_at", "1970-01-01T00:00:00Z"))
-                    ),
-                    in_reply_to=reply.parent.uri if reply is not None else None,
-                )
-            )
-        return [post for post in found if post.published_at >= since][:limit]
+    def find_published(
+        self, part: OutgoingPart, *, since: dt.datetime, taken: Collection[str] = frozenset()
+    ) -> Published | None:
+        """By the record key derived from the delivery: one ``getRecord``, no search."""
+        if part.scheduled_at is None:
+            raise OutcomeUnknown("Bluesky: the post's record key is not known (no due time)")
+        found = self._post_at(record_key(part))
+        if found is not None and found.remote_id in taken:
+            raise OutcomeUnknown(f"Bluesky: {found.remote_id} settles another delivery already")
+        return found
 
     def close(self) -> None:
         self.client.request.close()
 
     # --- sessions ---------------------------------------------------------------------------
+
+    def _secret_values(self) -> list[str]:
+        tokens = [self._session.access_jwt, self._session.refresh_jwt] if self._session else []
+        return [*super()._secret_values(), *tokens]
 
     def _authed(self, action: str, call: Callable[[], T], *, creates: bool = False) -> T:
         """Run ``call`` with a session, renewing it once if the PDS says the token expired."""
@@ -372,13 +409,12 @@ class BlueskyAdapter(Adapter):
         """A TID: microseconds since the epoch and a clock id, in base32-sortable."""
         micros = max(int(self.now().timestamp() * 1_000_000), self._last_tid_us + 1)
         self._last_tid_us = micros
-        value = (micros << 10) | self._clock_id
-        return "".join(_TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+        return _tid(micros, self._clock_id)
 
     # --- the one place Bluesky errors are interpreted -----------------------------------------
 
     @contextmanager
-    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+    def _map_errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
         where = f"Bluesky account {self.settings.handle}: could not {action}"
         try:
             yield
@@ -422,6 +458,36 @@ def _status_error(where: str, exc: AtNetworkError, *, creates: bool) -> PublishE
 def _xrpc_error(exc: RequestErrorBase) -> str | None:
     content = exc.response.content if exc.response is not None else None
     return content.error if isinstance(content, XrpcError) else None
+
+
+def record_key(part: OutgoingPart) -> str:
+    """The record key of the post a delivery makes: a TID (53 bits of microseconds since the
+    epoch, 10 bits of clock id, in base32-sortable) whose second is when the delivery was due,
+    so records sort by when they were meant to go out (a reply just after the part it answers),
+    and whose microseconds and clock id come from the idempotency key. The same delivery always
+    gets the same key; two deliveries of one account collide with a chance of one in 10⁹ even
+    when due in the same second."""
+    assert part.scheduled_at is not None
+    digest = int.from_bytes(hashlib.sha256(part.idempotency_key.encode()).digest()[:8], "big")
+    micros = int(part.scheduled_at.timestamp()) * 1_000_000 + digest % 1_000_000
+    parent = _tid_micros(part.in_reply_to.rsplit("/", 1)[-1]) if part.in_reply_to else None
+    if parent is not None and micros <= parent:
+        micros = parent + 1 + digest % 1000
+    return _tid(micros, (digest >> 20) & 1023)
+
+
+def _tid(micros: int, clock_id: int) -> str:
+    value = (micros << 10) | clock_id
+    return "".join(_TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+
+def _tid_micros(rkey: str) -> int | None:
+    if len(rkey) != 13 or any(ch not in _TID_ALPHABET for ch in rkey):
+        return None
+    value = 0
+    for ch in rkey:
+        value = value * 32 + _TID_ALPHABET.index(ch)
+    return value >> 10
 
 
 def _create(collection: str, rkey: str, value: Any) -> models.ComAtprotoRepoApplyWrites.Create:

@@ -8,7 +8,7 @@ same shape as a real publish: a :class:`Published` whose remote id is ``dry-run:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cache
 from typing import ClassVar
 
@@ -20,7 +20,6 @@ from adapters.base import (
     ContentRejected,
     OutgoingPart,
     Published,
-    RemotePost,
 )
 from adapters.capabilities import CAPABILITIES, Platform
 from adapters.secrets import Secret
@@ -70,13 +69,19 @@ class DryRunAdapter(Adapter):
             self.platform, f"dry-run:{self.settings.handle}", self.settings.handle, None, limits
         )
 
-    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
-        posts = [
-            RemotePost(p.remote_id, p.url, part.text, p.published_at, part.in_reply_to)
-            for part, p in reversed(self.sent)
-            if p.remote_id not in self.deleted and p.published_at >= since
-        ]
-        return posts[:limit]
+    def find_published(
+        self, part: OutgoingPart, *, since: dt.datetime, taken: Collection[str] = frozenset()
+    ) -> Published | None:
+        return next(
+            (
+                published
+                for sent, published in self.sent
+                if sent.idempotency_key == part.idempotency_key
+                and published.remote_id not in self.deleted
+                and published.remote_id not in taken
+            ),
+            None,
+        )
 
     def _check(self, part: OutgoingPart) -> None:
         caps = self.capabilities

@@ -20,6 +20,11 @@ What Mastodon.py does not do for us, and this adapter does:
   ``max_toot_chars``, where v2 is missing) and are cached for the adapter's life.
 - **Idempotency-Key** is the part's key, so the same delivery sent twice within an hour gives
   Mastodon's first status back. Not every server honours it (GoToSocial ignores it).
+- **An unknown outcome is settled by exact text** (:meth:`MastodonAdapter.find_published`): the
+  account's own statuses are paged back to the first attempt, and a candidate is ours only if
+  its source text (``GET /api/v1/statuses/:id/source``), content warning and reply target are
+  exactly what was sent. A server without that endpoint is read from the status's HTML, turned
+  back into text the way Mastodon rendered it (:func:`plain_text`).
 - **Onboarding** (:class:`MastodonAuthorization`): an app registered on the instance with only
   the scopes a campaign needs, then the authorization-code flow with the out-of-band redirect
   (the instance shows the code to paste back).
@@ -30,9 +35,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator, Mapping
+import unicodedata
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -48,6 +56,7 @@ from mastodon.errors import (
 
 from adapters._transport import network_error
 from adapters.base import (
+    CLOCK_SKEW,
     DEFAULT_BACKOFF,
     AccountCheck,
     AccountLimits,
@@ -57,10 +66,10 @@ from adapters.base import (
     ContentRejected,
     CredentialsInvalid,
     MediaItem,
+    OutcomeUnknown,
     OutgoingPart,
     Published,
     RateLimited,
-    RemotePost,
     ServerError,
 )
 from adapters.capabilities import MASTODON
@@ -79,6 +88,11 @@ APP_NAME = "campaign-scheduler"
 SCOPES = ["write:statuses", "write:media", "read:accounts", "read:statuses"]
 """What the adapter uses: post and delete statuses, upload media, verify, list own statuses."""
 OUT_OF_BAND = "urn:ietf:wg:oauth:2.0:oob"
+PAGE = 40
+"""Statuses per page of an account's listing: Mastodon's maximum."""
+MAX_PAGES = 25
+"""How far back (pages of PAGE) a search for a lost post reads before it gives up and asks a
+person: 1,000 statuses, days of any embassy's posting."""
 
 
 class MastodonAuthorization(Authorization):
@@ -174,6 +188,8 @@ class MastodonAdapter(Adapter):
         )
         _pin_api_level(self.api, API_LEVEL)
         self._limits: tuple[AccountLimits, str | None] | None = None
+        self._account_id: str | None = None
+        self._sources: dict[str, tuple[str, str]] = {}
 
     def _default_base_url(self, settings: AdapterSettings) -> str | None:
         return settings.instance
@@ -234,21 +250,73 @@ class MastodonAdapter(Adapter):
             server=server,
         )
 
-    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
-        with self._errors("list the account's statuses"):
-            account = self.api.account_verify_credentials()
-            statuses = self.api.account_statuses(account["id"], limit=min(limit, 40))
-        found = [
-            RemotePost(
-                remote_id=str(status["id"]),
-                url=str(status.get("url") or status["uri"]),
-                text=str(status.get("content") or ""),
-                published_at=_utc(status["created_at"]),
-                in_reply_to=status.get("in_reply_to_id"),
-            )
-            for status in statuses
+    def find_published(
+        self, part: OutgoingPart, *, since: dt.datetime, taken: Collection[str] = frozenset()
+    ) -> Published | None:
+        candidates = [
+            status
+            for status in self._statuses_since(since - CLOCK_SKEW)
+            if str(status["id"]) not in taken
+            and _str(status.get("in_reply_to_id")) == part.in_reply_to
         ]
-        return [post for post in found if post.published_at >= since][:limit]
+        # The oldest first: of two lost posts with the same text, the earlier attempt made the
+        # earlier status.
+        for status in reversed(candidates):
+            if self._is_ours(status, part):
+                return Published(
+                    platform=self.platform,
+                    remote_id=str(status["id"]),
+                    url=str(status.get("url") or status["uri"]),
+                    published_at=_utc(status["created_at"]),
+                )
+        return None
+
+    def _statuses_since(self, since: dt.datetime) -> Iterator[Any]:
+        """The account's own statuses, newest first, back to ``since``; OutcomeUnknown when
+        MAX_PAGES do not reach that far."""
+        with self._errors("list the account's statuses"):
+            account_id = self._own_id()
+            max_id = None
+            for _ in range(MAX_PAGES):
+                page = self.api.account_statuses(account_id, max_id=max_id, limit=PAGE)
+                for status in page:
+                    if _utc(status["created_at"]) < since:
+                        return
+                    yield status
+                if len(page) < PAGE:
+                    return  # the account's first status: nothing older exists
+                max_id = page[-1]["id"]
+        raise OutcomeUnknown(
+            f"Mastodon {self.base_url}: {MAX_PAGES * PAGE} statuses since the first attempt; "
+            "the post cannot be looked for"
+        )
+
+    def _own_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = str(self.api.account_verify_credentials()["id"])
+        return self._account_id
+
+    def _is_ours(self, status: Any, part: OutgoingPart) -> bool:
+        text, warning = self._source(status)
+        return _same(text, part.text) and _same(warning, part.content_warning or "")
+
+    def _source(self, status: Any) -> tuple[str, str]:
+        """The status as it was written: its source where the server gives it, else its HTML
+        turned back into text. Kept: an account's statuses are read again for each lost post."""
+        status_id = str(status["id"])
+        if status_id not in self._sources:
+            self._sources[status_id] = self._read_source(status)
+        return self._sources[status_id]
+
+    def _read_source(self, status: Any) -> tuple[str, str]:
+        try:
+            with self._errors("read a status's source"):
+                source = self.api.status_source(status["id"])
+            return str(source.get("text") or ""), str(source.get("spoiler_text") or "")
+        except ContentRejected:  # 404: a server without the endpoint
+            host = urlsplit(self.base_url).hostname or ""
+            text = plain_text(str(status.get("content") or ""), host)
+            return text, str(status.get("spoiler_text") or "")
 
     def close(self) -> None:
         self.api.session.close()
@@ -309,7 +377,7 @@ class MastodonAdapter(Adapter):
     # --- the one place Mastodon errors are interpreted ---------------------------------------
 
     @contextmanager
-    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+    def _map_errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
         where = f"Mastodon {self.base_url}: could not {action}"
         try:
             yield
@@ -376,3 +444,55 @@ def _utc(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _same(theirs: str, ours: str) -> bool:
+    """Exactly the same text, up to Unicode normalization (servers store NFC) and the line
+    breaks and surrounding white space that a server trims."""
+
+    def norm(text: str) -> str:
+        return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+
+    return norm(theirs) == norm(ours)
+
+
+def plain_text(content: str, host: str) -> str:
+    """A status's HTML ``content`` back into the text that was written, for servers that do not
+    give the source: Mastodon puts a link's whole address in the anchor's text (the hidden parts
+    in invisible spans), breaks lines with ``<br>`` and paragraphs with ``<p>``, and shows a
+    mention of another server's account as ``@user`` only, so that one is rebuilt from its link.
+    """
+    parser = _PlainText(host)
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.out).strip("\n")
+
+
+class _PlainText(HTMLParser):
+    def __init__(self, host: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.host = host
+        self.out: list[str] = []
+        self._mention: str | None = None  # the host of the mention being read
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "br":
+            self.out.append("\n")
+        elif tag == "p" and self.out:
+            self.out.append("\n\n")
+        elif tag == "a" and (found.get("class") or "").split() == ["u-url", "mention"]:
+            self._mention = urlsplit(found.get("href") or "").hostname
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._mention is not None:
+            if self._mention and self._mention != self.host:
+                self.out.append(f"@{self._mention}")
+            self._mention = None
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)

@@ -28,9 +28,11 @@ What tweepy does not do for us, and this adapter does:
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import time
-from collections.abc import Iterator, Mapping
+import unicodedata
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -48,6 +50,7 @@ from tweepy.errors import (
 
 from adapters._transport import network_error
 from adapters.base import (
+    CLOCK_SKEW,
     DEFAULT_BACKOFF,
     AccountCheck,
     AccountLimits,
@@ -58,11 +61,11 @@ from adapters.base import (
     CredentialsInvalid,
     Duplicate,
     MediaItem,
+    OutcomeUnknown,
     OutgoingPart,
     OutOfQuota,
     Published,
     RateLimited,
-    RemotePost,
     ServerError,
     TransientError,
     reset_from_epoch,
@@ -78,6 +81,10 @@ CHUNK_SIZE = 4 * 1024 * 1024
 """X accepts up to 5 MB a chunk; one chunk means a simple upload."""
 PREMIUM_LENGTH = 25_000
 REPLY_SETTINGS = {"everyone": None, "following": "following", "mentioned": "mentionedUsers"}
+PAGE = 100
+"""Posts per page of an account's listing: X's maximum."""
+MAX_PAGES = 10
+"""How many pages a search for a lost post reads before it asks a person instead."""
 OAUTH_LOGGERS = (
     "oauthlib.oauth1.rfc5849",
     "requests_oauthlib.oauth1_auth",
@@ -246,7 +253,9 @@ class XAdapter(Adapter):
                 in_reply_to_tweet_id=part.in_reply_to,
                 reply_settings=REPLY_SETTINGS[part.replies],
             )
-        tweet_id = str(response.json()["data"]["id"])
+        return self._published(str(response.json()["data"]["id"]), tuple(media_ids))
+
+    def _published(self, tweet_id: str, media_ids: tuple[str, ...] = ()) -> Published:
         return Published(
             platform=self.platform,
             remote_id=tweet_id,
@@ -254,7 +263,7 @@ class XAdapter(Adapter):
                 handle=self.settings.handle.lstrip("@"), id=tweet_id
             ),
             published_at=snowflake_time(tweet_id),
-            media_ids=tuple(media_ids),
+            media_ids=media_ids,
         )
 
     def delete(self, remote_id: str) -> None:
@@ -281,26 +290,43 @@ class XAdapter(Adapter):
             self.platform, self._user_id, f"@{user['username']}", user.get("name"), limits
         )
 
-    def find_recent(self, *, since: dt.datetime, limit: int = 20) -> list[RemotePost]:
+    def find_published(
+        self, part: OutgoingPart, *, since: dt.datetime, taken: Collection[str] = frozenset()
+    ) -> Published | None:
+        wanted = _normalized(part.text)
+        candidates = [
+            tweet
+            for tweet in self._posts_since(since - CLOCK_SKEW)
+            if str(tweet["id"]) not in taken and _replied_to(tweet) == part.in_reply_to
+        ]
+        for tweet in reversed(candidates):  # the oldest first, as for Mastodon
+            if _normalized(_as_sent(tweet)) == wanted:
+                return self._published(str(tweet["id"]))
+        return None
+
+    def _posts_since(self, since: dt.datetime) -> Iterator[dict[str, Any]]:
+        """The account's own posts created since ``since``, every page of them; OutcomeUnknown
+        when there are more than MAX_PAGES."""
+        token = None
         with self._errors("list the account's posts"):
             user_id = self._user_id or self.verify().account_id
-            body = self.client.get_users_tweets(
-                user_id,
-                start_time=since,
-                max_results=max(5, min(limit, 100)),
-                tweet_fields=["created_at", "in_reply_to_user_id"],
-                user_auth=True,
-            ).json()
-        handle = self.settings.handle.lstrip("@")
-        return [
-            RemotePost(
-                remote_id=str(tweet["id"]),
-                url=self.capabilities.post_url.format(handle=handle, id=tweet["id"]),
-                text=str(tweet.get("text", "")),
-                published_at=snowflake_time(str(tweet["id"])),
-            )
-            for tweet in body.get("data", [])[:limit]
-        ]
+            for _ in range(MAX_PAGES):
+                body = self.client.get_users_tweets(
+                    user_id,
+                    start_time=since,
+                    max_results=PAGE,
+                    pagination_token=token,
+                    tweet_fields=["created_at", "entities", "referenced_tweets"],
+                    user_auth=True,
+                ).json()
+                yield from body.get("data", [])
+                token = body.get("meta", {}).get("next_token")
+                if not token:
+                    return
+        raise OutcomeUnknown(
+            f"X account {self.settings.handle}: over {MAX_PAGES * PAGE} posts since the first "
+            "attempt; the post cannot be looked for"
+        )
 
     def close(self) -> None:
         self.client.session.close()
@@ -392,7 +418,7 @@ class XAdapter(Adapter):
     # --- the one place X errors are interpreted -----------------------------------------------
 
     @contextmanager
-    def _errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
+    def _map_errors(self, action: str, *, creates: bool = False) -> Iterator[None]:
         where = f"X account {self.settings.handle}: could not {action}"
         try:
             yield
@@ -448,6 +474,31 @@ def _oauth_error(where: str, cause: BaseException) -> PublishError | TransientEr
 def snowflake_time(tweet_id: str) -> dt.datetime:
     """The instant encoded in an X id."""
     return dt.datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, dt.UTC)
+
+
+def _as_sent(tweet: dict[str, Any]) -> str:
+    """A post's text as it was sent: X's t.co links put back to their addresses (from the post's
+    own URL entities, whose offsets count code points) and, between them, its HTML entities
+    undone."""
+    text = str(tweet.get("text", ""))
+    pieces, last = [], 0
+    urls = (tweet.get("entities") or {}).get("urls") or []
+    for url in sorted(urls, key=lambda u: int(u["start"])):
+        start, end = int(url["start"]), int(url["end"])
+        if start < last or text[start:end] != url.get("url"):
+            continue  # an entity that does not point at its link: leave the text as it is
+        pieces += [html.unescape(text[last:start]), str(url.get("expanded_url") or url["url"])]
+        last = end
+    return "".join([*pieces, html.unescape(text[last:])])
+
+
+def _normalized(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _replied_to(tweet: dict[str, Any]) -> str | None:
+    references = tweet.get("referenced_tweets") or []
+    return next((str(r["id"]) for r in references if r.get("type") == "replied_to"), None)
 
 
 def _category(mime: str) -> str:

@@ -15,6 +15,7 @@ from adapters import registry
 from adapters.base import Adapter, AdapterSettings
 from adapters.capabilities import Platform
 from adapters.secrets import load_credentials, session_state
+from scheduler.clock import CampaignClock
 from scheduler.settings import Settings
 from scheduler.store.pauses import suspend_account
 from scheduler.store.schema import Account
@@ -33,9 +34,12 @@ class Accounts:
     account's lock (:meth:`using`): a token check or a reconciliation never runs beside a post
     of the same account."""
 
-    def __init__(self, settings: Settings, *, dry_run: bool) -> None:
+    def __init__(
+        self, settings: Settings, *, dry_run: bool, clock: CampaignClock | None = None
+    ) -> None:
         self.settings = settings
         self.dry_run = dry_run
+        self.clock = clock
         self._adapters: dict[int, Adapter] = {}
         self._locks: dict[int, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -71,8 +75,16 @@ class Accounts:
             timeout=configured.timeout,
             media_deadline=configured.media_deadline,
             state=session_state(account.credentials, file=secrets_file),
+            clock=self._platform_now,
         )
         return cls(settings=settings, credentials=credentials, base_url=configured.base_url)
+
+    def _platform_now(self) -> dt.datetime:
+        """Now on the platforms' clock: the wall clock, or a stepped daemon's time, which the
+        fakes share (a Bluesky record's createdAt, a guessed rate-limit reset)."""
+        if self.clock is None:
+            return dt.datetime.now(dt.UTC)
+        return self.clock.to_real(self.clock.now())
 
     def forget(self, account_id: int | None = None) -> None:
         """Drop cached adapters (one, or all): the next call builds them again, with the

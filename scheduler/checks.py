@@ -37,6 +37,13 @@ _BLUESKY_HANDLE = re.compile(r"^@?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a
 _INSTANCE = re.compile(
     r"^https://[a-z0-9.-]+(:\d+)?/?$|^http://(127\.0\.0\.1|localhost)(:\d+)?/?$", re.I
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+"""The dates a campaign may use: far from the ends of Python's calendar (years 1 and 9999),
+where converting a time to another zone overflows."""
+_INSTANT_EARLIEST = dt.datetime.combine(EARLIEST, dt.time(), dt.UTC)
+_INSTANT_LATEST = dt.datetime.combine(LATEST, dt.time.max, dt.UTC)
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 _RUN_TOGETHER = re.compile(r"^[a-z]{10,}$")
 
@@ -55,13 +62,24 @@ def check_structure(loaded: LoadedCampaign) -> list[Problem]:
     for index, post in enumerate(spec.posts):
         found += _post(loaded, index, post)
         found += _targets(index, post, ids, regions, tags)
-    found += _secrets(loaded.source.values, _raw_strings(spec.model_dump(by_alias=True)))
+    strings = list(_raw_strings(spec.model_dump(by_alias=True)))
+    found += _secrets(loaded.source.values, strings)
+    found += _control_characters(strings)
     found += _run_together_hashtags(loaded)
     return [loaded.source.locate(problem) for problem in found]
 
 
 def _window(loaded: LoadedCampaign) -> Iterator[Problem]:
     window = loaded.spec.campaign.window
+    for key in ("start", "end"):
+        day: dt.date = getattr(window, key)
+        if not EARLIEST <= day <= LATEST:
+            yield error(
+                "invalid-value",
+                ("campaign", "window", key),
+                f"found {day}, outside the years a campaign can be planned in",
+                f"a date from {EARLIEST} to {LATEST}",
+            )
     if window.end < window.start:
         yield error(
             "window",
@@ -239,6 +257,15 @@ def _post_when(loaded: LoadedCampaign, path: FieldPath, post: Post) -> Iterator[
             "an instant with its offset, such as 2026-11-25T12:00:00Z",
         )
         return
+    if not _INSTANT_EARLIEST <= post.at <= _INSTANT_LATEST:
+        # Compared as instants, which cannot overflow; converting one to a time zone could.
+        yield error(
+            "invalid-value",
+            (*path, "at"),
+            f"found {post.at.isoformat()}, outside the years a campaign can be planned in",
+            f"an instant from {EARLIEST} to {LATEST}",
+        )
+        return
     yield from _at_outside_window(loaded, path, post, post.at)
 
 
@@ -303,6 +330,21 @@ def _raw_strings(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, s
             yield from _raw_strings(value, (*path, number))
     elif isinstance(data, str):
         yield path, data
+
+
+def _control_characters(strings: Iterable[tuple[FieldPath, str]]) -> Iterator[Problem]:
+    """Invisible control characters, which quotes let a file write as "\\0" or "\\e": platforms
+    refuse or garble them, and PostgreSQL cannot store a NUL."""
+    for path, value in strings:
+        found = _CONTROL.search(value)
+        if found:
+            yield error(
+                "invalid-value",
+                path,
+                f"the text holds the control character U+{ord(found[0]):04X} "
+                f"at character {found.start() + 1}",
+                "text without control characters (line breaks and tabs are fine)",
+            )
 
 
 def _secrets(

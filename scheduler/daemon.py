@@ -11,6 +11,11 @@ no delivery is ever an APScheduler job. Three jobs drive the process instead:
   outcomes, and records that this worker is alive;
 - **alerts**: sends the digest of new alerts.
 
+On a stepped clock (``campaign run --clock-file``, scheduler/stepping.py) there is no dispatch
+or maintain job: each step of the clock runs housekeeping and dispatch at the new instant until
+nothing is left to do at it, then reports the daemon idle with its next wakeup. Campaign time
+stands still meanwhile, so what a test sees does not depend on how fast the machine is.
+
 SIGTERM and SIGINT stop claiming, let calls in flight finish (within ``daemon.shutdown_grace``),
 release the claims not yet started, and exit 0. SIGHUP reloads the settings file.
 """
@@ -32,11 +37,12 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from scheduler.clock import Clock
+from scheduler.clock import CampaignClock, SteppedClock
 from scheduler.dispatcher import Dispatcher
 from scheduler.notify import send_digest
 from scheduler.ops import HealthServer, SdNotify, metrics_text
 from scheduler.settings import Settings, load_settings
+from scheduler.stepping import Stepper
 from scheduler.store.claims import release
 from scheduler.store.database import Database
 from scheduler.store.schema import Delivery, Worker
@@ -48,6 +54,8 @@ logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 logging.getLogger("alembic").setLevel(logging.WARNING)
 MIN_INTERVAL = 0.05
+HOUSEKEEPING_STATES = [str(DeliveryState.CLAIMED), str(DeliveryState.SENDING),
+                       str(DeliveryState.UNKNOWN)]  # fmt: skip
 """Seconds: the shortest wall-clock interval between two runs of a job, even in a rehearsal."""
 
 
@@ -57,7 +65,7 @@ class Daemon:
         settings: Settings,
         database: Database,
         *,
-        clock: Clock,
+        clock: CampaignClock,
         dry_run: bool = False,
         config_path: Path | None = None,
     ) -> None:
@@ -65,6 +73,7 @@ class Daemon:
         self.database = database
         self.clock = clock
         self.config_path = config_path
+        self.dry_run = dry_run
         self.worker = settings.daemon.worker_name or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatcher = Dispatcher(
             database, settings, worker=self.worker, clock=clock, dry_run=dry_run,
@@ -83,6 +92,11 @@ class Daemon:
         self._again = False
         self._jobs = threading.Condition()
         self._jobs_running = 0
+        self._calls = threading.Condition()
+        self._calls_finished = 0  # what a stepped settle waits on between two dispatches
+        self.stepper: Stepper | None = None
+        if isinstance(clock, SteppedClock) and clock.source is not None:
+            self.stepper = Stepper(clock, self._settle, self._stop)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -93,21 +107,25 @@ class Daemon:
         now = dt.datetime.now(dt.UTC)
         digest = max(MIN_INTERVAL, self.settings.alerts.digest.total_seconds())
         add = self.scheduler.add_job
-        add(self._dispatch, "interval", seconds=self._poll(), id="dispatch", next_run_time=now)
-        add(
-            self._maintain,
-            "interval",
-            seconds=self._maintenance(),
-            id="maintain",
-            next_run_time=now,
-        )
+        if self.stepper is None:  # on a stepped clock, its steps drive these two
+            add(self._dispatch, "interval", seconds=self._poll(), id="dispatch", next_run_time=now)
+            add(
+                self._maintain,
+                "interval",
+                seconds=self._maintenance(),
+                id="maintain",
+                next_run_time=now,
+            )
         add(self._send_alerts, "interval", seconds=digest, id="alerts")
         tokens = max(MIN_INTERVAL, self.settings.daemon.token_check.total_seconds())
         first_check = now + dt.timedelta(seconds=min(tokens, 10))  # after the first dispatch
         add(self._check_tokens, "interval", seconds=tokens, id="tokens", next_run_time=first_check)
         self.scheduler.start()
+        if self.stepper is not None:
+            self.stepper.start()
         self.notify.ready()
-        rehearsal = f", rehearsal at {self.clock.speed:g}x" if self.clock.rehearsal else ""
+        sped_up = self.clock.rehearsal and self.stepper is None
+        rehearsal = f", rehearsal at {self.clock.speed:g}x" if sped_up else ""
         log.info("ready: worker %s, database %s%s", self.worker, self.database.name, rehearsal)
         self._wait_for_stop()
         return self._shutdown()
@@ -141,7 +159,8 @@ class Daemon:
         if self.health is not None:
             self.health.stop()
         left = "" if drained else "; calls still in flight are left to the reaper"
-        log.info("stopped: %d claims released%s", released, left)
+        kept = f"; the dry run's scratch copy is left at {self._where()}" if self.dry_run else ""
+        log.info("stopped: %d claims released%s%s", released, left, kept)
         if not drained:
             # A hung platform call must not hold the process: its delivery stays 'sending',
             # the reaper makes it 'unknown', and reconciliation settles it.
@@ -215,7 +234,11 @@ class Daemon:
         """Something changed (a call finished): dispatch again now."""
         with self._dispatch_lock:
             self._again = True
-        if not self._stop.is_set():
+        if self.stepper is not None:
+            with self._calls:
+                self._calls_finished += 1
+                self._calls.notify_all()
+        elif not self._stop.is_set():
             self._arm(self.clock.now())
 
     def _arm(self, at: dt.datetime | None) -> None:
@@ -230,6 +253,55 @@ class Daemon:
         except Exception:  # the scheduler is shutting down
             log.debug("dispatch not re-armed", exc_info=True)
 
+    def _settle(self) -> dt.datetime | None:
+        """A stepped clock has moved: housekeeping and dispatch at the new instant until a pass
+        starts no call (calls may leave outcomes to settle at the same instant); the next wakeup."""
+        with self._job() as running:
+            if not running:
+                return None
+            while not self._stop.is_set():
+                self._maintain()
+                if not self._dispatch_until_quiet():
+                    break
+            return self._next_wakeup()
+
+    def _dispatch_until_quiet(self) -> int:
+        """Dispatch until a round finds nothing to claim with no call in flight; calls started."""
+        started = 0
+        while not self._stop.is_set():
+            with self._calls:
+                seen = self._calls_finished
+            # Checked before the round: a call frees its slot only once its outcome is written,
+            # so with every slot free the round sees every outcome.
+            quiet = self.dispatcher.drain(0)
+            round_started = self.dispatcher.dispatch()
+            self.last_dispatch = self.clock.now()
+            if quiet and not round_started:
+                break
+            started += round_started
+            self._wait_for_a_call(seen)
+        return started
+
+    def _next_wakeup(self) -> dt.datetime | None:
+        """When a stepped clock should come back: the next claimable instant, or the next
+        maintenance round if sooner while something waits for one (an unknown outcome to
+        reconcile, a lease of another worker that may run out)."""
+        wakeup = self.dispatcher.next_wakeup()
+        with self.database.snapshot() as session:
+            waiting = session.scalar(
+                select(func.count(Delivery.id)).where(Delivery.state.in_(HOUSEKEEPING_STATES))
+            )
+        if waiting:
+            span = dt.timedelta(seconds=self._maintenance()) * self.clock.speed
+            soon = self.clock.now() + span
+            wakeup = min(wakeup, soon) if wakeup else soon
+        return wakeup
+
+    def _wait_for_a_call(self, seen: int) -> None:
+        """Until a call finishes after ``seen`` had; at most a second, in case none was left."""
+        with self._calls:
+            self._calls.wait_for(lambda: self._calls_finished != seen, timeout=1.0)
+
     def _maintain(self) -> None:
         with self._job() as running:
             if running:
@@ -239,7 +311,7 @@ class Daemon:
     def _send_alerts(self) -> None:
         with self._job() as running:
             if running:
-                send_digest(self.database, self.settings, self.clock.now())
+                send_digest(self.database, self.settings, self.clock.now(), dry_run=self.dry_run)
 
     def _check_tokens(self) -> None:
         with self._job() as running:
@@ -250,9 +322,13 @@ class Daemon:
     def _last_digest(self) -> None:
         """What happened since the last digest goes out before the daemon does."""
         try:
-            send_digest(self.database, self.settings, self.clock.now())
+            send_digest(self.database, self.settings, self.clock.now(), dry_run=self.dry_run)
         except Exception:  # never keep a stopping daemon from stopping
             log.exception("the last alert digest could not be sent")
+
+    def _where(self) -> str:
+        """The database as a person would open it: a SQLite file's path, else its name."""
+        return self.database.engine.url.database or self.database.name
 
     def _poll(self) -> float:
         return max(MIN_INTERVAL, self.clock.real_seconds(self.settings.daemon.poll))

@@ -12,6 +12,8 @@ What each outcome becomes:
     other transient errors         retry with exponential backoff and jitter, within the late grace
     CredentialsInvalid, OutOfQuota the account is suspended (others go on); the delivery waits
     ContentRejected, Duplicate     failed, with the reason
+    Duplicate after an earlier     unknown: the platform says the text is on the account already,
+      attempt                      which an earlier attempt whose answer was lost can explain
     OutcomeUnknown                 unknown: reconciled (looked for on the account) before anything
     too late for the grace         missed, with how late
 """
@@ -31,25 +33,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from adapters.base import (
     CredentialsInvalid,
-    MediaItem,
+    Duplicate,
     OutcomeUnknown,
     OutgoingPart,
     OutOfQuota,
     Published,
     RateLimited,
     TransientError,
-    idempotency_key,
 )
 from adapters.capabilities import Platform
 from scheduler.accounts import Accounts
-from scheduler.clock import Clock
+from scheduler.clock import CampaignClock, wall_span
 from scheduler.errors import ConfigurationError, PublishError
 from scheduler.housekeeping import Housekeeper
 from scheduler.model import parse_duration
+from scheduler.outgoing import outgoing_part
 from scheduler.settings import Settings
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import (
@@ -62,8 +63,9 @@ from scheduler.store.claims import (
     held,
 )
 from scheduler.store.database import Database
-from scheduler.store.deliveries import mark_missed, move, read_payload
-from scheduler.store.schema import Account, Campaign, Delivery, Media
+from scheduler.store.deliveries import mark_missed, move
+from scheduler.store.reconciliation import RELEASED
+from scheduler.store.schema import Account, Campaign, Delivery
 from scheduler.store.states import DeliveryState
 from scheduler.timing import describe_span
 
@@ -93,7 +95,7 @@ class Dispatcher:
         settings: Settings,
         *,
         worker: str,
-        clock: Clock,
+        clock: CampaignClock,
         dry_run: bool = False,
         on_change: Callable[[], None] | None = None,
     ) -> None:
@@ -101,9 +103,9 @@ class Dispatcher:
         self.settings = settings
         self.worker = worker
         self.clock = clock
-        self.accounts = Accounts(settings, dry_run=dry_run)
+        self.accounts = Accounts(settings, dry_run=dry_run, clock=clock)
         self.stats: Counter[str] = Counter()
-        self.housekeeping = Housekeeper(database, clock, self.accounts, self.stats)
+        self.housekeeping = Housekeeper(database, clock, self.accounts, self.stats, worker)
         self._on_change = on_change or (lambda: None)
         self._capacity = settings.daemon.max_in_flight  # fixed for the process, even on reload
         self._slots = threading.BoundedSemaphore(self._capacity)
@@ -135,14 +137,9 @@ class Dispatcher:
                 session,
                 worker=self.worker,
                 now=now,
-                lease=self._wall(self.settings.daemon.lease),
+                lease=wall_span(self.clock, self.settings.daemon.lease),
                 spacing=spacing,
             )
-
-    def _wall(self, span: dt.timedelta) -> dt.timedelta:
-        """A span meant in wall-clock time (a lease against crashes, a platform's backoff), in
-        campaign time: the same thing outside a rehearsal, ``speed`` times longer in one."""
-        return span * self.clock.speed
 
     def _spacing(self) -> dt.timedelta:
         # The campaign's late.spacing; with several campaigns, the widest one is kept for all.
@@ -255,7 +252,7 @@ class Dispatcher:
                 account=account,
                 due_at=row.due_at,
                 grace=dt.timedelta(seconds=row.grace_seconds),
-                part=_outgoing(session, row),
+                part=outgoing_part(session, row),
             )
 
     def _sent(self, job: Job, attempt_id: int, published: Published) -> None:
@@ -273,7 +270,8 @@ class Dispatcher:
             values: dict[str, Any] = {**outcome, "sent_at": now, "error_class": None}
             values["error_message"] = None
             if not finish(session, job.claim, S.SENT, now, **values):
-                # The lease ran out during a slow call and the reaper marked it unknown: we know.
+                # The lease ran out during a slow call and the reaper marked it unknown: we know
+                # (and a reconciliation that took it meanwhile has nothing left to do).
                 move(
                     session,
                     Delivery.id == job.claim.delivery_id,
@@ -281,6 +279,7 @@ class Dispatcher:
                     frozenset({S.UNKNOWN}),
                     now,
                     **values,
+                    **RELEASED,
                 )
             session.execute(
                 update(Account).where(Account.id == job.account.id).values(last_sent_at=now)
@@ -298,7 +297,7 @@ class Dispatcher:
             self._retry(job, error, now + self._backoff(job.claim.attempt_count + 1))
         elif isinstance(error, CredentialsInvalid | OutOfQuota):
             self._suspend(job, error, allowed_from=frozenset({S.SENDING}))
-        elif isinstance(error, OutcomeUnknown):
+        elif isinstance(error, OutcomeUnknown) or _duplicate_of_an_earlier_attempt(job, error):
             self._finish(job, S.UNKNOWN, error)
             self.stats["unknown"] += 1
         else:
@@ -336,7 +335,7 @@ class Dispatcher:
             self.stats["retried"] += 1
 
     def _backoff(self, tries: int) -> dt.timedelta:
-        first: dt.timedelta = self._wall(self.settings.daemon.backoff)
+        first: dt.timedelta = wall_span(self.clock, self.settings.daemon.backoff)
         return first * (1 << (tries - 1)) * self._random.uniform(0.5, 1.5)
 
     def _suspend(
@@ -402,46 +401,10 @@ class Dispatcher:
                 )
 
 
-def _outgoing(session: Session, row: Delivery) -> OutgoingPart:
-    payload = read_payload(row)
-    media = tuple(
-        MediaItem(mime=item["mime"], alt=item["alt"], data=_media_bytes(session, item["sha256"]),
-                  width=item["width"], height=item["height"])
-        for item in payload["media"]
-    )  # fmt: skip
-    reply_to, root = _thread_ids(session, row)
-    return OutgoingPart(
-        text=payload["text"],
-        idempotency_key=idempotency_key(row.key, row.content_hash),
-        media=media,
-        language=row.language,
-        content_warning=payload["content_warning"],
-        visibility=payload["visibility"],
-        replies=payload["replies"],
-        in_reply_to=reply_to,
-        thread_root=root,
-    )
-
-
-def _media_bytes(session: Session, sha256: str) -> bytes:
-    media = session.get(Media, sha256)
-    if media is None:
-        raise ConfigurationError(f"image {sha256[:12]} is missing from the store; sync again")
-    return media.data
-
-
-def _thread_ids(session: Session, row: Delivery) -> tuple[str | None, str | None]:
-    if row.part == 1:
-        return None, None
-    query = select(Delivery.part, Delivery.remote_id).where(
-        Delivery.campaign_id == row.campaign_id,
-        Delivery.post_id == row.post_id,
-        Delivery.embassy_id == row.embassy_id,
-        Delivery.platform == row.platform,
-        Delivery.part.in_([1, row.part - 1]),
-    )
-    parts = dict(session.execute(query).all())
-    return parts.get(row.part - 1), parts.get(1)
+def _duplicate_of_an_earlier_attempt(job: Job, error: PublishError) -> bool:
+    """X refuses a text the account has posted: after an attempt whose outcome was lost, that
+    is the likeliest reason, so the delivery is looked for rather than failed."""
+    return isinstance(error, Duplicate) and job.claim.attempt_count > 0
 
 
 def _error(error: Exception) -> dict[str, Any]:

@@ -6,20 +6,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from adapters.base import CredentialsInvalid, OutcomeUnknown, OutOfQuota
+from adapters.base import CredentialsInvalid, OutcomeUnknown, OutOfQuota, Published
+from adapters.capabilities import Platform
 from scheduler.accounts import Accounts
-from scheduler.clock import Clock
-from scheduler.errors import ConfigurationError, PublishError
+from scheduler.clock import CampaignClock, wall_span
+from scheduler.errors import ConfigurationError, PublishError, StoreError
+from scheduler.outgoing import outgoing_part
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import CLAIMABLE, reap
 from scheduler.store.database import Database
-from scheduler.store.deliveries import mark_missed, move, read_payload
+from scheduler.store.deliveries import mark_missed, move
+from scheduler.store.reconciliation import (
+    RELEASED,
+    Unsettled,
+    record_found,
+    release_unsettled,
+    take_unsettled,
+    taken_remote_ids,
+    unsettled,
+)
 from scheduler.store.schema import Account, Delivery
 from scheduler.store.states import DeliveryState
 from scheduler.timing import describe_span
@@ -27,18 +38,20 @@ from scheduler.timing import describe_span
 log = logging.getLogger("campaign.housekeeping")
 S = DeliveryState
 REVIEW_AFTER = dt.timedelta(minutes=15)
-"""An unknown outcome that cannot be settled by looking for the post within this long goes to a
-person (needs_review)."""
-LOOKBACK = dt.timedelta(hours=2)
-"""How far back (wall-clock time) reconciliation looks on the account for a lost post."""
+"""An unknown outcome whose account cannot be asked (the platform is down) for this long after
+it could first be looked for goes to a person (needs_review)."""
+RECONCILE_BATCH = 200
+RECONCILE_THREADS = 8
+"""Accounts searched at once; each account's own deliveries are searched one by one."""
 
 
 @dataclass
 class Housekeeper:
     database: Database
-    clock: Clock
+    clock: CampaignClock
     accounts: Accounts
     stats: Counter[str]
+    worker: str
 
     def check_tokens(self, horizon: dt.timedelta = dt.timedelta(days=1)) -> int:
         """Verify the credentials of every account with posts due within ``horizon``: a revoked
@@ -127,96 +140,109 @@ class Housekeeper:
         return missed
 
     def reconcile(self) -> int:
-        """Look for each unknown outcome on its account: found -> sent; surely absent -> back on
-        the schedule (Mastodon then receives the same idempotency key); cannot tell -> a person."""
+        """Settle unknown outcomes by looking for each post on its account, by what was sent
+        (``Adapter.find_published``): found -> sent; surely absent -> back on the schedule;
+        cannot tell -> a person (needs_review), told by an alert. Accounts are searched in
+        parallel, each account's deliveries one after another. Returns how many were settled."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            taken = take_unsettled(
+                session,
+                worker=self.worker,
+                now=now,
+                lease=wall_span(self.clock, self.accounts.settings.daemon.lease),
+                settled_before=now - self._settle_delay(),
+                limit=RECONCILE_BATCH,
+            )
+            jobs = [unsettled(session, delivery_id) for delivery_id in taken]
+        by_account: dict[int, list[Unsettled]] = {}
+        # Each account's in the order of their first calls: with two lost posts of the same
+        # text, the earlier call takes the earlier post.
+        for job in sorted(jobs, key=lambda job: job.first_attempt):
+            by_account.setdefault(job.account.id, []).append(job)
+        if not by_account:
+            return 0
+        workers = min(RECONCILE_THREADS, len(by_account))
+        with ThreadPoolExecutor(workers, thread_name_prefix="campaign-reconcile") as pool:
+            settled = pool.map(self._reconcile_account, by_account.values())
+            return sum(settled)
+
+    def _settle_delay(self) -> dt.timedelta:
+        """How long after a call started its post may still appear: a call that timed out on
+        our side (after the platform timeout) can be committed by the platform later, so nobody
+        looks before twice that timeout (a minute with the default 30 s)."""
+        settings = self.accounts.settings
+        timeout = max(settings.platform(platform).timeout for platform in Platform)
+        return wall_span(self.clock, dt.timedelta(seconds=2 * timeout))
+
+    def _reconcile_account(self, jobs: list[Unsettled]) -> int:
         settled = 0
-        with self.database.snapshot() as session:
-            rows = session.scalars(
-                select(Delivery)
-                .where(Delivery.state == str(S.UNKNOWN), Delivery.lease_owner.is_(None))
-                .limit(50)
-            ).all()
-            jobs = [
-                (row.id, row.key, row.campaign_id, row.state_since, read_payload(row)["text"],
-                 session.get(Account, row.account_id))
-                for row in rows
-            ]  # fmt: skip
-        for delivery_id, key, campaign_id, since, text, account in jobs:
-            assert account is not None
-            settled += self._reconcile_one(delivery_id, key, campaign_id, since, text, account)
+        for job in jobs:
+            try:
+                settled += self._reconcile_one(job)
+            except Exception:  # a bug must not leave the other deliveries leased
+                log.exception("delivery %s: reconciliation failed unexpectedly", job.key)
+                with self.database.transaction() as session:
+                    release_unsettled(session, job.delivery_id, self.worker)
         return settled
 
-    def _reconcile_one(
-        self,
-        delivery_id: int,
-        key: str,
-        campaign_id: str,
-        since: dt.datetime,
-        text: str,
-        account: Account,
-    ) -> int:
-        now = self.clock.now()
-        where = Delivery.id == delivery_id
+    def _reconcile_one(self, job: Unsettled) -> int:
+        with self.database.snapshot() as session:
+            row = session.get(Delivery, job.delivery_id)
+            assert row is not None
+            part = outgoing_part(session, row)
+            taken = taken_remote_ids(session, job.account.id)
         try:
-            with self.accounts.using(account) as adapter:
-                if not adapter.can_find_recent:
-                    raise OutcomeUnknown(f"{account.platform} does not let us look for the post")
-                recent = adapter.find_recent(since=dt.datetime.now(dt.UTC) - LOOKBACK, limit=50)
-        except (PublishError, ConfigurationError) as error:
-            if now - since < REVIEW_AFTER and not isinstance(error, OutcomeUnknown):
-                return 0  # try again at the next round
+            with self.accounts.using(job.account) as adapter:
+                found = adapter.find_published(
+                    part, since=self.clock.to_real(job.first_attempt), taken=taken
+                )
+        except (OutcomeUnknown, ConfigurationError) as error:
+            return self._to_a_person(job, f"cannot tell whether it was posted: {error}")
+        except PublishError as error:
+            waited = self.clock.now() - job.state_since - self._settle_delay()
+            if waited < wall_span(self.clock, REVIEW_AFTER):
+                with self.database.transaction() as session:
+                    release_unsettled(session, job.delivery_id, self.worker)
+                log.info("delivery %s: cannot look for it yet (%s)", job.key, error)
+                return 0
+            return self._to_a_person(job, f"cannot look for it on the account: {error}")
+        if found is not None:
+            return self._found(job, found)
+        if job.refused_as_duplicate:
+            return self._to_a_person(
+                job,
+                "the platform refused it as a duplicate of a post on the account, but no post "
+                "since the first attempt has its text",
+            )
+        return self._absent(job)
+
+    def _found(self, job: Unsettled, found: Published) -> int:
+        now = self.clock.now()
+        try:
             with self.database.transaction() as session:
-                message = (
-                    f"cannot tell whether it was posted: {error}; check the account, then mark it"
-                )
-                if move(
-                    session,
-                    where,
-                    S.NEEDS_REVIEW,
-                    frozenset({S.UNKNOWN}),
-                    now,
-                    error_message=message,
-                ):
-                    raise_alert(
-                        session,
-                        now,
-                        AlertKind.NEEDS_REVIEW,
-                        f"{key}: {message}",
-                        campaign_id=campaign_id,
-                        subject=key,
-                    )
-            return 1
-        found = next((post for post in recent if _same_text(post.text, text)), None)
-        with self.database.transaction() as session:
-            if found is not None:
-                move(
-                    session,
-                    where,
-                    S.SENT,
-                    frozenset({S.UNKNOWN}),
-                    now,
-                    remote_id=found.remote_id,
-                    remote_url=found.url,
-                    sent_at=now,
-                    error_class=None,
-                    error_message=None,
-                )
-                log.info("delivery %s: reconciled, it was posted: %s", key, found.url)
-            else:
-                move(session, where, S.SCHEDULED, frozenset({S.UNKNOWN}), now,
-                     error_message="reconciled: not on the account; sending again")  # fmt: skip
-                log.info("delivery %s: reconciled, not posted; it goes out again", key)
+                record_found(session, job.delivery_id, remote_id=found.remote_id,
+                             remote_url=found.url, now=now)  # fmt: skip
+        except StoreError as error:
+            return self._to_a_person(job, f"found {found.url}, but {error}")
+        log.info("delivery %s: reconciled, it was posted: %s", job.key, found.url)
         return 1
 
+    def _absent(self, job: Unsettled) -> int:
+        with self.database.transaction() as session:
+            move(session, Delivery.id == job.delivery_id, S.SCHEDULED, frozenset({S.UNKNOWN}),
+                 self.clock.now(), error_message="reconciled: not on the account; sending again",
+                 **RELEASED)  # fmt: skip
+        log.info("delivery %s: reconciled, not posted; it goes out again", job.key)
+        return 1
 
-def _same_text(remote: str, ours: str) -> bool:
-    """Whether a post found on the account is ours: platforms shorten links and return HTML, so
-    compare the words only, and the start of ours."""
-    theirs, mine = _words(remote), _words(ours)
-    return bool(mine) and mine[:60] in theirs
-
-
-def _words(text: str) -> str:
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = re.sub(r"https?://\S+", " ", text)
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    def _to_a_person(self, job: Unsettled, why: str) -> int:
+        now = self.clock.now()
+        message = f"{why}; check the account, then settle it (campaign settle)"
+        with self.database.transaction() as session:
+            if move(session, Delivery.id == job.delivery_id, S.NEEDS_REVIEW,
+                    frozenset({S.UNKNOWN}), now, error_message=message, **RELEASED):  # fmt: skip
+                raise_alert(session, now, AlertKind.NEEDS_REVIEW, f"{job.key}: {message}",
+                            campaign_id=job.campaign_id, subject=job.key)  # fmt: skip
+        log.warning("delivery %s: needs review: %s", job.key, message)
+        return 1

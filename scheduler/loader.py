@@ -6,6 +6,7 @@ what was found, what was expected, with a "did you mean" for typos.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import types
 import typing
@@ -45,9 +46,15 @@ class LoadResult:
 
 def load_file(path: Path) -> LoadResult:
     file = str(path)
-    text, problem = _read_text(path)
+    data, problem = _read_bytes(path)
     if problem is not None:
         return LoadResult(None, [problem.located(file, None, None)])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LoadResult(
+            None, [_not_utf8(data, exc).located(file, *_line_column(data, exc.start))]
+        )
     return load_text(text, path)
 
 
@@ -88,19 +95,48 @@ def load_data(data: dict[str, Any], source: SourceMap, path: Path) -> LoadResult
     return LoadResult(LoadedCampaign(spec, source, path), [])
 
 
-def _read_text(path: Path) -> tuple[str, Problem | None]:
+def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return "", error("file-too-large", (), "the file is larger than 20 MB")
-        return path.read_bytes().decode("utf-8"), None
+        with path.open("rb") as stream:
+            # Read one byte past the limit rather than trust the size on disk: /dev/zero, a
+            # pipe or a file still growing report a size that says nothing.
+            data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        return "", error("file-not-found", (), "no such file", "an existing campaign file")
+        return b"", error("file-not-found", (), "no such file", "an existing campaign file")
     except IsADirectoryError:
-        return "", error("file-not-found", (), "this is a folder", "a campaign file")
+        return b"", error("file-not-found", (), "this is a folder", "a campaign file")
     except PermissionError:
-        return "", error("file-unreadable", (), "permission denied", "a readable file")
-    except UnicodeDecodeError as exc:
-        return "", error("encoding", (), f"byte {exc.start} is not UTF-8", "a UTF-8 text file")
+        return b"", error("file-unreadable", (), "permission denied", "a readable file")
+    except OSError as exc:  # a symbolic link loop, a name too long, an I/O error...
+        reason = (exc.strerror or type(exc).__name__).lower()
+        return b"", error("file-unreadable", (), reason, "a readable file")
+    if len(data) > MAX_FILE_BYTES:
+        return b"", error("file-too-large", (), "the file is larger than 20 MB")
+    return data, None
+
+
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> Problem:
+    encoding = next((name for bom, name in _BYTE_ORDER_MARKS if data.startswith(bom)), None)
+    if encoding is not None:
+        found = f"the file is in {encoding} (it starts with a {encoding} byte order mark)"
+    else:
+        found = f"byte {exc.start} is not UTF-8"
+    return error("encoding", (), found, "a UTF-8 text file")
+
+
+def _line_column(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of the byte at ``offset``."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
 
 
 def _translate(detail: ErrorDetails, source: SourceMap) -> Problem:

@@ -47,17 +47,32 @@ def _matches(pattern: str, expected: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+MAX_DURATION = timedelta(days=366)
+"""The longest grace or spacing: longer means nothing in a campaign, and the store keeps
+seconds in a 32-bit column."""
+
+
 def parse_duration(value: object) -> timedelta:
-    """Read '90s', '15m', '2h' or '1d' (a bare number is minutes)."""
+    """Read '90s', '15m', '2h' or '1d' (a bare number is minutes), from 0 to MAX_DURATION."""
     if isinstance(value, timedelta):
         return value
+    digits, unit = "", ""
     if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(minutes=value)
-    if isinstance(value, str):
+        digits, unit = str(value), "minutes"
+    elif isinstance(value, str):
         match = re.match(r"^\s*(\d+)\s*(s|m|h|d)\s*$", value)
         if match:
-            return timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))})
-    raise ValueError("expected a duration such as '90s', '15m', '2h' or '1d'")
+            digits, unit = match.group(1), _DURATION_UNITS[match.group(2)]
+    if not digits:
+        raise ValueError("expected a duration such as '90s', '15m', '2h' or '1d'")
+    # Compared before timedelta() sees it: 99999999999d overflows, and -5 would run backwards.
+    if (
+        digits.startswith("-")
+        or len(digits) > 12
+        or timedelta(**{unit: 1}) * int(digits) > MAX_DURATION
+    ):
+        raise ValueError("expected a duration from 0 to 366 days, such as '2h' or '1d'")
+    return timedelta(**{unit: int(digits)})
 
 
 def format_duration(value: timedelta) -> str:
@@ -89,6 +104,35 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(lambda value: format_duration(value), return_type=str),
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
+]
+_NUMBER = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*$")
+
+
+def _not_a_number(expected: str) -> BeforeValidator:
+    """pydantic reads a number as seconds since 1970; in a campaign file it is a mistake."""
+
+    def check(value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"expected {expected}, not a number")
+        if isinstance(value, str) and _NUMBER.match(value):
+            raise ValueError(f"expected {expected}, not a number")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _not_true_or_false(value: object) -> object:
+    # pydantic reads true as 1: 'day: true' would quietly mean day 1.
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not true or false")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_true_or_false)]
+Date = Annotated[dt.date, _not_a_number("a date such as 2026-11-25")]
+Instant = Annotated[
+    dt.datetime,
+    _not_a_number("a date and time with its UTC offset, such as 2026-11-25T12:00:00Z"),
 ]
 NonEmptyText = Annotated[str, Field(min_length=1)]
 # At least one language: an empty mapping ('alt: {}') has nothing to post or read out.
@@ -143,8 +187,8 @@ class Replies(StrEnum):
 
 
 class Window(FileModel):
-    start: dt.date = Field(description="First day of the campaign (its day 1).")
-    end: dt.date = Field(description="Last day of the campaign, inclusive.")
+    start: Date = Field(description="First day of the campaign (its day 1).")
+    end: Date = Field(description="Last day of the campaign, inclusive.")
 
 
 class LatePolicy(FileModel):
@@ -207,7 +251,7 @@ class MastodonAccount(FileModel):
     handle: NonEmptyText
     instance: NonEmptyText = Field(description="The server's address, e.g. https://mastodon.social")
     credentials: NonEmptyText
-    max_characters: int = Field(
+    max_characters: WholeNumber = Field(
         default=500, ge=1, le=100_000, description="The instance's post length limit."
     )
 
@@ -283,12 +327,15 @@ class Targets(FileModel):
 
 class Post(FileModel):
     id: Id
-    day: int | None = Field(default=None, ge=1, description="Day of the campaign; day 1 is start.")
-    date: dt.date | None = None
+    # ge before the validator: the schema then says "minimum", which editors understand
+    day: Annotated[int, Field(ge=1), BeforeValidator(_not_true_or_false)] | None = Field(
+        default=None, description="Day of the campaign; day 1 is start."
+    )
+    date: Date | None = None
     time: NonEmptyText | None = Field(
         default=None, description="A local time ('18:30') or the name of a posting time."
     )
-    at: dt.datetime | None = Field(
+    at: Instant | None = Field(
         default=None,
         description="One instant for every embassy, with its UTC offset: '2026-11-25T12:00:00Z'.",
     )
@@ -315,7 +362,7 @@ class Post(FileModel):
 
 class CampaignFile(FileModel):
     schema_ref: str | None = Field(default=None, alias="$schema")
-    version: int = Field(default=FORMAT_VERSION, ge=1, le=FORMAT_VERSION)
+    version: WholeNumber = Field(default=FORMAT_VERSION, ge=1, le=FORMAT_VERSION)
     campaign: CampaignSection
     embassies: list[Embassy] = Field(min_length=1)
     posts: list[Post] = Field(default_factory=list)

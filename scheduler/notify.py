@@ -89,8 +89,13 @@ def send_digest(
     now: dt.datetime,
     *,
     max_body: int = MAX_BODY,
+    dry_run: bool = False,
 ) -> int:
-    """Send the unsent alerts as one digest; returns how many were sent (and marked so)."""
+    """Send the unsent alerts as one digest; returns how many were sent (and marked so).
+
+    In a dry run the digest is logged instead: the team hears only of real runs."""
+    if dry_run:
+        return _log_digest(database, now, max_body)
     try:
         urls = alert_urls(settings)
     except ConfigurationError as exc:  # its message names the entry and file, never a value
@@ -107,6 +112,16 @@ def send_digest(
             return 0
         mark(digest.alert_ids, now)
     log.info("alerts: digest of %d sent to %d target(s)", len(digest.alert_ids), len(urls))
+    return len(digest.alert_ids)
+
+
+def _log_digest(database: Database, now: dt.datetime, max_body: int) -> int:
+    with _outbox(database) as (alerts, mark):
+        if not alerts:
+            return 0
+        digest = build_digest(alerts, max_body=max_body)
+        log.info("alerts (dry run: sent to no one): %s\n%s", digest.title, digest.body)
+        mark(digest.alert_ids, now)  # in the dry run's scratch copy, so logged once
     return len(digest.alert_ids)
 
 

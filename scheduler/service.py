@@ -7,7 +7,7 @@ adapter, in later layers).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +21,10 @@ from scheduler.errors import CampaignFileError, ConfigurationError, PublishError
 from scheduler.loader import LoadedCampaign, LoadResult, load_data, load_file
 from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
-from scheduler.problems import Problem, has_errors, sort_problems
-from scheduler.sourcemap import SourceMap
+from scheduler.problems import FieldPath, Problem, has_errors, sort_problems
+from scheduler.sourcemap import Position, SourceMap
 from scheduler.store import pauses, queries
+from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
@@ -267,7 +268,7 @@ def _write_post(
     # Without a time, the post goes in free slots; day 1 only lets it pass the file's rule that
     # every post says when, and the slots override it.
     checked = definition if has_time(definition) else {**definition, "day": 1}
-    loaded = load_data(campaign_with(campaign, [checked]), SourceMap(QUEUE_SOURCE), path)
+    loaded = load_data(campaign_with(campaign, [checked]), _typed(checked), path)
     if loaded.campaign is None:
         raise CampaignFileError(QUEUE_SOURCE, loaded.problems)
     spec = loaded.campaign.spec
@@ -295,6 +296,33 @@ def _write_post(
     record(session, now, actor, action, campaign.id, post.id, version=post.version)
     problems = [p for p in valid.problems if p.path[:1] == ("posts",)]
     return PostChange(campaign.id, post.id, post.version, report, problems, post.placement)
+
+
+@dataclass
+class _TypedSource(SourceMap):
+    """Where a queued post comes from: no file, so nothing has a line or a column."""
+
+    def position(self, path: FieldPath, *, key: bool = False) -> Position | None:
+        return None
+
+
+def _typed(definition: Mapping[str, Any]) -> SourceMap:
+    """The source of a queued post: a person typed every one of its fields, so the checks that
+    look only at what was written (a pasted secret) look at all of them, as in a file."""
+    return _TypedSource(
+        QUEUE_SOURCE, values=dict.fromkeys(_leaves(definition, ("posts", 0)), (0, 0))
+    )
+
+
+def _leaves(value: Any, path: FieldPath) -> Iterator[FieldPath]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _leaves(item, (*path, number))
+    else:
+        yield path
 
 
 def _save_post(
@@ -474,12 +502,34 @@ def retract(
 
     pool = Accounts(settings, dry_run=False)
     try:
-        return [
+        done = [
             _retract_one(database, pool, row, accounts[row.account_id], actor, moment)
             for row in rows
         ]
     finally:
         pool.close()
+    _alert_retraction(database, campaign.id, post_id, actor, done, moment)
+    return done
+
+
+def _alert_retraction(
+    database: Database,
+    campaign_id: str,
+    post_id: str,
+    actor: str,
+    done: list[Retraction],
+    now: dt.datetime,
+) -> None:
+    """The team hears of every retraction, and of the copies that could not be deleted."""
+    failed = [item for item in done if item.outcome != "deleted"]
+    message = f"{post_id}: retracted by {actor}; {len(done) - len(failed)} sent copies deleted"
+    if failed:
+        message += f", {len(failed)} not deleted: " + "; ".join(
+            f"{item.delivery} ({item.outcome})" for item in failed
+        )
+    with database.transaction() as session:
+        raise_alert(session, now, AlertKind.RETRACTED, message, campaign_id=campaign_id,
+                    subject=post_id)  # fmt: skip
 
 
 def _sent(session: Session, campaign_id: str, post_id: str) -> list[StoredDelivery]:

@@ -4,10 +4,16 @@
 them; ``DaemonProcess`` runs ``campaign run`` in a subprocess with the environment that points
 it at the fakes; ``wait_for`` polls the store with a deadline (the daemon is another process:
 there is no event to wait on).
+
+``SteppedTime`` gives a daemon a clock the test moves (``campaign run --clock-file``,
+scheduler/stepping.py): campaign time stands still while the daemon works, and jumps to its next
+wakeup once it says it is idle. What such a test sees does not depend on the machine's speed or
+load; its deadlines only catch a hung daemon.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -24,11 +30,18 @@ from fakes import FakeBluesky, FakeMastodon, FakeX
 from sqlalchemy import func, select
 
 from adapters.secrets import env_name
+from scheduler.clock import SteppedClock
+from scheduler.stepping import Status, read_status, write_instant
 from scheduler.store.database import Database
 from scheduler.store.schema import Account, Delivery
 
 T = TypeVar("T")
 X_CONSUMER = {"consumer_key": "consumer-key", "consumer_secret": "consumer-secret"}
+HANG = 120.0
+"""Seconds any one wait here may last: a deadline that catches a hung daemon, never one that
+times a working daemon on a loaded machine."""
+IDLE_STEP = dt.timedelta(minutes=1)
+"""How far a stepped test moves campaign time when the daemon has no wakeup to offer."""
 
 
 @dataclass
@@ -53,6 +66,11 @@ class Platforms:
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
+
+    def follow(self, clock: Callable[[], dt.datetime]) -> None:
+        """Stamp posts, ids and rate-limit resets with ``clock``: a stepped daemon's time."""
+        for fake in (self.x, self.mastodon, self.bluesky):
+            fake.clock = clock
 
     def enrol(self, database: Database) -> None:
         """Give every account of the synced campaign an identity and credentials on its fake."""
@@ -112,7 +130,7 @@ class DaemonProcess:
         assert self.process is not None
         self.process.send_signal(number)
 
-    def stop(self, timeout: float = 30) -> int:
+    def stop(self, timeout: float = HANG) -> int:
         """SIGTERM, then the exit code."""
         assert self.process is not None
         if self.process.poll() is None:
@@ -143,10 +161,98 @@ class DaemonProcess:
             self.kill()
 
 
+class TimedOut(AssertionError):
+    """A deadline of ``wait_for`` passed."""
+
+
+@dataclass
+class SteppedTime:
+    """Campaign time of a daemon on a stepped clock, moved by the test through the clock file.
+
+    ``now`` is the instant last written: give it to the fakes (``Platforms.follow``) so that
+    the platforms live in the daemon's time. Each move waits for the daemon to be idle at the
+    current instant first, then for it to be idle at the new one (see scheduler/stepping.py).
+    """
+
+    path: Path
+    start: dt.datetime
+    clock: SteppedClock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = SteppedClock(self.start)
+        write_instant(self.path, self.start)
+
+    @property
+    def args(self) -> list[str]:
+        return ["--clock-file", str(self.path)]
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def idle(self, daemon: DaemonProcess, *, after: int = 0) -> Status:
+        """Wait until ``daemon`` is idle at the current instant, in a status newer than
+        ``after``; fail at once if it reports an error or exits."""
+        process = daemon.process
+        assert process is not None
+
+        def check() -> Status | None:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the daemon exited ({process.returncode}):\n{daemon.output()}"
+                )
+            status = read_status(self.path)
+            if status is None or status.pid != process.pid or status.seq <= after:
+                return None
+            if status.error:
+                raise AssertionError(f"the daemon at {status.instant}: {status.error}")
+            return status if status.idle and status.instant == self.now() else None
+
+        what = f"the daemon to be idle at {self.now().isoformat()}"
+        try:
+            return wait_for(check, timeout=HANG, what=what, every=0.005)
+        except TimedOut as exc:
+            last = read_status(self.path)
+            raise AssertionError(f"{exc}; its last status: {last}\n{daemon.output()}") from None
+
+    def advance_to(self, daemon: DaemonProcess, instant: dt.datetime) -> Status:
+        return self._move(daemon, self.idle(daemon), instant)
+
+    def advance(self, daemon: DaemonProcess, span: dt.timedelta) -> Status:
+        return self.advance_to(daemon, self.now() + span)
+
+    def until(
+        self,
+        daemon: DaemonProcess,
+        condition: Callable[[], T | None],
+        *,
+        max_step: dt.timedelta | None = None,
+        steps: int = 10_000,
+    ) -> T:
+        """Move time from wakeup to wakeup (never more than ``max_step`` at once; by
+        ``IDLE_STEP`` when the daemon offers none) until ``condition``, checked whenever the
+        daemon is idle, holds; fail after ``steps`` moves."""
+        status = self.idle(daemon)
+        for _ in range(steps):
+            found = condition()
+            if found:
+                return found
+            target = status.next_wakeup or status.instant + IDLE_STEP
+            if max_step is not None:
+                target = min(target, status.instant + max_step)
+            status = self._move(daemon, status, target)
+        raise AssertionError(f"still not there after {steps} steps, at {self.now().isoformat()}")
+
+    def _move(self, daemon: DaemonProcess, status: Status, instant: dt.datetime) -> Status:
+        self.clock.advance_to(instant)  # the fakes first: nothing is in flight
+        write_instant(self.path, instant)
+        return self.idle(daemon, after=status.seq)
+
+
 def wait_for(
-    check: Callable[[], T | None], *, timeout: float = 30, what: str = "", every: float = 0.05
+    check: Callable[[], T | None], *, timeout: float = HANG, what: str = "", every: float = 0.05
 ) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds, a
+    deadline meant to catch a hang, not to time the daemon."""
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while True:
@@ -154,7 +260,7 @@ def wait_for(
         if found:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+            raise TimedOut(f"timed out after {timeout}s waiting for {what or check}")
         pause.wait(every)
 
 

@@ -10,23 +10,21 @@ instance, ``CAMPAIGN_BLUESKY_URL``).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
 import shlex
 import shutil
 import stat
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from cli_fixtures import write_campaign
 from click.testing import CliRunner, Result
 from fakes import FakeBluesky, FakeMastodon, FakeX
+from keyboard import mastodon_code, typed, x_pin
 
 from adapters.base import AccountLimits
 from adapters.capabilities import Platform
@@ -40,62 +38,6 @@ from scheduler.service import plan_file
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "campaigns.yaml"
 CONSUMER = {"consumer_key": "consumer-key", "consumer_secret": "consumer-secret"}
-
-Line = str | Callable[[], str]
-
-
-# --- the person at the keyboard -----------------------------------------------------------------
-
-
-class _Keyboard(io.RawIOBase):
-    """One line per read, computed when the prompt asks for it."""
-
-    def __init__(self, lines: tuple[Line, ...]) -> None:
-        self.lines = list(lines)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if not self.lines:
-            return 0
-        line = self.lines.pop(0)
-        data = ((line() if callable(line) else line) + "\n").encode()
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def typed(*lines: Line) -> io.BufferedReader:
-    return io.BufferedReader(_Keyboard(lines))
-
-
-def x_pin(fake: FakeX) -> Callable[[], str]:
-    """Open the authorize page of the request token just issued, and read the PIN off it."""
-
-    def read() -> str:
-        token = list(fake.request_tokens)[-1]
-        page = requests.get(f"{fake.url}/oauth/authorize?oauth_token={token}", timeout=5)
-        return re.search(r'id="oauth_pin"><kbd><code>(\d+)</code>', page.text).group(1)  # type: ignore[union-attr]
-
-    return read
-
-
-def mastodon_code(fake: FakeMastodon) -> Callable[[], str]:
-    """Open the authorize page for the app just registered, and read the code off it."""
-
-    def read() -> str:
-        query = {
-            "client_id": list(fake.apps)[-1],
-            "response_type": "code",
-            "redirect_uri": OUT_OF_BAND,
-            "scope": " ".join(SCOPES),
-        }
-        page = requests.get(f"{fake.url}/oauth/authorize?{urlencode(query)}", timeout=5)
-        return re.search(
-            r'class="oauth-code" readonly type="text" value="([^"]+)"', page.text
-        ).group(1)  # type: ignore[union-attr]
-
-    return read
 
 
 # --- fixtures -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from campaign_builders import embassy, post, write_campaign
 from daemon_harness import Platforms
 from sqlalchemy import select, update
 
-from scheduler.clock import Clock
+from scheduler.clock import Clock, SteppedClock
 from scheduler.dispatcher import Dispatcher
 from scheduler.service import sync_file
 from scheduler.settings import DaemonSettings, Settings
@@ -43,9 +43,15 @@ def _paris(tmp_path: Path, database: Database, platforms: Platforms, posts: list
         monkeypatch.setenv(name, value)
 
 
-def _dispatcher(database: Database, at: dt.datetime, **daemon: Any) -> Dispatcher:
+def _dispatcher(database: Database, at: dt.datetime | SteppedClock, **daemon: Any) -> Dispatcher:
+    """A dispatcher on a rehearsal clock from ``at``, or on a stepped clock the test moves."""
     settings = Settings(daemon=DaemonSettings(**{"backoff": "1s", **daemon}))
-    return Dispatcher(database, settings, worker="w1", clock=Clock(start=at))
+    clock = at if isinstance(at, SteppedClock) else Clock(start=at)
+    return Dispatcher(database, settings, worker="w1", clock=clock)
+
+
+SETTLED = dt.timedelta(minutes=2)
+"""Long enough after a call for reconciliation to look for its post (twice the timeout)."""
 
 
 def _rows(database: Database) -> list[Delivery]:
@@ -83,10 +89,13 @@ def test_an_unknown_outcome_found_on_the_account_becomes_sent(
 ) -> None:
     _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
     platforms.mastodon.commit_then_drop(path="/api/v1/statuses")
-    dispatcher = _dispatcher(database, DUE)
+    clock = SteppedClock(DUE)
+    dispatcher = _dispatcher(database, clock)
     try:
         _run_until_idle(dispatcher)
         assert [row.state for row in _rows(database)] == ["unknown"]
+        assert dispatcher.housekeeping.reconcile() == 0  # too soon: it may still commit
+        clock.advance(SETTLED)
         assert dispatcher.housekeeping.reconcile() == 1
     finally:
         dispatcher.close()
@@ -100,19 +109,18 @@ def test_an_unknown_outcome_not_on_the_account_goes_out_again(
 ) -> None:
     _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
     platforms.mastodon.drop(path="/api/v1/statuses")  # closed before the server acted
-    dispatcher = _dispatcher(database, DUE)
+    clock = SteppedClock(DUE)
+    dispatcher = _dispatcher(database, clock)
     try:
         _run_until_idle(dispatcher)
         assert [row.state for row in _rows(database)] == ["unknown"]
+        clock.advance(SETTLED)
         dispatcher.housekeeping.reconcile()
         assert [row.state for row in _rows(database)] == ["scheduled"]
+        clock.advance(dt.timedelta(minutes=3))  # after the account's spacing
+        _run_until_idle(dispatcher)
     finally:
         dispatcher.close()
-    later = _dispatcher(database, DUE + dt.timedelta(minutes=3))  # after the account's spacing
-    try:
-        _run_until_idle(later)
-    finally:
-        later.close()
     assert [row.state for row in _rows(database)] == ["sent"]
     assert len(platforms.mastodon.posted) == 1
 
@@ -226,17 +234,16 @@ def test_the_same_idempotency_key_is_sent_again_after_an_unknown_outcome(
 
     _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
     platforms.mastodon.drop(path="/api/v1/statuses")
-    first = _dispatcher(database, DUE)
+    clock = SteppedClock(DUE)
+    dispatcher = _dispatcher(database, clock)
     try:
-        _run_until_idle(first)
-        first.housekeeping.reconcile()
+        _run_until_idle(dispatcher)
+        clock.advance(SETTLED)
+        dispatcher.housekeeping.reconcile()
+        clock.advance(dt.timedelta(minutes=3))
+        _run_until_idle(dispatcher)
     finally:
-        first.close()
-    second = _dispatcher(database, DUE + dt.timedelta(minutes=3))
-    try:
-        _run_until_idle(second)
-    finally:
-        second.close()
+        dispatcher.close()
     with database.snapshot() as session:
         keys = list(session.scalars(select(Attempt.idempotency_key)))
     assert len(keys) == 2 and keys[0] == keys[1]

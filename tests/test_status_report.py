@@ -526,3 +526,15 @@ def test_the_report_csv_columns_are_documented() -> None:
     section = doc[doc.index("## `campaign report`") :]
     missing = [column for column in CSV_COLUMNS if f"| `{column}` |" not in section]
     assert not missing
+
+
+def test_a_long_database_path_does_not_break_the_message(tmp_path: Path) -> None:
+    """The message was hard-wrapped at the terminal width when output is not a terminal, so
+    the test above failed whenever pytest's temporary folder had a long name."""
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 8) / "campaign.db"
+    from scheduler.store.database import open_database
+
+    open_database(str(deep)).close()
+    result = run("status", "--database", str(deep))
+    assert result.exit_code == 0, result.output
+    assert f"{deep}: nothing synced yet. Run `campaign sync FILE` first." in result.output

@@ -156,3 +156,30 @@ def test_a_snapshot_sees_one_state_and_does_not_block_writers(database_url: str)
     finally:
         reader.close()
         writer.close()
+
+
+def test_upgrade_to_0003_names_deliveries_that_share_a_post(
+    tmp_path: Path, database_url: str
+) -> None:
+    """0003 makes (account, remote id) unique: two deliveries holding one post are named."""
+    from campaign_builders import post, write_campaign
+
+    from scheduler.service import sync_file
+
+    path = write_campaign(tmp_path, posts=[post("a", time="09:00"), post("b", time="10:00")])
+    database = open_database(database_url)
+    sync_file(path, database, actor="ines")
+    with database.engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "0002")
+        connection.commit()
+    with database.transaction() as session:
+        session.execute(
+            text(
+                "UPDATE deliveries SET remote_id = 'same' WHERE embassy_id = 'be-paris' "
+                "AND platform = 'mastodon'"
+            )
+        )
+    with pytest.raises(StoreError, match=r"a/be-paris/mastodon/1 \(same\).*settle all but one"):
+        upgrade(database)
+    assert current_revision(database) == "0002"
+    database.close()

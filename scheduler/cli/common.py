@@ -19,7 +19,9 @@ EXIT_USAGE = 2
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
 
-CampaignPath = click.Path(path_type=Path, dir_okay=False)
+# The loader, not click, refuses a folder or an unreadable file: as a problem of the file, with
+# its documented code (file-not-found, file-unreadable) and exit 1, not as a usage error.
+CampaignPath = click.Path(path_type=Path, readable=False)
 
 
 class CampaignGroup(click.Group):

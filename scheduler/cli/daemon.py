@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
+import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import click
 
 from scheduler.cli.common import config_option, main
 from scheduler.cli.store import database_option
-from scheduler.clock import Clock
+from scheduler.clock import CampaignClock, Clock, SteppedClock
 from scheduler.errors import UsageError
 from scheduler.settings import load_settings
-from scheduler.store.database import open_database
+from scheduler.stepping import read_instant
+from scheduler.store.database import Database, open_database
+from scheduler.store.scratch import copy_to_sqlite, open_source
+
+log = logging.getLogger("campaign.daemon")
 
 
 @main.command()
 @click.option(
-    "--dry-run", is_flag=True, help="Schedule for real, but send nothing: the dry-run adapters."
+    "--dry-run",
+    is_flag=True,
+    help="Send nothing, on a scratch copy of the database: the shared one is not touched.",
 )
 @config_option
 @database_option
@@ -34,12 +43,20 @@ from scheduler.store.database import open_database
     show_default=True,
     help="Rehearsal: how many times faster than real time the campaign clock runs.",
 )
+@click.option(
+    "--clock-file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stepped rehearsal: campaign time is the instant in FILE and moves only when FILE is "
+    "replaced; the daemon says in FILE.status.json when it is idle.",
+)
 def run(
     dry_run: bool,
     config: Path | None,
     database: str | None,
     rehearse_from: str | None,
     speed: float,
+    clock_file: Path | None,
 ) -> None:
     """Run the daemon: send every approved delivery once, on time, until stopped.
 
@@ -52,12 +69,40 @@ def run(
     settings = load_settings(config)
     configure_logging(settings.log_format)
     preload_adapters()
-    clock = Clock(start=_instant(rehearse_from), speed=speed) if rehearse_from else Clock()
-    if speed != 1.0 and not rehearse_from:
-        raise UsageError("--speed needs --rehearse-from: only a rehearsal clock runs faster")
-    opened = open_database(database or settings.database)
+    clock = _clock(rehearse_from, speed, clock_file)
+    target = database or settings.database
+    opened = _scratch_copy(target) if dry_run else open_database(target)
     daemon = Daemon(settings, opened, clock=clock, dry_run=dry_run, config_path=config)
     sys.exit(daemon.run())
+
+
+def _clock(rehearse_from: str | None, speed: float, clock_file: Path | None) -> CampaignClock:
+    if speed != 1.0 and not rehearse_from:
+        raise UsageError("--speed needs --rehearse-from: only a rehearsal clock runs faster")
+    if clock_file is None:
+        return Clock(start=_instant(rehearse_from), speed=speed) if rehearse_from else Clock()
+    if rehearse_from:
+        raise UsageError("--clock-file and --rehearse-from: choose one rehearsal clock")
+    try:
+        return SteppedClock(read_instant(clock_file), source=clock_file)
+    except OSError as exc:
+        raise UsageError(f"--clock-file {clock_file}: cannot read it: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise UsageError(f"--clock-file {exc}") from exc
+
+
+def _scratch_copy(target: str | None) -> Database:
+    """A dry run's own store: a copy of the shared one in a new folder, left there afterwards
+    for inspection, so that what the dry run "sends" or marks missed stays out of the real one."""
+    with closing(open_source(target)) as source:
+        path = Path(tempfile.mkdtemp(prefix="campaign-dry-run-")) / "dry-run.db"
+        try:
+            copy = copy_to_sqlite(source, path)
+        except BaseException:
+            path.parent.rmdir()  # the copy removed its own file
+            raise
+    log.info("dry run: working on a scratch copy at %s; %s is not touched", path, source.name)
+    return copy
 
 
 def _instant(text: str | None) -> dt.datetime | None:

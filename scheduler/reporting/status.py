@@ -147,12 +147,16 @@ def render_status(
         highlight=False,
         soft_wrap=False,
     )
+    # Sentences are never hard-wrapped (soft_wrap): a long path must not break one in two for a
+    # script or a log. Tables fit the width, wrapping inside their cells.
     if not data.campaigns:
-        console.print(f"{database}: nothing synced yet. Run `campaign sync FILE` first.")
+        console.print(
+            f"{database}: nothing synced yet. Run `campaign sync FILE` first.", soft_wrap=True
+        )
         return out.getvalue()
-    console.print(_heading(data, database))
+    console.print(_heading(data, database), soft_wrap=True)
     for renderable in _attention(data):
-        console.print(renderable)
+        console.print(renderable, soft_wrap=isinstance(renderable, Text))
     if data.pauses:
         console.print(_pauses_table(data.pauses))
     if data.accounts:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.errors import StoreError
+from scheduler.errors import ConfigurationError, StoreError
 from scheduler.planner import Delivery as PlannedDelivery
 from scheduler.store.alerts import AlertKind, raise_alert
-from scheduler.store.schema import PAYLOAD_VERSION
+from scheduler.store.schema import PAYLOAD_VERSION, Media
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState, guard
 
@@ -120,3 +120,25 @@ def read_payload(row: StoredDelivery) -> dict[str, Any]:
             "run `campaign db upgrade`"
         )
     return row.payload
+
+
+def media_bytes(session: Session, sha256: str) -> bytes:
+    media = session.get(Media, sha256)
+    if media is None:
+        raise ConfigurationError(f"image {sha256[:12]} is missing from the store; sync again")
+    return media.data
+
+
+def thread_remote_ids(session: Session, row: StoredDelivery) -> tuple[str | None, str | None]:
+    """The remote ids of the part this one answers and of its thread's first part."""
+    if row.part == 1:
+        return None, None
+    query = select(StoredDelivery.part, StoredDelivery.remote_id).where(
+        StoredDelivery.campaign_id == row.campaign_id,
+        StoredDelivery.post_id == row.post_id,
+        StoredDelivery.embassy_id == row.embassy_id,
+        StoredDelivery.platform == row.platform,
+        StoredDelivery.part.in_([1, row.part - 1]),
+    )
+    parts: dict[int, str | None] = dict(session.execute(query).tuples().all())
+    return parts.get(row.part - 1), parts.get(1)

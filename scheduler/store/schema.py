@@ -179,6 +179,8 @@ class Delivery(Base):
     __table_args__ = (
         Index(None, "state", "due_at"),
         Index(None, "campaign_id", "post_id"),
+        # A post on a platform settles one delivery only (docs/architecture.md, "Exactly once").
+        Index("uq_deliveries_account_id_remote_id", "account_id", "remote_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

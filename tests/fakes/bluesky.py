@@ -7,8 +7,14 @@ graphemes, facets inside the text's UTF-8 bytes, images that were uploaded, repl
 and parent exist with the CIDs given, threadgates on their own post's record key.
 
 Several accounts can log in (``add_account``), each with its own DID and app password; records
-go to the repo of the session that writes them. ``revoke(handle)`` revokes an account's app
-password as Bluesky does: logins with it fail and its sessions are refused.
+go to the repo of the session that writes them, and each repo is read on its own
+(``getRecord``, ``listRecords`` with ``repo``, newest record key first, 50 a page by default and
+100 at most, paged with ``cursor``). Record keys follow the PDS's rules: posts and threadgates
+take a TID (13 characters of base32-sortable), and creating a record whose key exists fails as
+the reference PDS fails today, ``500 InternalServerError`` (``duplicate_status=409``: the
+``RecordAlreadyExists`` that other PDSes answer and the lexicon is gaining). ``revoke(handle)``
+revokes an account's app password as Bluesky does: logins with it fail and its sessions are
+refused.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,6 +37,8 @@ from .server import Clock, FakeServer, Request, Response, route, utc_now
 POST = "app.bsky.feed.post"
 THREADGATE = "app.bsky.feed.threadgate"
 MAX_BLOB_BYTES = 1_000_000
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
 LOGIN_LIMITS = ((30, dt.timedelta(minutes=5)), (300, dt.timedelta(days=1)))
 ACCESS_LIFETIME = dt.timedelta(hours=2)
 REFRESH_LIFETIME = dt.timedelta(days=90)
@@ -75,9 +84,11 @@ class FakeBluesky(FakeServer):
         handle: str = "belgiuminjapan.bsky.social",
         app_password: str = "abcd-efgh-ijkl-mnop",
         known_handles: dict[str, str] | None = None,
+        duplicate_status: int = 500,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(clock=clock)
+        self.duplicate_status = duplicate_status
         self.handle = handle
         self.did = "did:plc:belgiuminjapan0000000000"
         self.known_handles = {handle: self.did, **(known_handles or {})}
@@ -85,7 +96,8 @@ class FakeBluesky(FakeServer):
             self.did: PdsAccount(handle, self.did, app_password)
         }
         """By DID."""
-        self.records: dict[tuple[str, str], Record] = {}
+        self.records: dict[tuple[str, str, str], Record] = {}
+        """By (repo DID, collection, record key)."""
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.logins: list[dt.datetime] = []
         self.refreshes = 0
@@ -307,9 +319,9 @@ class FakeBluesky(FakeServer):
             "rkey": body.get("rkey"),
             "value": body.get("record"),
         }
-        problem = self._invalid(write, [write], claims["sub"])
-        if problem:
-            return self.xrpc_error(400, "InvalidRequest", problem)
+        refused = self._refused([write], claims["sub"])
+        if refused is not None:
+            return refused
         record = self._store(write, claims["sub"])
         return Response(
             200,
@@ -327,14 +339,11 @@ class FakeBluesky(FakeServer):
         if isinstance(claims, Response):
             return claims
         writes = (request.json() or {}).get("writes", [])
-        for write in writes:  # all or nothing, as in one repo commit
-            if write.get("$type") != "com.atproto.repo.applyWrites#create":
-                return self.xrpc_error(
-                    400, "InvalidRequest", "only creates are supported by the fake"
-                )
-            problem = self._invalid(write, writes, claims["sub"])
-            if problem:
-                return self.xrpc_error(400, "InvalidRequest", problem)
+        if any(write.get("$type") != "com.atproto.repo.applyWrites#create" for write in writes):
+            return self.xrpc_error(400, "InvalidRequest", "only creates are supported by the fake")
+        refused = self._refused(writes, claims["sub"])  # all or nothing, as in one repo commit
+        if refused is not None:
+            return refused
         results = []
         for write in writes:
             record = self._store(write, claims["sub"])
@@ -354,33 +363,63 @@ class FakeBluesky(FakeServer):
         if isinstance(claims, Response):
             return claims
         body = request.json() or {}
-        record = self.records.pop((body.get("collection", ""), body.get("rkey", "")), None)
+        key = (claims["sub"], body.get("collection", ""), body.get("rkey", ""))
+        record = self.records.pop(key, None)
         if record is not None:
             self.deleted.append(record.uri)
         return Response(200, {"commit": self._commit()})
 
     @route("GET", "/xrpc/com.atproto.repo.getRecord")
     def get_record(self, request: Request) -> Response:
-        record = self.records.get((request.arg("collection") or "", request.arg("rkey") or ""))
+        key = (self._repo(request), request.arg("collection") or "", request.arg("rkey") or "")
+        record = self.records.get(key)
         if record is None:
-            return self.xrpc_error(400, "RecordNotFound", "Could not locate record")
+            return self.xrpc_error(
+                400, "RecordNotFound", f"Could not locate record: at://{'/'.join(key)}"
+            )
         return Response(200, {"uri": record.uri, "cid": record.cid, "value": record.value})
 
     @route("GET", "/xrpc/com.atproto.repo.listRecords")
     def list_records(self, request: Request) -> Response:
-        collection = request.arg("collection") or ""
-        limit = int(request.arg("limit", "50") or 50)
+        repo, collection = self._repo(request), request.arg("collection") or ""
+        limit = max(1, min(int(request.arg("limit", "50") or 50), 100))
+        cursor = request.arg("cursor")
         found = sorted(
-            (r for r in self.records.values() if r.collection == collection),
+            (
+                r
+                for (did, name, rkey), r in self.records.items()
+                if did == repo and name == collection and (cursor is None or rkey < cursor)
+            ),
             key=lambda r: r.rkey,
             reverse=True,
-        )
-        return Response(
-            200,
-            {"records": [{"uri": r.uri, "cid": r.cid, "value": r.value} for r in found[:limit]]},
-        )
+        )[:limit]
+        body: dict[str, Any] = {
+            "records": [{"uri": r.uri, "cid": r.cid, "value": r.value} for r in found]
+        }
+        if len(found) == limit:
+            body["cursor"] = found[-1].rkey
+        return Response(200, body)
+
+    def _repo(self, request: Request) -> str:
+        repo = request.arg("repo") or ""
+        return self.known_handles.get(repo, repo)
 
     # --- validation -------------------------------------------------------------------------
+
+    def _refused(self, writes: list[dict[str, Any]], did: str) -> Response | None:
+        """The PDS's answer to writes it will not commit, or None."""
+        for write in writes:
+            key = (did, write.get("collection") or "", write.get("rkey") or "")
+            if key[2] and key in self.records:
+                if self.duplicate_status == 409:
+                    return self.xrpc_error(
+                        409, "RecordAlreadyExists", f"Record already exists: at://{'/'.join(key)}"
+                    )
+                return self.xrpc_error(500, "InternalServerError", "Internal Server Error")
+            problem = self._invalid(write, writes, did)
+            if problem:
+                return self.xrpc_error(400, "InvalidRequest", problem)
+        return None
 
     def _invalid(self, write: dict[str, Any], batch: list[dict[str, Any]], did: str) -> str | None:
         collection, rkey, value = (
@@ -388,8 +427,8 @@ class FakeBluesky(FakeServer):
             write.get("rkey"),
             write.get("value") or {},
         )
-        if rkey and (collection, rkey) in self.records:
-            return f"Record already exists: at://{did}/{collection}/{rkey}"
+        if rkey is not None and collection in (POST, THREADGATE) and not TID.fullmatch(rkey):
+            return f"Invalid record key for {collection}: must be a TID, got {rkey!r}"
         if collection == POST:
             return self._invalid_post(value)
         if collection == THREADGATE:
@@ -432,11 +471,14 @@ class FakeBluesky(FakeServer):
         record = Record(
             write["collection"], rkey, value, cid, f"at://{did}/{write['collection']}/{rkey}"
         )
-        self.records[(record.collection, rkey)] = record
+        self.records[(did, record.collection, rkey)] = record
         return record
 
     def _tid(self) -> str:
-        return f"3l{next(self._jti):011d}"
+        """A TID from the fake's clock, as a PDS makes one for a record without a key."""
+        micros = int(self.clock().timestamp() * 1_000_000) + next(self._jti)
+        value = micros << 10
+        return "".join(TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
 
     def _commit(self) -> dict[str, str]:
         return {"cid": fake_cid(secrets.token_bytes(8)), "rev": self._tid()}
@@ -449,4 +491,5 @@ class FakeBluesky(FakeServer):
         )
 
     def threadgate(self, post: Record) -> Record | None:
-        return self.records.get((THREADGATE, post.rkey))
+        did = post.uri.removeprefix("at://").split("/")[0]
+        return self.records.get((did, THREADGATE, post.rkey))

@@ -6,7 +6,14 @@ exactly where clients trip: "mastodon" (mainline 4.3, instance v1 and v2), "goto
 (``2.7.2 (compatible; Akkoma 3.13.2)``, no instance v2).
 
 Several accounts can hold tokens (``add_account``); the API answers as the account whose bearer
-token it gets, and a revoked token (``revoke``) gets Mastodon's 401. The OAuth flow a client
+token it gets, and a revoked token (``revoke``) gets Mastodon's 401. Statuses belong to the
+account that posted them; ``GET /api/v1/accounts/:id/statuses`` lists that account's own,
+newest first, 20 a page by default and 40 at most, paged with ``max_id``/``since_id``/``min_id``
+and a ``Link`` header as Mastodon pages them. A status's ``content`` is HTML rendered the way
+mainline Mastodon renders it (``render_html``: paragraphs, ``<br />``, links shortened with
+invisible and ellipsis spans, hashtags and mentions as links), and ``GET
+/api/v1/statuses/:id/source`` gives back the text as it was written (``source_api=False``: a
+server without it). The OAuth flow a client
 uses to get a token works as Mastodon's: ``POST /api/v1/apps`` registers an app, a person opens
 ``GET /oauth/authorize?client_id=...&response_type=code&redirect_uri=...&scope=...`` in a
 browser, where the fake is logged in as ``browser_account`` (``login_as``) and, for the
@@ -19,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import itertools
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -113,8 +121,68 @@ class Status:
     language: str | None
     in_reply_to_id: str | None
     media: list[Media]
+    account: Account
     idempotency_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_TOKEN = re.compile(
+    r"(?P<url>https?://[^\s<>\"]+[^\s<>\".,:;!?)\]'])"
+    r"|(?<![\w/])#(?P<tag>\w+)"
+    r"|(?<![\w/])@(?P<user>[A-Za-z0-9_]+)(?:@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,}))?"
+)
+_URL_PREFIX = re.compile(r"\Ahttps?://(www\.)?")
+
+
+def render_html(text: str, base: str) -> str:
+    """A status's text as mainline Mastodon renders its ``content`` (TextFormatter): one ``<p>``
+    per paragraph, ``<br />`` for a line break, links shown as their first 30 characters after
+    the scheme (the rest in invisible spans), hashtags and mentions linked."""
+    paragraphs = re.split(r"\n{2,}", text.strip("\n"))
+    rendered = [
+        "<br />".join(_render_line(line, base) for line in p.split("\n")) for p in paragraphs
+    ]
+    return "".join(f"<p>{p}</p>" for p in rendered)
+
+
+def _render_line(line: str, base: str) -> str:
+    out, last = [], 0
+    for match in _TOKEN.finditer(line):
+        out.append(html.escape(line[last : match.start()]))
+        out.append(_render_token(match, base))
+        last = match.end()
+    out.append(html.escape(line[last:]))
+    return "".join(out)
+
+
+def _render_token(match: re.Match[str], base: str) -> str:
+    if match["url"]:
+        return _shortened_link(match["url"])
+    if match["tag"]:
+        tag = match["tag"]
+        return (
+            f'<a href="{base}/tags/{tag.lower()}" class="mention hashtag" rel="tag">'
+            f"#<span>{html.escape(tag)}</span></a>"
+        )
+    user, host = match["user"], match["host"]
+    href = f"https://{host}/@{user}" if host else f"{base}/@{user}"
+    return (
+        f'<span class="h-card" translate="no"><a href="{html.escape(href)}" '
+        f'class="u-url mention">@<span>{html.escape(user)}</span></a></span>'
+    )
+
+
+def _shortened_link(url: str) -> str:
+    prefix = _URL_PREFIX.match(url)
+    head = prefix.group(0) if prefix else ""
+    rest = url[len(head) :]
+    shown, hidden = rest[:30], rest[30:]
+    return (
+        f'<a href="{html.escape(url)}" target="_blank" rel="nofollow noopener" translate="no">'
+        f'<span class="invisible">{html.escape(head)}</span>'
+        f'<span class="{"ellipsis" if hidden else ""}">{html.escape(shown)}</span>'
+        f'<span class="invisible">{html.escape(hidden)}</span></a>'
+    )
 
 
 class FakeMastodon(FakeServer):
@@ -129,9 +197,11 @@ class FakeMastodon(FakeServer):
         max_characters: int = 500,
         max_media: int = 4,
         processing_polls: int = 1,
+        source_api: bool = True,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(clock=clock)
+        self.source_api = source_api
         self.token = token
         self.username = username
         self.flavour = flavour
@@ -260,6 +330,7 @@ class FakeMastodon(FakeServer):
         }
 
     def _status_json(self, status: Status) -> dict[str, Any]:
+        username = status.account.username
         return {
             "id": status.id,
             "created_at": status.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
@@ -267,11 +338,11 @@ class FakeMastodon(FakeServer):
             "visibility": status.visibility,
             "spoiler_text": status.spoiler_text,
             "language": status.language,
-            "uri": f"{self.url}/users/{self.username}/statuses/{status.id}",
-            "url": f"{self.url}/@{self.username}/{status.id}",
-            "content": f"<p>{status.text}</p>",
+            "uri": f"{self.url}/users/{username}/statuses/{status.id}",
+            "url": f"{self.url}/@{username}/{status.id}",
+            "content": render_html(status.text, self.url),
             "media_attachments": [media.json(self.url) for media in status.media],
-            "account": self._account(),
+            "account": self._account(status.account),
             "sensitive": bool(status.spoiler_text),
         }
 
@@ -382,9 +453,44 @@ class FakeMastodon(FakeServer):
 
     @route("GET", r"/api/v1/accounts/(?P<account_id>\d+)/statuses")
     def account_statuses(self, request: Request, account_id: str) -> Response:
-        limit = int(request.arg("limit", "20") or 20)
-        newest = sorted(self.statuses.values(), key=lambda s: int(s.id), reverse=True)
-        return Response(200, [self._status_json(s) for s in newest[:limit]])
+        limit = max(1, min(int(request.arg("limit", "20") or 20), 40))
+        page = self._page(
+            [s for s in self.statuses.values() if s.account.id == account_id], request, limit
+        )
+        headers = {}
+        if page:
+            path = f"{self.url}/api/v1/accounts/{account_id}/statuses?limit={limit}"
+            newer, older = f"{path}&min_id={page[0].id}", f"{path}&max_id={page[-1].id}"
+            headers["Link"] = f'<{older}>; rel="next", <{newer}>; rel="prev"'
+        return Response(200, [self._status_json(s) for s in page], headers)
+
+    @staticmethod
+    def _page(statuses: list[Status], request: Request, limit: int) -> list[Status]:
+        """Mastodon's id paging: below ``max_id``, above ``since_id`` (newest first), or the
+        oldest just above ``min_id``."""
+        newest = sorted(statuses, key=lambda s: int(s.id), reverse=True)
+        max_id, since_id = request.arg("max_id"), request.arg("since_id")
+        min_id = request.arg("min_id")
+        if max_id:
+            newest = [s for s in newest if int(s.id) < int(max_id)]
+        if since_id:
+            newest = [s for s in newest if int(s.id) > int(since_id)]
+        if min_id:
+            oldest = [s for s in reversed(newest) if int(s.id) > int(min_id)][:limit]
+            return list(reversed(oldest))
+        return newest[:limit]
+
+    @route("GET", r"/api/v1/statuses/(?P<status_id>\d+)/source")
+    def status_source(self, request: Request, status_id: str) -> Response:
+        bearer = self._bearer(request)
+        status = self.statuses.get(status_id)
+        if not self.source_api or status is None or bearer is None:
+            return self.error(404)
+        if status.account is not bearer.account:
+            return self.error(404)  # Mastodon: only the author may read a status's source
+        return Response(
+            200, {"id": status.id, "text": status.text, "spoiler_text": status.spoiler_text}
+        )
 
     @route("POST", "/api/v2/media")
     def media_v2(self, request: Request) -> Response:
@@ -408,10 +514,12 @@ class FakeMastodon(FakeServer):
     @route("POST", "/api/v1/statuses")
     def post_status(self, request: Request) -> Response:
         key = request.headers.get("idempotency-key")
-        earlier = self._earlier_with_key(key)
+        earlier = self._earlier_with_key(key, self._bearer(request))
         if earlier is not None:
             return Response(200, self._status_json(earlier))
-        status = self._new_status(request, key)
+        bearer = self._bearer(request)
+        assert bearer is not None  # dispatch refused the request otherwise
+        status = self._new_status(request, key, bearer.account)
         if isinstance(status, Response):
             return status
         self.statuses[status.id] = status
@@ -419,9 +527,11 @@ class FakeMastodon(FakeServer):
 
     @route("DELETE", r"/api/v1/statuses/(?P<status_id>\d+)")
     def delete_status(self, request: Request, status_id: str) -> Response:
-        status = self.statuses.pop(status_id, None)
-        if status is None:
-            return self.error(404)
+        bearer = self._bearer(request)
+        status = self.statuses.get(status_id)
+        if status is None or bearer is None or status.account is not bearer.account:
+            return self.error(404)  # Mastodon looks among the caller's own statuses only
+        del self.statuses[status_id]
         self.deleted.append(status_id)
         return Response(200, {**self._status_json(status), "text": status.text})
 
@@ -437,16 +547,17 @@ class FakeMastodon(FakeServer):
         self.media[media.id] = media
         return media
 
-    def _earlier_with_key(self, key: str | None) -> Status | None:
-        if key is None or self.flavour == "gotosocial":  # GoToSocial ignores the header
+    def _earlier_with_key(self, key: str | None, bearer: BearerToken | None) -> Status | None:
+        if key is None or bearer is None or self.flavour == "gotosocial":  # it ignores the header
             return None
         cutoff = self.clock() - IDEMPOTENCY_WINDOW
         for status in self.statuses.values():
-            if status.idempotency_key == key and status.created_at >= cutoff:
+            mine = status.account is bearer.account
+            if mine and status.idempotency_key == key and status.created_at >= cutoff:
                 return status
         return None
 
-    def _new_status(self, request: Request, key: str | None) -> Status | Response:
+    def _new_status(self, request: Request, key: str | None, account: Account) -> Status | Response:
         fields = {name: [v.decode() for v in values] for name, values in request.form().items()}
         text = (fields.get("status") or [""])[0]
         if text_length(text, LengthRule.GRAPHEMES_URL_23) > self.max_characters:
@@ -477,6 +588,7 @@ class FakeMastodon(FakeServer):
             language=(fields.get("language") or [None])[0],
             in_reply_to_id=reply_to,
             media=[m for m in media if m is not None],
+            account=account,
             idempotency_key=key,
         )
 

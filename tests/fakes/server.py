@@ -14,7 +14,20 @@ Faults apply to the next matching requests (``times``) and are checked in order:
 - ``fake.rate_limit(reset_at)``: 429 with the platform's rate-limit headers;
 - ``fake.delay(seconds)``: answer late (the handler waits on an event, never a bare sleep);
 - ``fake.drop()``: close the connection without acting or answering;
-- ``fake.commit_then_drop()``: act (the post exists), then close without answering.
+- ``fake.commit_then_drop()``: act (the post exists), then close without answering;
+- ``fake.commit_then_fail(503)``: act, then answer with an error as if nothing happened;
+- ``fake.late_commit(gate)``: hold the request until the test sets ``gate`` (the client has
+  long given up by then), then act and close without answering: a commit that lands late;
+- ``fake.together(n)``: hold matching requests until ``n`` of them wait at once, which a test
+  uses to prove that calls run in parallel (it fails by timeout if they do not).
+
+Any fault takes ``chance=p`` to apply to each matching request with that probability (with
+``times=None``: a fault rate), drawn from ``fake.random``, seeded, so a run can be replayed.
+``fake.hooks`` are called with every request before it is answered: where a harness kills a
+daemon in the middle of a call.
+
+``fake.in_flight_peak`` records, per bearer of an ``Authorization`` header, the most requests
+it had under way at once: how a test checks that one account's calls never overlap.
 """
 
 from __future__ import annotations
@@ -23,8 +36,10 @@ import datetime as dt
 import email.parser
 import email.policy
 import json
+import random
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +47,8 @@ from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 Clock = Callable[[], dt.datetime]
+HOLD_TIMEOUT = 60.0
+"""Seconds a held request waits at most: only a hung test ever reaches it."""
 
 
 def utc_now() -> dt.datetime:
@@ -97,8 +114,17 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     commit_then_drop: bool = False
+    commit_first: bool = False
+    """With ``status``: act first, then answer with that error."""
+    gate: threading.Event | None = None
+    """Hold the request until the test sets it."""
+    barrier: threading.Barrier | None = None
+    """Hold the request until the barrier's other parties arrive."""
     times: int | None = 1
     """How many matching requests it applies to; None for every one."""
+    chance: float = 1.0
+    """The probability that it applies to a matching request (drawn from the fake's seeded
+    random source, so a run can be replayed)."""
     method: str | None = None
     path: str | None = None
     """A regular expression the request path must match (``re.search``)."""
@@ -137,6 +163,12 @@ class FakeServer:
         self.requests: list[Request] = []
         """Every request received, in order, faults included."""
         self.faults: list[Fault] = []
+        self.random = random.Random(0)
+        """Draws the faults given a ``chance``; reseed it to replay another run."""
+        self.hooks: list[Callable[[Request], None]] = []
+        """Called with every request before it is answered (a harness kills a daemon there)."""
+        self.in_flight: Counter[str] = Counter()
+        self.in_flight_peak: Counter[str] = Counter()
         self.lock = threading.RLock()
         self._released = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -155,7 +187,7 @@ class FakeServer:
         class _Handler(_RequestHandler):
             server_fake = fake
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -207,10 +239,22 @@ class FakeServer:
     def commit_then_drop(self, **where: Any) -> Fault:
         return self.inject(Fault(commit_then_drop=True, **where))
 
+    def commit_then_fail(self, status: int, **where: Any) -> Fault:
+        return self.inject(Fault(status=status, commit_first=True, **where))
+
+    def late_commit(self, gate: threading.Event, **where: Any) -> Fault:
+        return self.inject(Fault(gate=gate, commit_then_drop=True, **where))
+
+    def together(self, parties: int, **where: Any) -> Fault:
+        barrier = threading.Barrier(parties, timeout=HOLD_TIMEOUT)
+        return self.inject(Fault(barrier=barrier, **{"times": None, **where}))
+
     def _take_fault(self, request: Request) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.matches(request) and (fault.times is None or fault.times > 0):
+                if not fault.matches(request) or self.random.random() >= fault.chance:
+                    continue
+                if fault.times is None or fault.times > 0:
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
@@ -232,20 +276,44 @@ class FakeServer:
     # --- dispatch ---------------------------------------------------------------------------
 
     def dispatch(self, request: Request) -> Response:
+        bearer = request.headers.get("authorization", "")
         with self.lock:
             self.requests.append(request)
-        fault = self._take_fault(request)
-        if fault is not None and fault.delay:
-            self._released.wait(fault.delay)
-        if fault is not None and fault.drop:
+            self.in_flight[bearer] += 1
+            self.in_flight_peak[bearer] = max(self.in_flight_peak[bearer], self.in_flight[bearer])
+        try:
+            for hook in list(self.hooks):
+                hook(request)
+            return self._answer(request, self._take_fault(request))
+        finally:
+            with self.lock:
+                self.in_flight[bearer] -= 1
+
+    def _answer(self, request: Request, fault: Fault | None) -> Response:
+        if fault is None:
+            return self._route(request)
+        self._hold(fault)
+        if fault.drop:
             raise Dropped
-        if fault is not None and fault.status is not None:
-            body = fault.body if fault.body is not None else self.error_body(fault.status)
-            return Response(fault.status, body, dict(fault.headers))
+        if fault.status is not None and not fault.commit_first:
+            return self._fault_response(fault)
         response = self._route(request)
-        if fault is not None and fault.commit_then_drop:
+        if fault.commit_then_drop:
             raise Dropped
-        return response
+        return self._fault_response(fault) if fault.status is not None else response
+
+    def _hold(self, fault: Fault) -> None:
+        if fault.delay:
+            self._released.wait(fault.delay)
+        if fault.gate is not None:
+            fault.gate.wait(HOLD_TIMEOUT)
+        if fault.barrier is not None:
+            fault.barrier.wait()
+
+    def _fault_response(self, fault: Fault) -> Response:
+        assert fault.status is not None
+        body = fault.body if fault.body is not None else self.error_body(fault.status)
+        return Response(fault.status, body, dict(fault.headers))
 
     def _route(self, request: Request) -> Response:
         for method, pattern, handler in self._routes:
@@ -270,6 +338,12 @@ def _class_functions(cls: type) -> Iterator[tuple[str, Any]]:
                 yield name, value
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of clients (a daemon's reconciliation
+    # threads) would see connections refused, which no platform does.
+    request_queue_size = 128
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     server_fake: ClassVar[FakeServer]
     protocol_version = "HTTP/1.0"  # one request per connection: a dropped one is unambiguous
@@ -292,10 +366,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         try:
             response = self.server_fake.dispatch(request)
+            self._send(response)
         except Dropped:
             self.close_connection = True
-            return
-        self._send(response)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout) or was killed
 
     def _send(self, response: Response) -> None:
         content_type = "application/json; charset=utf-8"

@@ -12,13 +12,21 @@ signed the request, and a revoked token (``revoke``) gets X's 401. The PIN flow 
 ``browser_user`` (``login_as``) and shows the PIN, then ``POST /oauth/access_token`` (signed
 with the request token, ``oauth_verifier`` = the PIN) issues that user's access token, which the
 API then accepts. A request token serves once.
+
+Posts are answered as X answers them: every link in ``text`` becomes a ``https://t.co/...``
+link (its address in ``entities.urls[].expanded_url``) and ``&``, ``<``, ``>`` come back as
+HTML entities. ``GET /2/users/:id/tweets`` lists that user's own posts, newest first, between
+``start_time`` and ``end_time``, 5 to 100 a page (``max_results``, 10 by default), paged with
+``meta.next_token`` / ``pagination_token``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import itertools
+import re
 import secrets
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -36,6 +44,38 @@ TWITTER_EPOCH_MS = 1288834974657
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 REPLY_SETTINGS = {"following", "mentionedUsers", "subscribers", "verified"}
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+_LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,:;!?)\]']")
+
+
+def tco(url: str) -> str:
+    """The t.co address X gives a link (made up, but the same link gets the same one)."""
+    return "https://t.co/" + hashlib.sha256(url.encode()).hexdigest()[:10]
+
+
+def as_x_returns(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """A post's text as X's API returns it (links shortened, & < > escaped) and its URL
+    entities, whose ``start``/``end`` count code points of the returned text."""
+    out, urls, last = "", [], 0
+    for match in _LINK.finditer(text):
+        out += _escape(text[last : match.start()])
+        short = tco(match.group(0))
+        display = re.sub(r"\Ahttps?://(www\.)?", "", match.group(0))
+        urls.append(
+            {
+                "start": len(out),
+                "end": len(out) + len(short),
+                "url": short,
+                "expanded_url": match.group(0),
+                "display_url": display[:23] + ("…" if len(display) > 23 else ""),
+            }
+        )
+        out += short
+        last = match.end()
+    return out + _escape(text[last:]), urls
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def snowflake(instant: dt.datetime, sequence: int) -> str:
@@ -340,8 +380,9 @@ class FakeX(FakeServer):
             author,
         )
         self.tweets[tweet.id] = tweet
+        shown, _ = as_x_returns(text)
         return Response(
-            201, {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}
+            201, {"data": {"id": tweet.id, "text": shown, "edit_history_tweet_ids": [tweet.id]}}
         )
 
     def _tweet_problem(
@@ -377,8 +418,12 @@ class FakeX(FakeServer):
 
     @route("DELETE", r"/2/tweets/(?P<tweet_id>\d+)")
     def delete_tweet(self, request: Request, tweet_id: str) -> Response:
-        if self.tweets.pop(tweet_id, None) is None:
+        tweet = self.tweets.get(tweet_id)
+        if tweet is None:
             return self.error(404, f"Could not find tweet with id: [{tweet_id}].")
+        if tweet.author_id != self._user(request).id:
+            return self.error(403, "You are not allowed to delete a Tweet you did not create.")
+        del self.tweets[tweet_id]
         self.deleted.append(tweet_id)
         return Response(200, {"data": {"deleted": True}})
 
@@ -392,23 +437,52 @@ class FakeX(FakeServer):
 
     @route("GET", r"/2/users/(?P<user_id>\d+)/tweets")
     def timeline(self, request: Request, user_id: str) -> Response:
-        newest = sorted(self.tweets.values(), key=lambda t: int(t.id), reverse=True)
         limit = int(request.arg("max_results", "10") or 10)
-        data = [
-            {
-                "id": t.id,
-                "text": t.text,
-                "created_at": t.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                "edit_history_tweet_ids": [t.id],
-            }
-            for t in newest[:limit]
+        if not 5 <= limit <= 100:
+            return self.error(
+                400, f"The `max_results` query parameter value [{limit}] is not between 5 and 100"
+            )
+        newest = self._timeline(user_id, request)
+        token = request.arg("pagination_token")
+        start = next((i for i, t in enumerate(newest) if t.id == token), -1) + 1 if token else 0
+        page = newest[start : start + limit]
+        fields = set((request.arg("tweet.fields") or "").split(","))
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta.update(newest_id=page[0].id, oldest_id=page[-1].id)
+        if start + limit < len(newest):
+            meta["next_token"] = page[-1].id
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [self._tweet_json(t, fields) for t in page]
+        return Response(200, body)
+
+    def _timeline(self, user_id: str, request: Request) -> list[Tweet]:
+        """The user's own posts, newest first, within ``start_time`` and ``end_time``."""
+        bounds = [_instant(request.arg(name)) for name in ("start_time", "end_time")]
+        return [
+            t
+            for t in sorted(self.tweets.values(), key=lambda t: int(t.id), reverse=True)
+            if t.author_id == user_id
+            and (bounds[0] is None or t.created_at >= bounds[0])
+            and (bounds[1] is None or t.created_at <= bounds[1])
         ]
-        return Response(
-            200,
-            {"data": data, "meta": {"result_count": len(data)}}
-            if data
-            else {"meta": {"result_count": 0}},
-        )
+
+    @staticmethod
+    def _tweet_json(tweet: Tweet, fields: set[str]) -> dict[str, Any]:
+        text, urls = as_x_returns(tweet.text)
+        data: dict[str, Any] = {
+            "id": tweet.id,
+            "text": text,
+            "edit_history_tweet_ids": [tweet.id],
+        }
+        if "created_at" in fields:
+            data["created_at"] = tweet.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        if "entities" in fields and urls:
+            data["entities"] = {"urls": urls}
+        if "referenced_tweets" in fields and tweet.in_reply_to:
+            data["referenced_tweets"] = [{"type": "replied_to", "id": tweet.in_reply_to}]
+        return data
 
     # --- media ------------------------------------------------------------------------------
 
@@ -512,4 +586,9 @@ class FakeX(FakeServer):
 
     @property
     def posted(self) -> list[Tweet]:
+        """The posts that exist, oldest first, as they were sent (links not shortened)."""
         return sorted(self.tweets.values(), key=lambda t: int(t.id))
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None

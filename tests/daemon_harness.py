@@ -42,6 +42,15 @@ HANG = 120.0
 times a working daemon on a loaded machine."""
 IDLE_STEP = dt.timedelta(minutes=1)
 """How far a stepped test moves campaign time when the daemon has no wakeup to offer."""
+DAEMON = {
+    "poll": "1s",
+    "lease": "20s",
+    "max_in_flight": 4,
+    "retries": 3,
+    "backoff": "1s",
+    "shutdown_grace": "10s",
+}
+"""The daemon settings of the tests: short polls, leases and backoff, four calls at once."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from campaign_builders import embassy, image, post, write_campaign
 from daemon_harness import (
+    DAEMON,
     HANG,
     DaemonProcess,
     Platforms,
@@ -46,14 +47,6 @@ from scheduler.store.schema import Alert, Attempt, Delivery
 pytestmark = pytest.mark.slow
 FINISHED = {"sent", "failed", "missed", "cancelled"}
 FAST_POLICIES = {"late": {"grace": "10m", "spacing": "1s"}}
-DAEMON = {
-    "poll": "1s",
-    "lease": "20s",
-    "max_in_flight": 4,
-    "retries": 3,
-    "backoff": "1s",
-    "shutdown_grace": "10s",
-}
 
 
 START = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)

@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 from campaign_builders import embassy, image, post, write_campaign, write_yaml
 from click.testing import CliRunner, Result
-from daemon_harness import HANG, DaemonProcess, Platforms, SteppedTime, states, wait_for
+from daemon_harness import DAEMON, HANG, DaemonProcess, Platforms, SteppedTime, states, wait_for
 from fakes import FakeBluesky, FakeMastodon, FakeX
 from fakes.alerts import FakeAlerts
 from fakes.server import FakeServer, Request, Response
@@ -61,14 +61,6 @@ ZONES = {"be-tokyo": "Asia/Tokyo", "be-newyork": "America/New_York", "be-paris":
 ALERTS_ENTRY = "campaign-alerts"
 SETTLED = {"sent", "failed", "missed", "cancelled", "needs_review"}
 """States the daemon leaves alone until a person or the schedule changes something."""
-DAEMON = {
-    "poll": "1s",
-    "lease": "20s",
-    "max_in_flight": 4,
-    "retries": 3,
-    "backoff": "1s",
-    "shutdown_grace": "10s",
-}
 
 
 # --- the canaries ---------------------------------------------------------------------------------

@@ -17,19 +17,20 @@ from adapters.capabilities import CAPABILITIES, Platform
 from scheduler.loader import LoadedCampaign
 from scheduler.model import Embassy, Image, Post, Replies
 from scheduler.planner import Delivery, Plan, post_languages, targeted_embassies
-from scheduler.problems import FieldPath, Problem, error, warning
+from scheduler.problems import (
+    SECRET_PATTERNS,
+    FieldPath,
+    Problem,
+    error,
+    looks_like_secret,
+    quoted,
+    warning,
+)
 from scheduler.timing import zone
 
 IDENTICAL_X_TEXT_ACCOUNTS = 2
 """From this many X accounts posting one text, warn: X treats it as platform manipulation."""
 
-_SECRET_PATTERNS = [
-    (re.compile(r"^A{10,}[A-Za-z0-9%]{20,}$"), "an X bearer token"),
-    (re.compile(r"^\d{5,25}-[A-Za-z0-9]{20,}$"), "an X access token"),
-    (re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."), "a JSON Web Token"),
-    (re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$"), "a Bluesky app password"),
-    (re.compile(r"^(ghp|gho|xox[abp]|sk|pk)_[A-Za-z0-9_-]{16,}$"), "an API token"),
-]
 _CREDENTIALS_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _X_HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,15}$")
 _MASTODON_HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,30}(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?$")
@@ -109,7 +110,7 @@ def _embassy(index: int, embassy: Embassy) -> Iterator[Problem]:
         yield error(
             "time-zone",
             (*path, "timezone"),
-            f"'{embassy.timezone}' is not a time zone",
+            f"{quoted(embassy.timezone)} is not a time zone",
             "an IANA time zone such as 'Europe/Brussels' or 'Asia/Kathmandu'",
         )
     repeated = [lang for lang, count in Counter(embassy.languages).items() if count > 1]
@@ -117,7 +118,7 @@ def _embassy(index: int, embassy: Embassy) -> Iterator[Problem]:
         yield error(
             "duplicate-language",
             (*path, "languages"),
-            f"'{repeated[0]}' is listed twice",
+            f"{quoted(repeated[0])} is listed twice",
             "each language once",
         )
     accounts = embassy.accounts.by_platform()
@@ -135,7 +136,7 @@ def _embassy(index: int, embassy: Embassy) -> Iterator[Problem]:
             yield error(
                 "instance",
                 (*account_path, "instance"),
-                f"found '{instance}'",
+                f"found {quoted(instance)}",
                 "the server's https:// address, such as 'https://mastodon.social'",
             )
 
@@ -149,7 +150,7 @@ def _account_fields(
         Platform.BLUESKY: (_BLUESKY_HANDLE, "a domain-style handle such as 'belgium.bsky.social'"),
     }[platform]
     if not pattern.match(handle):
-        yield error("handle", (*path, "handle"), f"found '{handle}'", example)
+        yield error("handle", (*path, "handle"), f"found {quoted(handle)}", example)
     secret = looks_like_secret(credentials)
     if secret:
         yield error(
@@ -165,21 +166,6 @@ def _account_fields(
             f"found '{credentials}'",
             "a name such as 'be-tokyo-x': lower-case letters, digits, '.', '-' or '_'",
         )
-
-
-def looks_like_secret(value: str) -> str | None:
-    """What kind of secret ``value`` resembles, or None."""
-    for pattern, kind in _SECRET_PATTERNS:
-        if pattern.match(value):
-            return kind
-    if len(value) >= 32 and " " not in value and _mixed_classes(value):
-        return "a token or key"
-    return None
-
-
-def _mixed_classes(value: str) -> bool:
-    classes = (str.islower, str.isupper, str.isdigit)
-    return sum(any(test(char) for char in value) for test in classes) == 3 and "/" not in value
 
 
 def _post(loaded: LoadedCampaign, index: int, post: Post) -> Iterator[Problem]:
@@ -354,7 +340,7 @@ def _secrets(
     for path, value in strings:
         if (path and path[-1] == "credentials") or path not in written:
             continue
-        for pattern, kind in _SECRET_PATTERNS:
+        for pattern, kind in SECRET_PATTERNS:
             if pattern.match(value.strip()):
                 yield error(
                     "secret-in-file",

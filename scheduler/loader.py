@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from scheduler.model import CampaignFile
-from scheduler.problems import FieldPath, Problem, error
+from scheduler.problems import FieldPath, Problem, error, quoted
 from scheduler.sourcemap import SourceMap, parse_yaml
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -166,7 +166,7 @@ def _unknown_key(path: FieldPath) -> Problem:
     key = str(path[-1])
     allowed = sorted(_allowed_keys(path[:-1]))
     hint = difflib.get_close_matches(key, allowed, n=1)
-    message = f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+    message = f"unknown key {quoted(key)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
     return error("unknown-key", path, message, "one of: " + ", ".join(allowed))
 
 
@@ -277,4 +277,4 @@ def _describe(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     text = str(value)
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    return quoted(text, limit=60)

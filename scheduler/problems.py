@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -27,6 +28,42 @@ def format_path(path: FieldPath) -> str:
         else:
             text += f".{step}" if text else str(step)
     return text or "(top level)"
+
+
+SECRET_PATTERNS = [
+    (re.compile(r"^A{10,}[A-Za-z0-9%]{20,}$"), "an X bearer token"),
+    (re.compile(r"^\d{5,25}-[A-Za-z0-9]{20,}$"), "an X access token"),
+    (re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."), "a JSON Web Token"),
+    (re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$"), "a Bluesky app password"),
+    (re.compile(r"^(ghp|gho|xox[abp]|sk|pk)_[A-Za-z0-9_-]{16,}$"), "an API token"),
+]
+
+
+def looks_like_secret(value: str) -> str | None:
+    """What kind of secret ``value`` resembles, or None."""
+    for pattern, kind in SECRET_PATTERNS:
+        if pattern.match(value):
+            return kind
+    if len(value) >= 32 and " " not in value and _mixed_classes(value):
+        return "a token or key"
+    return None
+
+
+def _mixed_classes(value: str) -> bool:
+    classes = (str.islower, str.isupper, str.isdigit)
+    return sum(any(test(char) for char in value) for test in classes) == 3 and "/" not in value
+
+
+def quoted(value: str, limit: int | None = None) -> str:
+    """A refused value, quoted for a message (cut to ``limit`` characters), unless it looks like
+    a secret: a token pasted into the wrong field must not be printed back by validate, preview
+    or check."""
+    kind = looks_like_secret(value.strip())
+    if kind is None:
+        if limit is not None and len(value) > limit:
+            value = value[: limit - 3] + "..."
+        return repr(value)
+    return f"something that looks like {kind} (not shown: secrets never go in the campaign file)"
 
 
 @dataclass(frozen=True, slots=True)

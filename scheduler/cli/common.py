@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +41,17 @@ class CampaignGroup(click.Group):
 
 
 def fail(message: str, code: int) -> NoReturn:
-    click.secho(message, fg="red", err=True)
+    click.secho(printable(message), fg="red", err=True)
     sys.exit(code)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """One line that a terminal shows as written: a key spelled "\\r" or "\\e[2J" in a campaign
+    file is quoted back as that escape, instead of breaking the line or clearing the screen."""
+    return _UNPRINTABLE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
 
 
 @click.group(cls=CampaignGroup)
@@ -56,7 +66,7 @@ def print_problems(problems: list[Problem], verbose: bool) -> None:
         if problem.severity is Severity.NOTICE and not verbose:
             hidden += 1
             continue
-        click.secho(str(problem), fg=_COLOURS[problem.severity])
+        click.secho(printable(str(problem)), fg=_COLOURS[problem.severity])
     if hidden:
         click.echo(f"({hidden} notice{'s' * (hidden != 1)} not shown; --verbose lists them)")
 

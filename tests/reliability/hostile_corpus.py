@@ -249,6 +249,12 @@ CORPUS = [
         at="Orange\\0",
     ),
     text_case(
+        "control-characters-in-a-key",
+        edit(_NAME, _NAME + '  "\\r\\e[2J\\u2028": 1\n'),
+        "unknown key '\\r\\x1b[2J\\u2028'",  # quoted back, not obeyed by the terminal
+        at='"\\r',
+    ),
+    text_case(
         "escaped-escape",
         edit(_TEXT, '    en: "\\e[31m{embassy}"\n'),
         "control character U+001B",

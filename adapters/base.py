@@ -95,7 +95,8 @@ class CredentialsInvalid(PermanentError):
 
 
 class OutOfQuota(PermanentError):
-    """The account or app has no credit or quota left (X: 402 Payment Required)."""
+    """The account or app has no credit or quota left (X: 402 Payment Required, or 429
+    UsageCapExceeded for the month): the account is suspended until a person resumes it."""
 
 
 class Duplicate(PermanentError):
@@ -170,8 +171,12 @@ class Published:
     platform: Platform
     remote_id: str
     url: str
-    published_at: dt.datetime
-    """The platform's timestamp for the post, aware UTC."""
+    published_at: dt.datetime | None
+    """When the platform accepted the post, on the platform's clock, aware UTC; None when its
+    answer carries no time. Never our own clock: X, the time in the post's id (the create answer
+    has only id and text); Mastodon, the status's ``created_at``; Bluesky, the time of the repo
+    commit that created the record (its ``rev``, a TID), since the record's ``createdAt`` is what
+    we wrote, so a record read back later (``getRecord``) has None."""
     media_ids: tuple[str, ...] = ()
 
 
@@ -184,6 +189,10 @@ class AccountLimits:
     max_image_bytes: int
     characters_reserved_per_url: int | None = None
     max_alt_text: int | None = None
+    assumed: frozenset[str] = frozenset()
+    """Names of the fields the platform did not state, so the capabilities' values stand in
+    (``campaign check`` says they are assumed): a Mastodon-API server that answers neither its
+    instance information nor nodeinfo."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,10 @@ What the SDK does not do for us, and this adapter does:
   beside the secrets file (never the database). A stored session is tied to the base URL it was
   made with. An access token the PDS calls expired (``ExpiredToken``) is refreshed, or failing
   that the adapter logs in again, and the rejected call is made once more.
-- **Length**: at most 300 graphemes, checked here because the SDK sends whatever it is given.
+- **Length**: at most 300 graphemes and 3,000 bytes of UTF-8 (the post lexicon's
+  ``maxGraphemes`` and ``maxLength``), checked before anything is uploaded with the validator's
+  own rule (``scheduler.textlength.too_long``). The SDK checks neither: its model caps the text
+  at 3,000 code points, and 130 family emoji are 910 code points but 3,250 bytes.
 - **Facets** (links, hashtags, mentions) come from the SDK's ``detect_facets``, which gives UTF-8
   byte offsets and resolves mentioned handles to DIDs through the PDS.
 - **A post and its threadgate are one commit** (``applyWrites``), so a post never goes out
@@ -85,13 +88,12 @@ from adapters.base import (
 from adapters.capabilities import BLUESKY
 from adapters.secrets import Secret
 from scheduler.errors import PublishError
-from scheduler.textlength import graphemes
+from scheduler.textlength import too_long
 
 log = logging.getLogger(__name__)
 
 POST = "app.bsky.feed.post"
 THREADGATE = "app.bsky.feed.threadgate"
-MAX_GRAPHEMES = 300
 SESSION_VERSION = 1
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
@@ -175,9 +177,9 @@ class BlueskyAdapter(Adapter):
     # --- the interface ----------------------------------------------------------------------
 
     def publish(self, part: OutgoingPart) -> Published:
-        length = graphemes(part.text)
-        if length > MAX_GRAPHEMES:
-            raise ContentRejected(f"Bluesky: text is {length} graphemes, over {MAX_GRAPHEMES}")
+        over = too_long(part.text, BLUESKY)
+        if over is not None:
+            raise ContentRejected(f"Bluesky: the text is too long: expected {over.expected}")
         images = [
             self._authed(f"upload {item.filename}", partial(self._image, item))
             for item in part.media
@@ -202,16 +204,18 @@ class BlueskyAdapter(Adapter):
             log.info("Bluesky %s: %s exists already: it was this delivery's", self._handle, uri)
             return existing
         self._cids[uri] = _first_cid(result, uri)
-        return self._published(uri, record.created_at, images)
+        return self._published(uri, result.commit.rev if result.commit else None, images)
 
     def _published(
-        self, uri: str, created_at: str, images: Sequence[models.AppBskyEmbedImages.Image] = ()
+        self, uri: str, rev: str | None, images: Sequence[models.AppBskyEmbedImages.Image] = ()
     ) -> Published:
+        """``rev``: the revision of the repo commit that created the record, a TID stamped with
+        the PDS's clock; the record's own ``createdAt`` is ours, so without a rev, no time."""
         return Published(
             platform=self.platform,
             remote_id=uri,
             url=self.capabilities.post_url.format(handle=self._handle, id=uri.rsplit("/", 1)[1]),
-            published_at=_parse_time(created_at),
+            published_at=_tid_time(rev) if rev else None,
             media_ids=tuple(image.image.ref.link for image in images),
         )
 
@@ -240,8 +244,7 @@ class BlueskyAdapter(Adapter):
                 return None
             raise
         self._cids[found.uri] = str(found.cid)
-        created = str(getattr(found.value, "created_at", "") or "1970-01-01T00:00:00Z")
-        return self._published(found.uri, created)
+        return self._published(found.uri, None)  # getRecord says nothing of when it was made
 
     def delete(self, remote_id: str) -> None:
         repo, collection, rkey = _split_uri(remote_id)
@@ -253,7 +256,11 @@ class BlueskyAdapter(Adapter):
     def verify(self) -> AccountCheck:
         session = self._authed("verify the credentials", self.client.com.atproto.server.get_session)
         limits = AccountLimits(
-            MAX_GRAPHEMES, BLUESKY.max_images, BLUESKY.max_image_bytes, None, BLUESKY.max_alt_text
+            BLUESKY.max_length,
+            BLUESKY.max_images,
+            BLUESKY.max_image_bytes,
+            None,
+            BLUESKY.max_alt_text,
         )
         return AccountCheck(
             self.platform, session.did, f"@{session.handle}", None, limits, server=self.base_url
@@ -490,6 +497,14 @@ def _tid_micros(rkey: str) -> int | None:
     return value >> 10
 
 
+def _tid_time(tid: str) -> dt.datetime | None:
+    """The instant a TID carries (microseconds since the epoch), or None if it is not one."""
+    micros = _tid_micros(tid)
+    if micros is None:
+        return None
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=micros)
+
+
 def _create(collection: str, rkey: str, value: Any) -> models.ComAtprotoRepoApplyWrites.Create:
     return models.ComAtprotoRepoApplyWrites.Create(collection=collection, rkey=rkey, value=value)
 
@@ -518,7 +533,3 @@ def _aspect_ratio(item: MediaItem, data: bytes) -> models.AppBskyEmbedDefs.Aspec
         except (UnidentifiedImageError, OSError):
             return None
     return models.AppBskyEmbedDefs.AspectRatio(width=width, height=height)
-
-
-def _parse_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)

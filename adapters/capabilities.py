@@ -51,6 +51,10 @@ class Capabilities:
     visibility: bool
     post_url: str
     """Pattern for a post's public address; ``{handle}`` and ``{id}`` are filled in."""
+    max_bytes: int | None = None
+    """UTF-8 bytes the text may take, where the platform caps those as well as ``max_length``
+    (Bluesky: the ``app.bsky.feed.post`` lexicon's ``maxLength``). Checked with the length by
+    ``scheduler.textlength.too_long``."""
 
 
 IMAGE_TYPES_COMMON = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -98,6 +102,7 @@ BLUESKY = Capabilities(
     reply_controls=True,
     visibility=False,
     post_url="https://bsky.app/profile/{handle}/post/{id}",
+    max_bytes=3000,
 )
 
 CAPABILITIES: dict[Platform, Capabilities] = {c.platform: c for c in (X, MASTODON, BLUESKY)}

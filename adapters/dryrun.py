@@ -23,7 +23,7 @@ from adapters.base import (
 )
 from adapters.capabilities import CAPABILITIES, Platform
 from adapters.secrets import Secret
-from scheduler.textlength import text_length
+from scheduler.textlength import too_long
 
 
 class DryRunAdapter(Adapter):
@@ -85,10 +85,10 @@ class DryRunAdapter(Adapter):
 
     def _check(self, part: OutgoingPart) -> None:
         caps = self.capabilities
-        length = text_length(part.text, caps.length_rule)
-        if length > caps.max_length:
+        over = too_long(part.text, caps)
+        if over is not None:
             raise ContentRejected(
-                f"{caps.label}: text is {length} characters, over {caps.max_length}"
+                f"{caps.label}: text is {over.length} characters, {over.expected}"
             )
         if len(part.media) > caps.max_images:
             raise ContentRejected(f"{caps.label}: {len(part.media)} images, over {caps.max_images}")

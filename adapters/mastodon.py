@@ -16,8 +16,13 @@ What Mastodon.py does not do for us, and this adapter does:
 - **Media processing has a deadline.** v2 media answers 202 and processes in the background;
   we poll ``GET /api/v1/media/:id`` (206 while processing) until it has a URL or
   ``settings.media_deadline`` passes. ``media_post(synchronous=True)`` would poll forever.
-- **Instance limits** come from instance v2 ``configuration`` (v1, or Akkoma's
-  ``max_toot_chars``, where v2 is missing) and are cached for the adapter's life.
+- **Instance limits** come from ``GET /api/v2/instance`` ``configuration``, else ``GET
+  /api/v1/instance`` (asked without the trailing slash Mastodon.py adds, which some servers do not
+  serve; its ``configuration``, or Akkoma's ``max_toot_chars`` and ``upload_limit``), else the
+  nodeinfo document (``/.well-known/nodeinfo``, then the newest 2.x schema it links: Akkoma and
+  Pleroma state ``uploadLimits.general`` there, Mastodon and GoToSocial only who they are). What
+  no source states is the capabilities' value, named in :attr:`AccountLimits.assumed` so that
+  ``campaign check`` says it is assumed. Read once per adapter.
 - **Idempotency-Key** is the part's key, so the same delivery sent twice within an hour gives
   Mastodon's first status back. Not every server honours it (GoToSocial ignores it).
 - **An unknown outcome is settled by exact text** (:meth:`MastodonAdapter.find_published`): the
@@ -27,21 +32,30 @@ What Mastodon.py does not do for us, and this adapter does:
   back into text the way Mastodon rendered it (:func:`plain_text`).
 - **Onboarding** (:class:`MastodonAuthorization`): an app registered on the instance with only
   the scopes a campaign needs, then the authorization-code flow with the out-of-band redirect
-  (the instance shows the code to paste back).
+  (the instance shows the code to paste back). The granular scopes (:data:`SCOPES`) are asked
+  for only where the server lists them in its OAuth metadata
+  (``/.well-known/oauth-authorization-server``, Mastodon 4.3 and later); any other server gets
+  the classic ``read write`` (:data:`CLASSIC_SCOPES`), which every server knows: one that knows
+  only those refuses an app asking for more, or answers 403 "This action is outside the
+  authorized scopes" to ``verify_credentials``.
+- **The account's id** is read once per adapter (from ``verify_credentials``, by
+  :meth:`MastodonAdapter.verify` or the first lookup), not before every lookup.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import requests
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -86,8 +100,15 @@ MEDIA_POLL_INTERVAL = 0.1
 MEDIA_POLL_MAX = 2.0
 APP_NAME = "campaign-scheduler"
 SCOPES = ["write:statuses", "write:media", "read:accounts", "read:statuses"]
-"""What the adapter uses: post and delete statuses, upload media, verify, list own statuses."""
+"""What the adapter uses, as granular scopes: post and delete statuses, upload media, verify,
+list own statuses. Asked for where the server's OAuth metadata lists them all."""
+CLASSIC_SCOPES = ["read", "write"]
+"""The same, as the scopes every server knows: for servers that do not list granular ones."""
+NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2."
+"""The nodeinfo schemas read (2.0 and 2.1); the newest a server links is taken."""
 OUT_OF_BAND = "urn:ietf:wg:oauth:2.0:oob"
+OUT_OF_SCOPE = "This action is outside the authorized scopes"
+"""Mastodon's 403 error for a token without the scope an endpoint needs."""
 PAGE = 40
 """Statuses per page of an account's listing: Mastodon's maximum."""
 MAX_PAGES = 25
@@ -96,7 +117,8 @@ person: 1,000 statuses, days of any embassy's posting."""
 
 
 class MastodonAuthorization(Authorization):
-    """Register an app on the instance, then the authorization-code flow (out of band)."""
+    """Register an app on the instance, then the authorization-code flow (out of band), with
+    the scopes the server supports (:func:`scopes_for`)."""
 
     code_label: ClassVar[str] = "authorization code"
     instructions: ClassVar[str] = (
@@ -107,57 +129,96 @@ class MastodonAuthorization(Authorization):
     def __init__(self, *, base_url: str, timeout: float) -> None:
         self.base_url = base_url
         self.timeout = timeout
+        self.scopes: list[str] = list(SCOPES)
+        """The scopes asked for: :data:`SCOPES` or :data:`CLASSIC_SCOPES`, once the server's
+        OAuth metadata is read (:meth:`authorization_url`)."""
+        # Mastodon.py takes the OAuth endpoints from the server's metadata and refuses plain
+        # http ones; an instance given as http (a test or staging server) is http throughout.
+        self._allow_http = urlsplit(base_url).scheme == "http"
         self._api: Mastodon | None = None
 
     def authorization_url(self) -> str:
-        with _authorization_errors(self.base_url, "register the app"):
+        with _authorization_errors(self.base_url, "read the OAuth metadata", self.scopes):
+            self.scopes = scopes_for(self._client().oauth_authorization_server_info())
+        with _authorization_errors(
+            self.base_url,
+            "register the app",
+            self.scopes,
+            refused="the OAuth endpoints in the instance's metadata are not https",
+        ):
             client_id, client_secret = Mastodon.create_app(
                 APP_NAME,
-                scopes=SCOPES,
+                scopes=self.scopes,
                 redirect_uris=OUT_OF_BAND,
                 api_base_url=self.base_url,
                 request_timeout=self.timeout,
                 user_agent=APP_NAME,
             )
-            self._api = Mastodon(
-                client_id=client_id,
-                client_secret=client_secret,
-                api_base_url=self.base_url,
-                ratelimit_method="throw",
-                request_timeout=self.timeout,
-                mastodon_version=".".join(map(str, API_LEVEL)),
-                version_check_mode="none",
-                user_agent=APP_NAME,
-            )
+            self._api = self._client(client_id=client_id, client_secret=client_secret)
             # force_login: the browser may be logged in as another embassy's account.
             return self._api.auth_request_url(
-                redirect_uris=OUT_OF_BAND, scopes=SCOPES, force_login=True
+                redirect_uris=OUT_OF_BAND,
+                scopes=self.scopes,
+                force_login=True,
+                allow_http=self._allow_http,
             )
 
     def finish(self, code: str) -> dict[str, Secret]:
         if self._api is None:
             raise RuntimeError("authorization_url() comes first")
-        with _authorization_errors(self.base_url, "exchange the authorization code"):
-            token = self._api.log_in(code=code.strip(), redirect_uri=OUT_OF_BAND, scopes=SCOPES)
+        with _authorization_errors(self.base_url, "exchange the authorization code", self.scopes):
+            token = self._api.log_in(
+                code=code.strip(),
+                redirect_uri=OUT_OF_BAND,
+                scopes=self.scopes,
+                allow_http=self._allow_http,
+            )
         return {"access_token": Secret(token)}
+
+    def _client(self, client_id: str | None = None, client_secret: str | None = None) -> Mastodon:
+        return Mastodon(
+            client_id=client_id,
+            client_secret=client_secret,
+            api_base_url=self.base_url,
+            ratelimit_method="throw",
+            request_timeout=self.timeout,
+            mastodon_version=".".join(map(str, API_LEVEL)),
+            version_check_mode="none",
+            user_agent=APP_NAME,
+        )
+
+
+def scopes_for(metadata: Mapping[str, Any]) -> list[str]:
+    """The scopes to ask for, from the server's OAuth metadata (RFC 8414, which Mastodon serves
+    from 4.3 on): the granular :data:`SCOPES` where ``scopes_supported`` lists them all, else the
+    classic :data:`CLASSIC_SCOPES` (no metadata: Mastodon before 4.3, GoToSocial, Akkoma)."""
+    supported = metadata.get("scopes_supported")
+    if isinstance(supported, list) and set(SCOPES) <= set(supported):
+        return list(SCOPES)
+    return list(CLASSIC_SCOPES)
 
 
 @contextmanager
-def _authorization_errors(base_url: str, action: str) -> Iterator[None]:
-    """The OAuth steps' errors. Mastodon.py's texts are left out: they may quote the request."""
+def _authorization_errors(
+    base_url: str,
+    action: str,
+    scopes: list[str],
+    *,
+    refused: str = "the instance refused the code (wrong, already used, or for another app: "
+    "start again) or could not be reached",
+) -> Iterator[None]:
+    """The OAuth steps' errors. Mastodon.py's texts are left out: they may quote the request.
+    ``refused``: what Mastodon.py's MastodonIllegalArgumentError means at this step."""
     where = f"Mastodon {base_url}: could not {action}"
     try:
         yield
     except MastodonIllegalArgumentError as exc:
-        raise CredentialsInvalid(
-            f"{where}: the instance refused the code (wrong, already used, or for another "
-            "app: start again) or could not be reached"
-        ) from exc
+        raise CredentialsInvalid(f"{where}: {refused}") from exc
     except MastodonNetworkError as exc:
         raise network_error(where, exc, creates=False) from exc
     except MastodonAPIError as exc:
         raise CredentialsInvalid(
-            f"{where}: the instance did not grant every scope needed ({' '.join(SCOPES)})"
+            f"{where}: the instance did not grant every scope needed ({' '.join(scopes)})"
         ) from exc
     except (MastodonError, KeyError, ValueError) as exc:
         raise ContentRejected(f"{where}: unexpected answer ({type(exc).__name__})") from exc
@@ -240,10 +301,11 @@ class MastodonAdapter(Adapter):
     def verify(self) -> AccountCheck:
         with self._errors("verify the credentials"):
             account = self.api.account_verify_credentials()
+        self._account_id = str(account["id"])  # lookups need it, and need not ask again
         limits, server = self.instance_limits()
         return AccountCheck(
             platform=self.platform,
-            account_id=str(account["id"]),
+            account_id=self._account_id,
             handle=f"@{account['acct']}",
             display_name=account.get("display_name") or None,
             limits=limits,
@@ -292,6 +354,8 @@ class MastodonAdapter(Adapter):
         )
 
     def _own_id(self) -> str:
+        """The account's id: asked once per adapter (``verify_credentials`` needs ``read`` or
+        ``read:accounts``), not before every lookup."""
         if self._account_id is None:
             self._account_id = str(self.api.account_verify_credentials()["id"])
         return self._account_id
@@ -324,22 +388,75 @@ class MastodonAdapter(Adapter):
     # --- instance limits ----------------------------------------------------------------------
 
     def instance_limits(self) -> tuple[AccountLimits, str | None]:
-        """The instance's limits and version string, read once; Capabilities if it will not say."""
+        """The instance's limits and what it says it is, read once (module docstring); what it
+        does not state is the capabilities' value, named in ``assumed``."""
         if self._limits is None:
-            instance = self._instance_info()
-            self._limits = (_limits_from(instance), instance.get("version"))
+            instance, nodeinfo = self._instance_info()
+            self._limits = (_limits_from(instance, nodeinfo), _server(instance, nodeinfo))
         return self._limits
 
-    def _instance_info(self) -> dict[str, Any]:
-        for fetch in (self.api.instance_v2, self.api.instance_v1):
-            try:
-                with self._errors("read the instance configuration"):
-                    return dict(fetch())
-            except (CredentialsInvalid, RateLimited):
-                raise
-            except PublishError as exc:
-                log.info("%s: instance information unavailable (%s)", self.base_url, exc)
-        return {}
+    def _instance_info(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(instance information, nodeinfo): v2, else v1, else nodeinfo; empty where none
+        answered."""
+        for path in ("/api/v2/instance", "/api/v1/instance"):
+            found = self._optional(f"read {path}", self.base_url + path, token=True)
+            if isinstance(found, dict):
+                return found, {}
+        well_known = self.base_url + "/.well-known/nodeinfo"
+        links = self._optional("read /.well-known/nodeinfo", well_known)
+        href = _nodeinfo_href(links, self.base_url)
+        if href is None:
+            return {}, {}
+        nodeinfo = self._optional("read the nodeinfo document", href)
+        return {}, nodeinfo if isinstance(nodeinfo, dict) else {}
+
+    def _optional(self, action: str, url: str, *, token: bool = False) -> Any:
+        """The document at ``url``, or None when the server does not give it (logged). Refused
+        credentials and rate limits are raised: they are not the server's silence."""
+        try:
+            with self._errors(action):
+                return self._document(url, token=token)
+        except (CredentialsInvalid, RateLimited):
+            raise
+        except PublishError as exc:
+            log.info("%s: %s", self.base_url, exc)
+            return None
+
+    def _document(self, url: str, *, token: bool) -> Any:
+        """GET the JSON document at exactly ``url``: for what Mastodon.py asks at another path
+        (``/api/v1/instance/``) or not at all (a nodeinfo document). ``token``: send the access
+        token (instance information may need it on a server in limited federation mode; a
+        nodeinfo address, given by the server, never gets it). Failures are raised as
+        Mastodon.py raises them, so that ``_map_errors`` reads them all."""
+        headers = {"User-Agent": APP_NAME, "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {self.secret('access_token')}"
+        try:
+            # auth: as Mastodon.py does, so that a .netrc never replaces the header
+            response = self.api.session.get(
+                url, headers=headers, timeout=self.settings.timeout, auth=_as_is
+            )
+        except requests.RequestException as exc:
+            raise MastodonNetworkError(f"Could not complete request: {exc}") from exc
+        if response.status_code == 429:
+            reset = _reset_header(response.headers.get("X-RateLimit-Reset"))
+            if reset is not None:  # where Mastodon.py keeps its calls' reset, for _reset_at
+                self.api.ratelimit_reset = reset
+            raise MastodonRatelimitError("Hit rate limit.")
+        if not response.ok:
+            kind = _ERRORS.get(response.status_code) or (
+                MastodonServerError if response.status_code >= 500 else MastodonAPIError
+            )
+            raise kind(
+                "Mastodon API returned error",
+                response.status_code,
+                response.reason,
+                _error_text(response),
+            )
+        try:
+            return response.json()
+        except ValueError as exc:  # a web page where the document should be
+            raise MastodonAPIError(f"{url} answered {response.status_code}, not JSON") from exc
 
     # --- media --------------------------------------------------------------------------------
 
@@ -420,24 +537,117 @@ def _message(exc: MastodonError) -> str:
 
 def _client_error(where: str, exc: MastodonAPIError) -> PublishError:
     status = _status_code(exc)
-    if status == 403:  # a token without write scope, or a suspended account
+    if status == 403 and OUT_OF_SCOPE in _message(exc):
+        return CredentialsInvalid(
+            f"{where}: {_message(exc)}: the token lacks a scope this needs; authorize the "
+            "account again (campaign auth mastodon)"
+        )
+    if status == 403:  # a suspended or disabled account
         return CredentialsInvalid(f"{where}: {_message(exc)}")
     return ContentRejected(f"{where}: {_message(exc)}")
 
 
-def _limits_from(instance: Mapping[str, Any]) -> AccountLimits:
-    configuration = instance.get("configuration") or {}
-    statuses = configuration.get("statuses") or {}
-    media = configuration.get("media_attachments") or {}
-    return AccountLimits(
-        max_characters=int(
-            statuses.get("max_characters") or instance.get("max_toot_chars") or MASTODON.max_length
+def _limits_from(instance: Mapping[str, Any], nodeinfo: Mapping[str, Any]) -> AccountLimits:
+    """What the instance states (module docstring), the capabilities' values for the rest."""
+    configuration = _mapping(instance.get("configuration"))
+    statuses = _mapping(configuration.get("statuses"))
+    media = _mapping(configuration.get("media_attachments"))
+    uploads = _mapping(_mapping(nodeinfo.get("metadata")).get("uploadLimits"))
+    stated = {
+        "max_characters": _count(statuses.get("max_characters"), instance.get("max_toot_chars")),
+        "max_media": _count(statuses.get("max_media_attachments")),
+        "max_image_bytes": _count(
+            media.get("image_size_limit"), instance.get("upload_limit"), uploads.get("general")
         ),
-        max_media=int(statuses.get("max_media_attachments") or MASTODON.max_images),
-        max_image_bytes=int(media.get("image_size_limit") or MASTODON.max_image_bytes),
+        "max_alt_text": _count(media.get("description_limit"), instance.get("description_limit")),
+    }
+    defaults = {
+        "max_characters": MASTODON.max_length,
+        "max_media": MASTODON.max_images,
+        "max_image_bytes": MASTODON.max_image_bytes,
+        "max_alt_text": MASTODON.max_alt_text,
+    }
+    return AccountLimits(
+        max_characters=stated["max_characters"] or defaults["max_characters"],
+        max_media=stated["max_media"] or defaults["max_media"],
+        max_image_bytes=stated["max_image_bytes"] or defaults["max_image_bytes"],
         characters_reserved_per_url=int(statuses.get("characters_reserved_per_url") or 23),
-        max_alt_text=MASTODON.max_alt_text,
+        max_alt_text=stated["max_alt_text"] or defaults["max_alt_text"],
+        assumed=frozenset(name for name, value in stated.items() if value is None),
     )
+
+
+def _server(instance: Mapping[str, Any], nodeinfo: Mapping[str, Any]) -> str | None:
+    """What the server says it is: the instance's version string, else nodeinfo's software."""
+    if instance.get("version"):
+        return str(instance["version"])
+    software = _mapping(nodeinfo.get("software"))
+    named = " ".join(str(software[key]) for key in ("name", "version") if software.get(key))
+    return named or None
+
+
+def _nodeinfo_href(links: Any, base_url: str) -> str | None:
+    """The address of the newest nodeinfo 2.x document ``/.well-known/nodeinfo`` links to."""
+    found = [
+        (str(link["rel"]), urljoin(base_url + "/", str(link["href"])))
+        for link in _mapping(links).get("links") or []
+        if isinstance(link, dict)
+        and str(link.get("rel", "")).startswith(NODEINFO_SCHEMA)
+        and link.get("href")
+    ]
+    found = [(rel, href) for rel, href in found if urlsplit(href).scheme in {"http", "https"}]
+    return max(found)[1] if found else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _count(*values: Any) -> int | None:
+    """The first of ``values`` that is a positive whole number (servers send numbers, some as
+    strings); None if none is."""
+    for value in values:
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and value > 0:
+            return value
+        if isinstance(value, str) and value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+def _as_is(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+_ERRORS: dict[int, type[MastodonAPIError]] = {
+    401: MastodonUnauthorizedError,
+    404: MastodonNotFoundError,
+}
+
+
+def _reset_header(value: str | None) -> int | None:
+    """X-RateLimit-Reset as Unix seconds (the next whole one): Mastodon sends ISO 8601
+    (Rack::Attack's ``iso8601(6)``), GoToSocial whole seconds."""
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        reset = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return math.ceil((reset if reset.tzinfo else reset.replace(tzinfo=dt.UTC)).timestamp())
+
+
+def _error_text(response: requests.Response) -> str | None:
+    """The ``error`` of a Mastodon error body, if the answer is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error) if error else None
 
 
 def _utc(value: Any) -> dt.datetime:

@@ -8,12 +8,23 @@ What tweepy does not do for us, and this adapter does:
   client's ``session`` is the one seam: we give it a :class:`_PlatformSession` that rewrites that
   host to ``base_url`` and adds ``settings.timeout`` to every request. The OAuth signature is
   computed on the rewritten URL, so it stays valid.
-- **Media.** ``Client`` has no v2 upload. We call ``POST /2/media/upload`` ourselves, signed by
-  tweepy's own ``OAuth1UserHandler`` through the same session: one simple upload when the file
-  fits in one chunk, INIT / APPEND / FINALIZE (and STATUS while X processes) otherwise; then
-  ``POST /2/media/metadata`` for the alt text.
-- **Rate limits** are never slept through: a 429 becomes :class:`RateLimited` with the reset
-  from ``x-rate-limit-reset``.
+- **Media.** ``Client`` has no v2 upload. We call X's v2 media endpoints ourselves, signed by
+  tweepy's own ``OAuth1UserHandler`` through the same session. A still image that fits in one
+  chunk goes up in one request (``POST /2/media/upload``, multipart: ``media`` and
+  ``media_category=tweet_image``). Anything else, and every animated GIF (``tweet_gif``), takes
+  the chunked endpoints: ``POST /2/media/upload/initialize`` (JSON), ``POST
+  /2/media/upload/{id}/append`` (multipart: ``media``, ``segment_index``), ``POST
+  /2/media/upload/{id}/finalize``, then ``GET /2/media/upload?media_id=`` while X processes
+  (``pending``, ``in_progress`` with ``check_after_secs``, then ``succeeded`` or ``failed``),
+  until ``settings.media_deadline``. The old form, ``command=INIT|APPEND|FINALIZE`` on ``POST
+  /2/media/upload``, is deprecated and never sent. Then ``POST /2/media/metadata`` for the alt
+  text.
+- **Rate limits** are never slept through: a 429 becomes :class:`RateLimited`, reset at the
+  latest reset among the limits its headers say are exhausted (the 15-minute
+  ``x-rate-limit-*`` and the 24-hour ``x-user-limit-24hour-*`` / ``x-app-limit-24hour-*``).
+  A 429 ``UsageCapExceeded`` is no rate limit but the monthly usage cap: :class:`OutOfQuota`,
+  as a 402 is.
+- **Reply settings** go on a thread's first post only: replies inherit the conversation's.
 - **The platform's timestamp** comes from the tweet id: X ids are snowflakes whose high bits are
   milliseconds since X's epoch. ``POST /2/tweets`` answers nothing else with a time in it.
 - **Onboarding** (:class:`XPinAuthorization`) is tweepy's ``OAuth1UserHandler`` PIN flow. The
@@ -29,15 +40,17 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import logging
 import time
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import requests
 import tweepy
+from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 from tweepy.errors import (
     Forbidden,
@@ -68,7 +81,6 @@ from adapters.base import (
     RateLimited,
     ServerError,
     TransientError,
-    reset_from_epoch,
 )
 from adapters.capabilities import X
 from adapters.secrets import Secret
@@ -78,7 +90,19 @@ TWEEPY_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 """Where tweepy sends requests; rewritten to the adapter's base URL."""
 TWITTER_EPOCH_MS = 1288834974657
 CHUNK_SIZE = 4 * 1024 * 1024
-"""X accepts up to 5 MB a chunk; one chunk means a simple upload."""
+"""Bytes per appended segment (X accepts up to 5 MB); a still image that fits in one goes up in
+one request."""
+UPLOAD = "/2/media/upload"
+"""X's v2 media upload: the one-request upload (POST), the status (GET), and below it
+``/initialize``, ``/{id}/append`` and ``/{id}/finalize``."""
+STATUS_WAIT = 1.0
+"""Seconds between status polls when X's answer gives no ``check_after_secs``."""
+LIMIT_FAMILIES = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
+"""X's rate-limit headers, each family with ``-limit``, ``-remaining`` and ``-reset``: the
+15-minute window, and the 24-hour limits of the user and of the app."""
+DAILY_FAMILIES = LIMIT_FAMILIES[1:]
+DAILY_CAP_BACKOFF = dt.timedelta(hours=24)
+"""When a daily usage cap names no 24-hour reset."""
 PREMIUM_LENGTH = 25_000
 REPLY_SETTINGS = {"everyone": None, "following": "following", "mentioned": "mentionedUsers"}
 PAGE = 100
@@ -227,11 +251,18 @@ class XAdapter(Adapter):
         credentials: Mapping[str, Secret],
         base_url: str | None = None,
         chunk_size: int = CHUNK_SIZE,
-        status_poll_interval: float = 1.0,
+        status_poll_interval: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``status_poll_interval`` caps the wait between media status polls (None: as long as
+        X's ``check_after_secs`` asks); ``sleep`` and ``monotonic`` are that wait and the clock
+        ``settings.media_deadline`` is measured on (a test passes a clock it moves itself)."""
         super().__init__(settings=settings, credentials=credentials, base_url=base_url)
         self.chunk_size = chunk_size
         self.status_poll_interval = status_poll_interval
+        self._sleep = sleep
+        self._monotonic = monotonic
         self.client = tweepy.Client(
             consumer_key=self.secret("consumer_key"),
             consumer_secret=self.secret("consumer_secret"),
@@ -245,13 +276,16 @@ class XAdapter(Adapter):
     # --- the interface ----------------------------------------------------------------------
 
     def publish(self, part: OutgoingPart) -> Published:
-        media_ids = [self._upload(item) for item in part.media]
+        media_ids = [
+            self._upload(item, _describe(item, number, len(part.media)))
+            for number, item in enumerate(part.media, 1)
+        ]
         with self._errors("create the post", creates=True):
             response = self.client.create_tweet(
                 text=part.text,
                 media_ids=media_ids or None,
                 in_reply_to_tweet_id=part.in_reply_to,
-                reply_settings=REPLY_SETTINGS[part.replies],
+                reply_settings=_reply_settings(part),
             )
         return self._published(str(response.json()["data"]["id"]), tuple(media_ids))
 
@@ -333,75 +367,86 @@ class XAdapter(Adapter):
 
     # --- media ------------------------------------------------------------------------------
 
-    def _upload(self, item: MediaItem) -> str:
+    def _upload(self, item: MediaItem, label: str) -> str:
+        """Upload one image and give it its alt text; its media id. ``label`` names the image in
+        errors (``image 2 of 3 (image/gif, alt "...")``)."""
         data = item.read()
-        with self._errors(f"upload {item.filename}"):
-            if len(data) <= self.chunk_size:
-                media_id = self._simple_upload(item, data)
+        with self._errors(f"upload {label}"):
+            animated = _animated_gif(item.mime, data)
+            if not animated and len(data) <= self.chunk_size:
+                media_id = self._one_request_upload(item, data)
             else:
-                media_id = self._chunked_upload(item, data)
+                media_id = self._chunked_upload(
+                    item, data, "tweet_gif" if animated else "tweet_image", label
+                )
             if item.alt:
                 metadata = {"id": media_id, "metadata": {"alt_text": {"text": item.alt}}}
                 self._signed("POST", "/2/media/metadata", json=metadata)
         return media_id
 
-    def _simple_upload(self, item: MediaItem, data: bytes) -> str:
-        fields = {"media_category": _category(item.mime), "media_type": item.mime}
+    def _one_request_upload(self, item: MediaItem, data: bytes) -> str:
+        """``POST /2/media/upload``, multipart: the file and its category (X documents no other
+        field for it but ``additional_owners``; it reads the type from the file)."""
         body = self._signed(
             "POST",
-            "/2/media/upload",
-            data=fields,
+            UPLOAD,
+            data={"media_category": "tweet_image"},
             files={"media": (item.filename, data, item.mime)},
         )
         return str(body["data"]["id"])
 
-    def _chunked_upload(self, item: MediaItem, data: bytes) -> str:
-        init = {
-            "command": "INIT",
-            "media_type": item.mime,
-            "total_bytes": str(len(data)),
-            "media_category": _category(item.mime),
-        }
-        media_id = str(
-            self._signed("POST", "/2/media/upload", data=init, files=_no_file())["data"]["id"]
-        )
+    def _chunked_upload(self, item: MediaItem, data: bytes, category: str, label: str) -> str:
+        """Initialize (JSON), append each segment (multipart), finalize, then wait while X
+        processes the media, if its answer says it does."""
+        init = {"media_type": item.mime, "total_bytes": len(data), "media_category": category}
+        media_id = str(self._signed("POST", f"{UPLOAD}/initialize", json=init)["data"]["id"])
         for index, start in enumerate(range(0, len(data), self.chunk_size)):
-            chunk = data[start : start + self.chunk_size]
-            fields = {"command": "APPEND", "media_id": media_id, "segment_index": str(index)}
             self._signed(
                 "POST",
-                "/2/media/upload",
-                data=fields,
-                files={"media": ("chunk", chunk, "application/octet-stream")},
+                f"{UPLOAD}/{media_id}/append",
+                data={"segment_index": str(index)},
+                files={
+                    "media": (
+                        "blob",
+                        data[start : start + self.chunk_size],
+                        "application/octet-stream",
+                    )
+                },
             )
-        final = self._signed(
-            "POST",
-            "/2/media/upload",
-            data={"command": "FINALIZE", "media_id": media_id},
-            files=_no_file(),
-        )
-        self._wait_for_processing(media_id, final["data"].get("processing_info"), item)
+        final = self._signed("POST", f"{UPLOAD}/{media_id}/finalize")
+        self._wait_for_processing(media_id, final["data"].get("processing_info"), label)
         return media_id
 
-    def _wait_for_processing(
-        self, media_id: str, info: dict[str, Any] | None, item: MediaItem
-    ) -> None:
-        deadline = time.monotonic() + self.settings.media_deadline
-        while info and info.get("state") in {"pending", "in_progress"}:
-            if time.monotonic() >= deadline:
-                raise ServerError(
-                    f"X: {item.filename} still processing after {self.settings.media_deadline:g} s"
+    def _wait_for_processing(self, media_id: str, info: dict[str, Any] | None, label: str) -> None:
+        """Poll the upload's status until X says ``succeeded`` (no ``processing_info`` at all
+        means ready too), waiting ``check_after_secs`` between polls, never past
+        ``settings.media_deadline``: then a ServerError (transient: the delivery is retried, the
+        media uploaded again). ``failed`` is permanent: ContentRejected, with X's reason."""
+        where = f"X account {self.settings.handle}"
+        deadline = self._monotonic() + self.settings.media_deadline
+        while info is not None and info.get("state") != "succeeded":
+            if info.get("state") == "failed":
+                raise ContentRejected(
+                    f"{where}: X could not process {label}: {_processing_error(info)}"
                 )
-            time.sleep(
-                min(float(info.get("check_after_secs", 1)), self.status_poll_interval)
-            )  # bounded poll
-            info = self._signed(
-                "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}
-            )["data"].get("processing_info")
-        if info and info.get("state") == "failed":
-            raise ContentRejected(
-                f"X could not process {item.filename}: {info.get('error', {}).get('message')}"
-            )
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                raise ServerError(
+                    f"{where}: X was still processing {label} after "
+                    f"{self.settings.media_deadline:g} s ({_progress(info)}); it is uploaded "
+                    "again on the next attempt"
+                )
+            self._sleep(min(self._poll_wait(info), remaining))  # a bounded poll, not a rate limit
+            status = self._signed("GET", UPLOAD, params={"media_id": media_id})
+            info = status["data"].get("processing_info")
+
+    def _poll_wait(self, info: dict[str, Any]) -> float:
+        try:
+            wait = max(0.0, float(info.get("check_after_secs", STATUS_WAIT)))
+        except (TypeError, ValueError):
+            wait = STATUS_WAIT
+        cap = self.status_poll_interval
+        return wait if cap is None else min(wait, cap)
 
     def _signed(self, method: str, path: str, **kwargs: Any) -> Any:
         """A request signed as tweepy signs its own, raising tweepy's errors, for one error map."""
@@ -423,10 +468,7 @@ class XAdapter(Adapter):
         try:
             yield
         except TooManyRequests as exc:
-            reset = reset_from_epoch(
-                exc.response.headers.get("x-rate-limit-reset"), self.now() + DEFAULT_BACKOFF
-            )
-            raise RateLimited(f"{where}: rate limited", reset_at=reset) from exc
+            raise self._too_many_requests(where, exc) from exc
         except Unauthorized as exc:
             raise CredentialsInvalid(f"{where}: {_detail(exc)}") from exc
         except Forbidden as exc:
@@ -440,6 +482,27 @@ class XAdapter(Adapter):
             raise network_error(where, exc, creates=creates) from exc
         except (TweepyException, ValueError, KeyError) as exc:
             raise ContentRejected(f"{where}: unexpected answer ({type(exc).__name__})") from exc
+
+    def _too_many_requests(self, where: str, exc: TooManyRequests) -> PublishError:
+        """A 429: a rate limit (reset read from the headers), or a usage cap, which X answers
+        with the same status and a ``UsageCapExceeded`` problem. The monthly cap is a quota, not
+        a window: OutOfQuota, which suspends the account until a person acts, as a 402 does."""
+        headers = exc.response.headers
+        body = _json_body(exc.response)
+        if not _usage_capped(body):
+            reset = _rate_limit_reset(headers, self.now() + DEFAULT_BACKOFF)
+            return RateLimited(f"{where}: rate limited", reset_at=reset)
+        detail = body.get("detail") or body.get("title")
+        if str(body.get("period", "")).lower() == "daily":
+            reset = _rate_limit_reset(headers, self.now() + DAILY_CAP_BACKOFF, DAILY_FAMILIES)
+            return RateLimited(
+                f"{where}: X's daily usage cap was reached ({detail})", reset_at=reset
+            )
+        return OutOfQuota(
+            f"{where}: the monthly usage cap of the X API was reached ({detail}); nothing more "
+            "can be posted with this app until the cap resets with the next billing month or "
+            "the plan is raised"
+        )
 
 
 @contextmanager
@@ -501,14 +564,91 @@ def _replied_to(tweet: dict[str, Any]) -> str | None:
     return next((str(r["id"]) for r in references if r.get("type") == "replied_to"), None)
 
 
-def _category(mime: str) -> str:
-    return "tweet_gif" if mime == "image/gif" else "tweet_image"
+def _reply_settings(part: OutgoingPart) -> str | None:
+    """Who may reply, for a thread's first post only: X's replies inherit the restrictions of the
+    conversation's root post (docs/adapters.md, "Platform notes")."""
+    return REPLY_SETTINGS[part.replies] if part.in_reply_to is None else None
 
 
-def _no_file() -> dict[str, tuple[None, str]]:
-    # An empty form part, so the request is multipart/form-data as the endpoint expects
-    # (requests would otherwise send the fields urlencoded).
-    return {"_": (None, "")}
+def _animated_gif(mime: str, data: bytes) -> bool:
+    """Whether X must process the image as an animated GIF (``tweet_gif``, the chunked upload).
+    A GIF that cannot be read goes that way too: X's processing then says what is wrong."""
+    if mime != "image/gif":
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return bool(getattr(image, "is_animated", False))
+    except (UnidentifiedImageError, OSError):
+        return True
+
+
+def _describe(item: MediaItem, number: int, count: int) -> str:
+    """An image as a person can find it in the campaign: its place in the post, its file (or
+    type) and the start of its alt text."""
+    name = item.path.name if item.path is not None else item.mime
+    alt = item.alt if len(item.alt) <= 40 else item.alt[:39] + "…"
+    return f"image {number} of {count} ({name}" + (f', alt "{alt}")' if alt else ")")
+
+
+def _processing_error(info: dict[str, Any]) -> str:
+    """X's reason for a failed processing (``error``: ``code``, ``name``, ``message``)."""
+    error = info.get("error")
+    if not isinstance(error, dict):
+        return "processing failed, and X gave no reason"
+    message = error.get("message") or "no message"
+    return f"{message} ({error['name']})" if error.get("name") else str(message)
+
+
+def _progress(info: dict[str, Any]) -> str:
+    state = str(info.get("state") or "no state")
+    percent = info.get("progress_percent")
+    return f"{state}, {percent}%" if percent is not None else state
+
+
+def _json_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _usage_capped(body: Mapping[str, Any]) -> bool:
+    """X's ``UsageCapExceeded`` problem (type ``.../2/problems/usage-capped``)."""
+    return body.get("title") == "UsageCapExceeded" or str(body.get("type", "")).endswith(
+        "/problems/usage-capped"
+    )
+
+
+def _epoch(value: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(int(value or ""), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _rate_limit_reset(
+    headers: Mapping[str, str],
+    fallback: dt.datetime,
+    families: tuple[str, ...] = LIMIT_FAMILIES,
+) -> dt.datetime:
+    """When X lets the call through again: the latest reset among the limits (of ``families``)
+    the headers say are exhausted (``-remaining`` 0), since each of them holds the call back
+    until it resets. If none says so, the 15-minute window's reset, else the latest 24-hour
+    reset, else ``fallback``."""
+    exhausted, given = [], []
+    for family in families:
+        reset = _epoch(headers.get(f"{family}-reset"))
+        if reset is None:
+            continue
+        given.append(reset)
+        remaining = headers.get(f"{family}-remaining", "").strip()
+        if remaining.lstrip("-").isdigit() and int(remaining) <= 0:
+            exhausted.append(reset)
+    if exhausted:
+        return max(exhausted)
+    window = _epoch(headers.get("x-rate-limit-reset")) if "x-rate-limit" in families else None
+    return window or (max(given) if given else fallback)
 
 
 def _raise_for_status(response: requests.Response) -> None:

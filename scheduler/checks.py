@@ -26,6 +26,7 @@ from scheduler.problems import (
     quoted,
     warning,
 )
+from scheduler.textlength import TooLong
 from scheduler.timing import zone
 
 IDENTICAL_X_TEXT_ACCOUNTS = 2
@@ -377,20 +378,24 @@ def check_deliveries(plan: Plan, loaded: LoadedCampaign) -> list[Problem]:
 
 
 def _lengths(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
-    worst: dict[tuple[FieldPath, Platform], Delivery] = {}
+    """Texts over a platform's limits (Bluesky's UTF-8 bytes too), the worst copy per text."""
+    worst: dict[tuple[FieldPath, Platform], tuple[Delivery, TooLong]] = {}
     for delivery in deliveries:
-        if delivery.length > delivery.limit:
-            key = (delivery.source, delivery.platform)
-            if key not in worst or delivery.length > worst[key].length:
-                worst[key] = delivery
-    for (source, platform), delivery in worst.items():
+        over = delivery.too_long()
+        if over is None:
+            continue
+        key = (delivery.source, delivery.platform)
+        kept = worst.get(key)
+        if kept is None or (over.length, over.size) > (kept[1].length, kept[1].size):
+            worst[key] = (delivery, over)
+    for (source, platform), (delivery, over) in worst.items():
         label = CAPABILITIES[platform].label
         yield error(
             "too-long",
             source,
             f"{delivery.length} characters on {label} for {delivery.embassy_id} "
             "(counted with hashtags and content warning, as posted)",
-            f"at most {delivery.limit}",
+            over.expected,
         )
 
 

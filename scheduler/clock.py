@@ -42,7 +42,8 @@ class CampaignClock(Protocol):
         ...
 
     def from_real(self, instant: dt.datetime) -> dt.datetime:
-        """A platform's instant (a rate-limit reset) in campaign time."""
+        """A platform's instant (a rate-limit reset, when it accepted a post) in campaign
+        time."""
         ...
 
     def to_real(self, instant: dt.datetime) -> dt.datetime:
@@ -54,6 +55,12 @@ def wall_span(clock: CampaignClock, span: dt.timedelta) -> dt.timedelta:
     """A span meant in wall-clock time (a lease against crashes, a platform's backoff or
     timeout), in campaign time: the same outside a rehearsal, ``speed`` times longer in one."""
     return span * clock.speed
+
+
+def from_platform(clock: CampaignClock, instant: dt.datetime | None) -> dt.datetime | None:
+    """When a platform says it accepted a post, in campaign time (the instant itself outside a
+    rehearsal); None, when the platform said nothing, stays None."""
+    return None if instant is None else clock.from_real(instant)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,10 @@ class Clock:
         return max(0.0, span.total_seconds() / self.speed)
 
     def from_real(self, instant: dt.datetime) -> dt.datetime:
-        """A wall-clock instant (a platform's rate-limit reset) in campaign time."""
+        """A wall-clock instant (a platform's rate-limit reset or post time) in campaign time:
+        the instant itself outside a rehearsal."""
+        if self.start is None:
+            return instant
         return self.now() + (instant - dt.datetime.now(dt.UTC)) * self.speed
 
     def to_real(self, instant: dt.datetime) -> dt.datetime:

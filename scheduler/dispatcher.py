@@ -46,7 +46,7 @@ from adapters.base import (
 )
 from adapters.capabilities import Platform
 from scheduler.accounts import Accounts
-from scheduler.clock import CampaignClock, wall_span
+from scheduler.clock import CampaignClock, from_platform, wall_span
 from scheduler.errors import ConfigurationError, PublishError
 from scheduler.housekeeping import Housekeeper
 from scheduler.model import parse_duration
@@ -269,6 +269,7 @@ class Dispatcher:
             )
             values: dict[str, Any] = {**outcome, "sent_at": now, "error_class": None}
             values["error_message"] = None
+            values["platform_sent_at"] = from_platform(self.clock, published.published_at)
             if not finish(session, job.claim, S.SENT, now, **values):
                 # The lease ran out during a slow call and the reaper marked it unknown: we know
                 # (and a reconciliation that took it meanwhile has nothing left to do).

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from adapters.base import CredentialsInvalid, OutcomeUnknown, OutOfQuota, Published
 from adapters.capabilities import Platform
 from scheduler.accounts import Accounts
-from scheduler.clock import CampaignClock, wall_span
+from scheduler.clock import CampaignClock, from_platform, wall_span
 from scheduler.errors import ConfigurationError, PublishError, StoreError
 from scheduler.outgoing import outgoing_part
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import CLAIMABLE, reap
 from scheduler.store.database import Database
-from scheduler.store.deliveries import mark_missed, move
+from scheduler.store.deliveries import back_on_schedule, mark_missed, move
 from scheduler.store.reconciliation import (
     RELEASED,
     Unsettled,
@@ -219,10 +219,11 @@ class Housekeeper:
 
     def _found(self, job: Unsettled, found: Published) -> int:
         now = self.clock.now()
+        posted_at = from_platform(self.clock, found.published_at)  # the post's time, not now
         try:
             with self.database.transaction() as session:
                 record_found(session, job.delivery_id, remote_id=found.remote_id,
-                             remote_url=found.url, now=now)  # fmt: skip
+                             remote_url=found.url, now=now, platform_sent_at=posted_at)  # fmt: skip
         except StoreError as error:
             return self._to_a_person(job, f"found {found.url}, but {error}")
         log.info("delivery %s: reconciled, it was posted: %s", job.key, found.url)
@@ -230,10 +231,14 @@ class Housekeeper:
 
     def _absent(self, job: Unsettled) -> int:
         with self.database.transaction() as session:
-            move(session, Delivery.id == job.delivery_id, S.SCHEDULED, frozenset({S.UNKNOWN}),
-                 self.clock.now(), error_message="reconciled: not on the account; sending again",
-                 **RELEASED)  # fmt: skip
-        log.info("delivery %s: reconciled, not posted; it goes out again", job.key)
+            moved = back_on_schedule(
+                session, job.delivery_id, frozenset({S.UNKNOWN}), self.clock.now(), **RELEASED,
+                error_message="reconciled: not on the account; sending again",
+            )  # fmt: skip
+        if moved is S.CANCELLED:
+            log.info("delivery %s: reconciled, not posted; its post was cancelled", job.key)
+        else:
+            log.info("delivery %s: reconciled, not posted; it goes out again", job.key)
         return 1
 
     def _to_a_person(self, job: Unsettled, why: str) -> int:

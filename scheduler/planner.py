@@ -34,7 +34,7 @@ from scheduler.model import (
 from scheduler.problems import FieldPath, Problem, error, notice, warning
 from scheduler.sourcemap import SourceMap
 from scheduler.templating import UnknownPlaceholder, render
-from scheduler.textlength import text_length
+from scheduler.textlength import TooLong, text_length, too_long
 from scheduler.timing import LocalTimeError, ResolvedTime, in_zone, parse_clock, resolve_local, zone
 
 _CLOCK = re.compile(CLOCK_PATTERN)
@@ -93,6 +93,12 @@ class Delivery:
     @property
     def account_id(self) -> str:
         return f"{self.embassy_id}/{self.platform}"
+
+    def too_long(self) -> TooLong | None:
+        """What this copy is over, by the platform's count and, on Bluesky, in bytes too."""
+        return too_long(
+            self.text, CAPABILITIES[self.platform], length=self.length, limit=self.limit
+        )
 
 
 @dataclass(frozen=True)

@@ -193,13 +193,14 @@ class Progress(Protocol):
     def done(self, result: AccountResult) -> None: ...
 
 
-def _limits_dict(limits: AccountLimits) -> dict[str, int | None]:
+def _limits_dict(limits: AccountLimits) -> dict[str, int | list[str] | None]:
     return {
         "max_characters": limits.max_characters,
         "max_media": limits.max_media,
         "max_image_bytes": limits.max_image_bytes,
         "characters_reserved_per_url": limits.characters_reserved_per_url,
         "max_alt_text": limits.max_alt_text,
+        "assumed": sorted(limits.assumed),
     }
 
 

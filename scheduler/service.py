@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.capabilities import Platform
@@ -28,7 +28,7 @@ from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
-from scheduler.store.deliveries import move
+from scheduler.store.deliveries import back_on_schedule, move
 from scheduler.store.pauses import Scope
 from scheduler.store.posts import (
     campaign_with,
@@ -485,14 +485,22 @@ def retract(
     post_id: str,
     *,
     actor: str,
+    reason: str,
     campaign_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> list[Retraction]:
     """Cancel what has not gone out, then delete every sent copy of the post from its platform,
-    last thread part first. Each deletion is recorded; a failure is reported, not raised."""
+    last thread part first. Each copy deleted becomes ``retracted``, with who, when and why;
+    one that could not be deleted stays ``sent``, and the failure is reported, not raised."""
+    reason = retraction_reason(reason)
     moment = now or now_utc()
     cancel_post(
-        database, post_id, actor=actor, reason="retracted", campaign_id=campaign_id, now=moment
+        database,
+        post_id,
+        actor=actor,
+        reason=f"retracted: {reason}",
+        campaign_id=campaign_id,
+        now=moment,
     )
     with database.snapshot() as session:
         campaign = choose_campaign(session, campaign_id)
@@ -503,13 +511,21 @@ def retract(
     pool = Accounts(settings, dry_run=False)
     try:
         done = [
-            _retract_one(database, pool, row, accounts[row.account_id], actor, moment)
+            _retract_one(database, pool, row, accounts[row.account_id], actor, reason, moment)
             for row in rows
         ]
     finally:
         pool.close()
-    _alert_retraction(database, campaign.id, post_id, actor, done, moment)
+    _alert_retraction(database, campaign.id, post_id, actor, reason, done, moment)
     return done
+
+
+def retraction_reason(reason: str) -> str:
+    """The reason given for a retraction, refused when blank: the team, the report and the
+    audit log say why a post was taken down."""
+    if not reason.strip():
+        raise UsageError("--reason: say why the post is retracted, for the team and the report")
+    return reason.strip()
 
 
 def _alert_retraction(
@@ -517,12 +533,17 @@ def _alert_retraction(
     campaign_id: str,
     post_id: str,
     actor: str,
+    reason: str,
     done: list[Retraction],
     now: dt.datetime,
 ) -> None:
-    """The team hears of every retraction, and of the copies that could not be deleted."""
+    """The team hears of every retraction, who made it and why, and of the copies that could
+    not be deleted."""
     failed = [item for item in done if item.outcome != "deleted"]
-    message = f"{post_id}: retracted by {actor}; {len(done) - len(failed)} sent copies deleted"
+    message = (
+        f"{post_id}: retracted by {actor} (reason: {reason}); "
+        f"{len(done) - len(failed)} sent copies deleted"
+    )
     if failed:
         message += f", {len(failed)} not deleted: " + "; ".join(
             f"{item.delivery} ({item.outcome})" for item in failed
@@ -538,8 +559,7 @@ def _sent(session: Session, campaign_id: str, post_id: str) -> list[StoredDelive
         .where(
             StoredDelivery.campaign_id == campaign_id,
             StoredDelivery.post_id == post_id,
-            StoredDelivery.state == "sent",
-            StoredDelivery.retracted_at.is_(None),
+            StoredDelivery.state == str(S.SENT),
         )
         .order_by(StoredDelivery.embassy_id, StoredDelivery.platform, StoredDelivery.part.desc())
     )
@@ -556,6 +576,7 @@ def _retract_one(
     row: StoredDelivery,
     account: Account | None,
     actor: str,
+    reason: str,
     now: dt.datetime,
 ) -> Retraction:
     assert account is not None and row.remote_id is not None
@@ -567,10 +588,10 @@ def _retract_one(
         outcome = "deleted"
     with database.transaction() as session:
         if outcome == "deleted":
-            session.execute(
-                update(StoredDelivery).where(StoredDelivery.id == row.id).values(retracted_at=now)
-            )
-        record(session, now, actor, "retract", row.campaign_id, row.key, outcome=outcome)
+            move(session, StoredDelivery.id == row.id, S.RETRACTED, frozenset({S.SENT}), now,
+                 retracted_at=now, retracted_by=actor, retraction_reason=reason)  # fmt: skip
+        record(session, now, actor, "retract", row.campaign_id, row.key, outcome=outcome,
+               reason=reason)  # fmt: skip
     return Retraction(row.key, _account_name(row), row.remote_url, outcome)
 
 
@@ -606,7 +627,8 @@ def settle(
         ).first()
         if row is None:
             raise UsageError(f"no delivery {delivery_key}; `campaign status` lists the keys")
-        if not move(session, StoredDelivery.id == row.id, target, allowed, moment, **values):
+        moved = _settle_one(session, row.id, target, allowed, moment, values)
+        if moved is None:
             states = ", ".join(sorted(allowed))
             raise UsageError(f"{delivery_key} is {row.state}; --{decision} applies to: {states}")
         record(
@@ -619,4 +641,20 @@ def settle(
             decision=decision,
             url=url,
         )
-    return str(target)
+    return str(moved)
+
+
+def _settle_one(
+    session: Session,
+    delivery_id: int,
+    target: S,
+    allowed: frozenset[S],
+    moment: dt.datetime,
+    values: dict[str, Any],
+) -> S | None:
+    """The state the delivery moved to (back on the schedule may mean cancelled, when its post
+    was cancelled meanwhile), or None when it is in none of ``allowed``."""
+    if target is S.SCHEDULED:
+        return back_on_schedule(session, delivery_id, allowed, moment, **values)
+    moved = move(session, StoredDelivery.id == delivery_id, target, allowed, moment, **values)
+    return target if moved else None

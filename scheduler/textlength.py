@@ -2,7 +2,10 @@
 
 X's weighted count comes from twitter-text (the twitter-text-parser port of its v3 rules), never
 from a counter of our own. Mastodon counts user-perceived characters with every http(s) URL as 23
-and a remote mention as its local part; Bluesky counts user-perceived characters (graphemes).
+and a remote mention as its local part; Bluesky counts user-perceived characters (graphemes)
+and caps UTF-8 bytes as well. :func:`too_long` says whether a text fits and, if not, what the
+platform takes: the validator (and so the queue, which it checks) and the Bluesky adapter all
+report through it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import regex
 from twitter_text import parse_tweet
 
-from adapters.capabilities import LengthRule
+from adapters.capabilities import Capabilities, LengthRule
 
 MASTODON_URL_LENGTH = 23
 
@@ -54,6 +57,47 @@ def mastodon_length(text: str, url_weight: int = MASTODON_URL_LENGTH) -> int:
     """Mastodon's count on an instance whose ``characters_reserved_per_url`` is ``url_weight``."""
     extra = len(_MASTODON_URL.findall(text)) * (url_weight - MASTODON_URL_LENGTH)
     return text_length(text, LengthRule.GRAPHEMES_URL_23) + extra
+
+
+def utf8_bytes(text: str) -> int:
+    """The text's size in UTF-8, as a PDS measures a lexicon string's ``maxLength``."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """A text over a platform's limits."""
+
+    length: int
+    """Counted the platform's way (``LengthRule``)."""
+    size: int
+    """UTF-8 bytes."""
+    expected: str
+    """What the platform takes, and what this text is where the count alone does not show it:
+    ``at most 280``, or ``at most 300 graphemes and 3,000 bytes of UTF-8 (this text is 3,250
+    bytes)``."""
+
+
+def too_long(
+    text: str, capabilities: Capabilities, *, length: int | None = None, limit: int | None = None
+) -> TooLong | None:
+    """None if ``text`` fits the platform, else what it is over: its length (``length`` if the
+    caller has counted it already, as the planner does with Mastodon's content warning) against
+    ``limit`` (the account's own, else the platform's), and its UTF-8 bytes against
+    ``capabilities.max_bytes`` where the platform caps those too. Bluesky does: its post lexicon
+    takes 300 graphemes and 3,000 bytes, so 130 family emoji (25 bytes each) are refused."""
+    limit = capabilities.max_length if limit is None else limit
+    length = text_length(text, capabilities.length_rule) if length is None else length
+    size, max_bytes = utf8_bytes(text), capabilities.max_bytes
+    if length <= limit and (max_bytes is None or size <= max_bytes):
+        return None
+    if max_bytes is None:
+        return TooLong(length, size, f"at most {limit}")
+    unit = "graphemes" if capabilities.length_rule is LengthRule.GRAPHEMES else "characters"
+    over = [f"{length:,} {unit}"] if length > limit else []
+    over += [f"{size:,} bytes"] if size > max_bytes else []
+    expected = f"at most {limit:,} {unit} and {max_bytes:,} bytes of UTF-8"
+    return TooLong(length, size, f"{expected} (this text is {' and '.join(over)})")
 
 
 # X: twitter-text's own parse_tweet, with three of its helpers swapped for faster equivalents.

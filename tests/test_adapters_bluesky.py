@@ -1,5 +1,6 @@
-"""Bluesky specifics: facets in UTF-8 bytes, threadgates, sessions kept and renewed, 300
-graphemes, the createSession limit."""
+"""Bluesky specifics: facets in UTF-8 bytes, replies with root and parent, threadgates, images
+with alt text and aspect ratio, sessions kept and renewed, 300 graphemes and 3,000 bytes, the
+createSession limit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from fake_fixtures import bluesky_adapter, png
 from fakes import FakeBluesky
 
 from adapters.base import ContentRejected, MediaItem, MemoryState, OutgoingPart, RateLimited
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+"""One grapheme, 7 code points, 25 bytes of UTF-8."""
 
 
 def test_facets_use_utf8_byte_offsets(fake_bluesky: FakeBluesky) -> None:
@@ -114,6 +118,76 @@ def test_300_graphemes_are_enforced_before_sending(fake_bluesky: FakeBluesky) ->
     with pytest.raises(ContentRejected, match="301 graphemes"):
         adapter.publish(OutgoingPart("e\u0301" * 301, "k-301"))
     assert len(fake_bluesky.posted) == 1
+
+
+def _writes(fake: FakeBluesky) -> list[str]:
+    """Requests that create something: blobs, records."""
+    creates = ("uploadBlob", "applyWrites", "createRecord")
+    return [r.path for r in fake.requests if r.path.rsplit(".", 1)[-1] in creates]
+
+
+def test_3000_bytes_are_enforced_before_sending(fake_bluesky: FakeBluesky) -> None:
+    """130 family emoji: 130 graphemes, 3,250 bytes; the PDS refuses them (the fake as well:
+    test_platform_bodies_bluesky), so the adapter does not send them, nor upload their images."""
+    adapter = bluesky_adapter(fake_bluesky)
+    adapter.publish(OutgoingPart(FAMILY * 120, "k-3000"))  # 3,000 bytes exactly
+    sent = len(_writes(fake_bluesky))
+    image = MediaItem(mime="image/png", alt="Card", data=png(60, 40))
+    with pytest.raises(ContentRejected) as raised:
+        adapter.publish(OutgoingPart(FAMILY * 130, "k-3250", media=(image,)))
+    assert "at most 300 graphemes and 3,000 bytes of UTF-8 (this text is 3,250 bytes)" in str(
+        raised.value
+    )
+    assert len(_writes(fake_bluesky)) == sent  # nothing went out
+    assert [len(p.value["text"].encode()) for p in fake_bluesky.posted] == [3000]
+
+
+def test_a_reply_names_the_threads_root_and_its_parent(fake_bluesky: FakeBluesky) -> None:
+    """Part 3 of a thread: root is part 1, parent part 2, each with its CID; the third part is
+    sent by a new adapter (the daemon restarted), which reads both CIDs back with getRecord."""
+    adapter = bluesky_adapter(fake_bluesky)
+    first = adapter.publish(OutgoingPart("1/3 Café ☕", "k-1", language="fr"))
+    second = adapter.publish(
+        OutgoingPart("2/3", "k-2", in_reply_to=first.remote_id, thread_root=first.remote_id)
+    )
+    bluesky_adapter(fake_bluesky).publish(
+        OutgoingPart("3/3", "k-3", in_reply_to=second.remote_id, thread_root=first.remote_id)
+    )
+    one, two, three = fake_bluesky.posted
+
+    def refs(reply: dict[str, dict[str, str]]) -> list[tuple[str, str]]:
+        return [(reply[end]["uri"], reply[end]["cid"]) for end in ("root", "parent")]
+
+    assert refs(two.value["reply"]) == [(one.uri, one.cid), (one.uri, one.cid)]
+    assert refs(three.value["reply"]) == [(one.uri, one.cid), (two.uri, two.cid)]
+    assert "reply" not in one.value
+    assert (one.value["langs"], "langs" in two.value) == (["fr"], False)
+
+
+def test_a_given_size_is_the_aspect_ratio_and_an_unreadable_file_has_none(
+    fake_bluesky: FakeBluesky,
+) -> None:
+    given = MediaItem(mime="image/png", alt="Portrait", data=png(1200, 675), width=4, height=5)
+    unreadable = MediaItem(mime="image/png", alt="Not decodable", data=b"\x89PNG not really")
+    bluesky_adapter(fake_bluesky).publish(OutgoingPart("Cards", "k", media=(given, unreadable)))
+    first, second = fake_bluesky.posted[0].value["embed"]["images"]
+    ratio = first["aspectRatio"]
+    assert (first["alt"], ratio["width"], ratio["height"]) == ("Portrait", 4, 5)
+    assert second["alt"] == "Not decodable" and "aspectRatio" not in second
+
+
+def test_a_refused_refresh_token_means_logging_in_again() -> None:
+    """Access and refresh tokens both expired (90 days on the PDS's clock): the adapter logs in
+    again with the app password and makes the call once more."""
+    now = [dt.datetime(2100, 1, 1, tzinfo=dt.UTC)]  # the fake's clock, ahead of the SDK's
+    with FakeBluesky(clock=lambda: now[0]) as fake:
+        adapter = bluesky_adapter(fake)
+        adapter.verify()
+        now[0] += dt.timedelta(days=91)
+        adapter.publish(OutgoingPart("After 91 days", "k"))
+        refreshes = [r for r in fake.requests if r.path.endswith("refreshSession")]
+        assert (len(fake.logins), len(refreshes), fake.refreshes) == (2, 1, 0)
+        assert [p.value["text"] for p in fake.posted] == ["After 91 days"]
 
 
 def test_the_login_limit_is_reported_with_its_reset(fake_bluesky: FakeBluesky) -> None:

@@ -10,25 +10,29 @@ instance, ``CAMPAIGN_BLUESKY_URL``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
 import shlex
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
 from cli_fixtures import write_campaign
 from click.testing import CliRunner, Result
+from fake_fixtures import mastodon_adapter
 from fakes import FakeBluesky, FakeMastodon, FakeX
 from keyboard import mastodon_code, typed, x_pin
 
-from adapters.base import AccountLimits
+from adapters.base import AccountLimits, OutcomeUnknown, OutgoingPart
 from adapters.capabilities import Platform
-from adapters.mastodon import OUT_OF_BAND, SCOPES
+from adapters.mastodon import CLASSIC_SCOPES, OUT_OF_BAND, SCOPES
 from adapters.secrets import env_name, read_secrets_file, save_credentials
 from scheduler.cli import main
 from scheduler.loader import load_file
@@ -184,9 +188,60 @@ def test_auth_mastodon_registers_an_app_and_exchanges_the_code(
     entry = read_secrets_file(secrets_file)["be-tokyo-mastodon"]
     assert entry.keys() == {"access_token"}
     assert mastodon.tokens[entry["access_token"]].scopes == tuple(SCOPES)
+    assert "/.well-known/oauth-authorization-server" in [r.path for r in mastodon.requests]
     assert not mastodon.grants, "the code was exchanged, once"
     assert "Verified: Mastodon account @BelgiumInJapan" in result.output
     assert_absent(result, entry["access_token"], app.client_secret)
+
+
+def code_for_the_app(fake: FakeMastodon) -> Callable[[], str]:
+    """Like ``keyboard.mastodon_code``, for the scopes the app was registered with: the person
+    opens the URL the command printed, which asks for those."""
+
+    def read() -> str:
+        client_id, app = list(fake.apps.items())[-1]
+        query = {
+            "client_id": client_id,
+            "response_type": "code",
+            "redirect_uri": OUT_OF_BAND,
+            "scope": " ".join(app.scopes),
+        }
+        page = requests.get(f"{fake.url}/oauth/authorize?{urlencode(query)}", timeout=5)
+        found = re.search(r'class="oauth-code" readonly type="text" value="([^"]+)"', page.text)
+        assert found, page.text
+        return found.group(1)
+
+    return read
+
+
+def test_auth_mastodon_on_a_server_that_knows_only_the_classic_scopes(
+    secrets_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No OAuth metadata, granular scopes refused: the command asks for read and write, the
+    token verifies, and it settles a lost post (which needs the account's id and statuses)."""
+    with FakeMastodon(scopes="classic") as classic:
+        monkeypatch.setenv("CAMPAIGN_MASTODON_URL", classic.url)
+        result = run(
+            "auth", "mastodon", CAMPAIGN, "--account", "be-tokyo",
+            input=typed(code_for_the_app(classic)),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        (app,) = classic.apps.values()
+        assert app.scopes == tuple(CLASSIC_SCOPES) == ("read", "write")
+        url = next(line for line in result.stderr.splitlines() if "/oauth/authorize?" in line)
+        assert parse_qs(urlsplit(url).query)["scope"] == ["read write"]
+        token = read_secrets_file(secrets_file)["be-tokyo-mastodon"]["access_token"]
+        assert classic.tokens[token].scopes == ("read", "write")
+        assert "Verified: Mastodon account @BelgiumInJapan" in result.output
+
+        credentials = {"access_token": token}
+        lost = OutgoingPart("Orange the World, from Tokyo", "k-tokyo")
+        classic.commit_then_drop(path="/api/v1/statuses")
+        with pytest.raises(OutcomeUnknown):
+            mastodon_adapter(classic, credentials=credentials).publish(lost)
+        since = classic.posted[0].created_at - dt.timedelta(minutes=1)
+        found = mastodon_adapter(classic, credentials=credentials).find_published(lost, since=since)
+        assert found is not None and found.remote_id == classic.posted[0].id
 
 
 def test_auth_mastodon_print_env_prints_exports_and_stores_nothing(
@@ -478,3 +533,65 @@ def test_mastodon_lengths_are_recounted_with_the_instances_link_weight(tmp_path:
     problems, notes = compare_limits(with_link, heavier)
     assert notes == ["the instance counts a link as 60 characters; lengths recounted"]
     assert problems and f"longer than the live limit of {longest} characters" in problems[0]
+
+
+# --- campaign check: where Mastodon's limits come from ----------------------------------------
+
+NO_INSTANCE_INFORMATION = {
+    "/api/v2/instance", "/api/v2/instance/", "/api/v1/instance", "/api/v1/instance/"
+}  # fmt: skip
+
+
+def check_against(
+    mastodon: FakeMastodon,
+    fake_x: FakeX,
+    fake_bluesky: FakeBluesky,
+    secrets_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Result, Result, dict[str, Any]]:
+    """`campaign check` as a table and as JSON, with ``mastodon`` as every Mastodon instance."""
+    monkeypatch.setenv("CAMPAIGN_X_API_URL", fake_x.url)
+    monkeypatch.setenv("CAMPAIGN_MASTODON_URL", mastodon.url)
+    monkeypatch.setenv("CAMPAIGN_BLUESKY_URL", fake_bluesky.url)
+    give_every_account_credentials(fake_x, mastodon, fake_bluesky, secrets_file)
+    table = run("check", CAMPAIGN)
+    result, report = check_json(CAMPAIGN)
+    return table, result, report
+
+
+def test_check_says_the_limits_are_assumed_when_the_instance_gives_none(
+    fake_x: FakeX, fake_bluesky: FakeBluesky, secrets_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither instance information nor nodeinfo answers: the defaults stand in, and the table
+    says so for each Mastodon account (and only for those)."""
+    with FakeMastodon(absent={*NO_INSTANCE_INFORMATION, "/.well-known/nodeinfo"}) as silent:
+        table, result, report = check_against(
+            silent, fake_x, fake_bluesky, secrets_file, monkeypatch
+        )
+    mastodon = [ref for ref in real_accounts() if ref.platform is Platform.MASTODON]
+    assert table.exit_code == 0 and result.exit_code == 0
+    assert table.stdout.count("assumed") == len(mastodon) > 0
+    accounts = by_credentials(report)
+    for ref in real_accounts():
+        limits = accounts[ref.credentials]["limits"]
+        if ref.platform is Platform.MASTODON:
+            assert limits["assumed"] == [
+                "max_alt_text", "max_characters", "max_image_bytes", "max_media"
+            ]  # fmt: skip
+            assert limits["max_image_bytes"] == 16_777_216
+        else:
+            assert limits["assumed"] == []
+
+
+def test_check_reads_v1_where_only_its_documented_path_answers(
+    fake_x: FakeX, fake_bluesky: FakeBluesky, secrets_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No v2, and v1 only without the trailing slash: 10 MiB, as the server says, not the
+    16 MiB default (which Mastodon.py's /api/v1/instance/ would have left)."""
+    v1_only = NO_INSTANCE_INFORMATION - {"/api/v1/instance"}
+    with FakeMastodon(image_size_limit=10_485_760, absent=v1_only) as server:
+        table, _, report = check_against(server, fake_x, fake_bluesky, secrets_file, monkeypatch)
+    tokyo = by_credentials(report)["be-tokyo-mastodon"]
+    assert tokyo["limits"]["max_image_bytes"] == 10_485_760
+    assert tokyo["limits"]["assumed"] == ["max_alt_text"]  # v1 has no description_limit
+    assert "10,485,760 bytes" in table.stdout and "assumed" not in table.stdout

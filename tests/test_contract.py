@@ -4,10 +4,12 @@ it applies): the success paths, then every fault class and the error it must bec
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 
 import pytest
 from fake_fixtures import Kit, png
+from fakes.server import Request
 
 from adapters.base import (
     Adapter,
@@ -284,3 +286,103 @@ def test_every_error_is_a_publish_error() -> None:
     ):
         assert issubclass(error, PublishError)
     assert not issubclass(OutcomeUnknown, (NetworkError, ContentRejected))
+
+
+# --- the requests themselves: paths, content types, fields --------------------------------------
+
+Shape = tuple[str, str, str, tuple[str, ...]]
+"""Method, path (ids as ``{id}``), content type, and the body's top-level fields."""
+
+_ID = re.compile(r"/(\d{6,}|[a-z0-9]{13})(?=/|$)")
+
+REQUEST_SHAPES: dict[str, list[Shape]] = {
+    "x": [
+        ("POST", "/2/media/upload", "multipart/form-data", ("media", "media_category")),
+        ("POST", "/2/media/metadata", "application/json", ("id", "metadata")),
+        ("POST", "/2/tweets", "application/json", ("media", "text")),
+        ("POST", "/2/media/upload", "multipart/form-data", ("media", "media_category")),
+        ("POST", "/2/media/metadata", "application/json", ("id", "metadata")),
+        ("POST", "/2/tweets", "application/json", ("media", "reply", "text")),
+        ("DELETE", "/2/tweets/{id}", "", ()),
+    ],
+    "mastodon": [
+        ("POST", "/api/v2/media", "multipart/form-data", ("description", "file")),
+        ("GET", "/api/v1/media/{id}", "", ()),
+        (
+            "POST",
+            "/api/v1/statuses",
+            "application/x-www-form-urlencoded",
+            ("media_ids[]", "sensitive", "status", "visibility"),
+        ),
+        ("POST", "/api/v2/media", "multipart/form-data", ("description", "file")),
+        ("GET", "/api/v1/media/{id}", "", ()),
+        (
+            "POST",
+            "/api/v1/statuses",
+            "application/x-www-form-urlencoded",
+            ("in_reply_to_id", "media_ids[]", "sensitive", "status", "visibility"),
+        ),
+        ("DELETE", "/api/v1/statuses/{id}", "", ()),
+    ],
+    "bluesky": [
+        ("POST", "/xrpc/com.atproto.repo.uploadBlob", "image/png", ()),
+        ("POST", "/xrpc/com.atproto.repo.applyWrites", "application/json", ("repo", "writes")),
+        ("POST", "/xrpc/com.atproto.repo.uploadBlob", "image/png", ()),
+        ("POST", "/xrpc/com.atproto.repo.applyWrites", "application/json", ("repo", "writes")),
+        # The post, then its threadgate (none here: deleting a missing record is no error).
+        (
+            "POST",
+            "/xrpc/com.atproto.repo.deleteRecord",
+            "application/json",
+            ("collection", "repo", "rkey"),
+        ),
+        (
+            "POST",
+            "/xrpc/com.atproto.repo.deleteRecord",
+            "application/json",
+            ("collection", "repo", "rkey"),
+        ),
+    ],
+}
+"""What each adapter sends for a post with an image, a reply to it, and a delete: the current
+endpoints of each platform (docs/adapters.md), checked request by request."""
+
+
+def _shape(request: Request) -> Shape:
+    content_type = request.headers.get("content-type", "").split(";")[0]
+    if content_type == "application/json":
+        fields = tuple(sorted(request.json()))
+    else:
+        fields = tuple(sorted(request.form()))
+    return (request.method, _ID.sub("/{id}", request.path), content_type, fields)
+
+
+def test_requests_have_the_platforms_current_shapes(kit: Kit) -> None:
+    if kit.fake is None:
+        pytest.skip("the dry run sends no requests")
+    adapter = kit.build()
+    adapter.verify()
+    kit.fake.requests.clear()
+    first = adapter.publish(part("1/2 Digital violence is violence.", "k-1",
+                                 media=(image("card one"),)))  # fmt: skip
+    publish_reply(adapter, "2/2 Know the signs.", "k-2", first, first)
+    adapter.delete(first.remote_id)
+    requests = list(kit.fake.requests)
+    assert [_shape(request) for request in requests] == REQUEST_SHAPES[kit.platform]
+    creates = [r for r in requests if re.search(kit.create_path, r.path)]
+    assert len(creates) == 2
+    if kit.platform == "x":
+        assert creates[1].json()["reply"] == {"in_reply_to_tweet_id": first.remote_id}
+        assert list(creates[0].json()["media"]) == ["media_ids"]
+    elif kit.platform == "mastodon":
+        keys = [r.headers.get("idempotency-key") for r in creates]
+        assert all(keys) and len(set(keys)) == 2  # one key per part, kept across retries
+        assert creates[1].field("in_reply_to_id") == first.remote_id
+    else:
+        writes = [r.json()["writes"] for r in creates]
+        assert [w[0]["$type"] for w in writes] == ["com.atproto.repo.applyWrites#create"] * 2
+        assert {w[0]["collection"] for w in writes} == {"app.bsky.feed.post"}
+        assert all(w[0]["rkey"] for w in writes)  # the record key follows from the delivery
+        reply = writes[1][0]["value"]["reply"]
+        assert reply["root"]["uri"] == reply["parent"]["uri"] == first.remote_id
+        assert {"text", "createdAt", "embed"} <= set(writes[0][0]["value"])

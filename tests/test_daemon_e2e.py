@@ -313,7 +313,10 @@ def test_retract_deletes_every_sent_copy(run: Run) -> None:
     run.finished()
     env = {**run.platforms.env, "CAMPAIGN_DATABASE": run.url}
     result = CliRunner().invoke(
-        main, ["retract", "launch", "--yes"], env=env, catch_exceptions=False
+        main,
+        ["retract", "launch", "--yes", "--reason", "wrong helpline"],
+        env=env,
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert "launch: 7 deleted, 0 not deleted" in result.output

@@ -38,9 +38,19 @@ def test_every_state_but_the_first_can_be_reached() -> None:
     assert reachable == set(DeliveryState)
 
 
-def test_sent_and_cancelled_are_final() -> None:
-    assert TRANSITIONS[S.SENT] == frozenset()
+def test_sent_may_only_be_retracted_and_the_ends_are_final() -> None:
+    assert TRANSITIONS[S.SENT] == frozenset({S.RETRACTED})
     assert TRANSITIONS[S.CANCELLED] == frozenset()
+    assert TRANSITIONS[S.RETRACTED] == frozenset()
+
+
+def test_nothing_leads_back_from_retracted_to_a_send() -> None:
+    """A retracted copy is never sent again: no move starts from it, and the only way in is from
+    sent (campaign retract)."""
+    assert sources(S.RETRACTED) == {S.SENT}
+    for target in (S.SCHEDULED, S.CLAIMED, S.SENDING, S.RETRY_WAITING, S.SENT, S.UNKNOWN):
+        with pytest.raises(StoreError, match="cannot go from retracted"):
+            guard(target, frozenset({S.RETRACTED}))
 
 
 def test_nothing_in_flight_can_be_cancelled_or_rescheduled_by_an_edit() -> None:

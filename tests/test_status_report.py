@@ -289,6 +289,7 @@ def test_the_table_puts_attention_first_and_fits_100_columns(synced: Database) -
 def test_every_state_at_once_still_fits_100_columns(synced: Database) -> None:
     in_progress = {"day2/be-tokyo/x/1": S.CLAIMED, "day2/be-paris/bluesky/1": S.SENDING}
     in_progress["xss/be-newyork/x/1"] = S.RETRY_WAITING
+    in_progress["xss/be-newyork/mastodon/1"] = S.RETRACTED
     with synced.transaction() as session:
         for key, state in in_progress.items():
             session.execute(
@@ -302,7 +303,9 @@ def test_every_state_at_once_still_fits_100_columns(synced: Database) -> None:
     assert max(len(line) for line in text.splitlines()) <= 100
     assert "…" not in text  # nothing cut short
     header = next(line for line in text.splitlines() if line.lstrip().startswith("failed"))
-    assert header.split()[-5:] == ["scheduled", "progress", "sent", "cancelled", "total"]
+    assert header.split()[-6:] == [
+        "scheduled", "progress", "sent", "retracted", "cancelled", "total",
+    ]  # fmt: skip
     platform_x = next(line for line in text.splitlines() if line.startswith("x "))
     # x: needs review, missed, scheduled, in progress 2 (claimed, retry waiting), sent, total
     assert platform_x.split() == ["x", "1", "1", "1", "2", "1", "6"]
@@ -334,6 +337,7 @@ def test_status_json_has_the_documented_shape(synced: Database, database_url: st
         "per_platform",
         "pauses",
         "accounts",
+        "retractions",
     ]
     assert document["format"] == 1 and document["total"] == DELIVERIES
     assert list(document["states"]) == [str(state) for state in STATE_ORDER]
@@ -538,3 +542,112 @@ def test_a_long_database_path_does_not_break_the_message(tmp_path: Path) -> None
     result = run("status", "--database", str(deep))
     assert result.exit_code == 0, result.output
     assert f"{deep}: nothing synced yet. Run `campaign sync FILE` first." in result.output
+
+
+# --- whose clock "sent" is on; retracted copies -------------------------------------------------
+
+TOKYO_X = f"{CAMPAIGN}/launch/be-tokyo/x/1"
+RETRACTED_AT = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+
+
+def _set(database: Database, key: str, **values: Any) -> None:
+    with database.transaction() as session:
+        session.execute(update(Delivery).where(Delivery.key == key).values(**values))
+
+
+def test_sent_is_the_platform_time_with_ours_beside_it(synced: Database, database_url: str) -> None:
+    """The platform accepted the Tokyo post at 23:00:01 by its clock; our daemon recorded it at
+    23:00:04. The Bluesky one has no platform time (found again by reconciliation): ours, said."""
+    _set(synced, TOKYO_X, platform_sent_at=dt.datetime(2026, 11, 24, 23, 0, 1, tzinfo=dt.UTC))
+    result = run("report", "-f", "csv", "--database", database_url)
+    assert result.exit_code == 0, result.output
+    rows = {row["delivery"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+    tokyo, paris = rows[TOKYO_X], rows[f"{CAMPAIGN}/xss/be-paris/bluesky/1"]
+    assert (tokyo["sent_at"], tokyo["sent_clock"], tokyo["our_sent_at"]) == (
+        "2026-11-24T23:00:01Z",
+        "platform",
+        "2026-11-24T23:00:04Z",
+    )
+    assert (paris["sent_at"], paris["sent_clock"], paris["our_sent_at"]) == (
+        "2026-11-27T08:00:02Z",
+        "ours",
+        "2026-11-27T08:00:02Z",
+    )
+    failed = rows[f"{CAMPAIGN}/launch/be-tokyo/mastodon/1"]
+    assert (failed["sent_at"], failed["sent_clock"], failed["our_sent_at"]) == ("", "", "")
+    page = report_html(service.report(synced, now=LATER), "db")
+    assert (
+        "sent 2026-11-24 23:00:01 UTC (the platform's clock; our clock 2026-11-24 23:00:04 UTC)"
+        in page
+    )
+    assert "sent 2026-11-27 08:00:02 UTC (our clock: the platform gave no time)" in page
+
+
+def _retract_tokyo_x(database: Database) -> None:
+    _set(database, TOKYO_X, state=str(S.RETRACTED), state_since=RETRACTED_AT,
+         retracted_at=RETRACTED_AT, retracted_by="marc",
+         retraction_reason="wrong helpline <number>")  # fmt: skip
+
+
+def test_the_report_shows_a_retracted_copy_as_retracted_without_a_link(
+    synced: Database, database_url: str
+) -> None:
+    _retract_tokyo_x(synced)
+    data = service.report(synced, now=LATER)
+    assert [row.key for row in data.section(S.RETRACTED)] == [TOKYO_X]
+    assert TOKYO_X not in [row.key for row in data.section(S.SENT)]
+    assert [row.state for row in data.rows][:3] == [S.SENT, S.RETRACTED, S.FAILED]
+    result = run("report", "-f", "csv", "--database", database_url)
+    row = next(r for r in csv.DictReader(io.StringIO(result.stdout)) if r["delivery"] == TOKYO_X)
+    assert (row["state"], row["remote_url"]) == (
+        "retracted",
+        "https://x.com/be_tokyo/status/1861234567890",  # kept, for the record
+    )
+    assert (row["retracted_at"], row["retracted_by"], row["retraction_reason"]) == (
+        "2026-11-25T09:30:00Z",
+        "marc",
+        "wrong helpline <number>",
+    )
+    document = json.loads(run("report", "-f", "json", "--database", database_url).stdout)
+    assert document["states"]["retracted"] == 1 and document["states"]["sent"] == 1
+    page = report_html(data, "db")
+    assert 'href="https://x.com/be_tokyo' not in page  # a dead URL is never a link
+    assert "<s><code>https://x.com/be_tokyo/status/1861234567890</code></s>" in page
+    assert "retracted 2026-11-25 09:30 UTC by marc" in page
+    assert "wrong helpline &lt;number&gt;" in page
+    assert "<h2>Retracted <small>1</small></h2>" in page
+    assert '<a class="tile retracted" href="#retracted">' in page
+
+
+def test_status_counts_retracted_copies_and_says_who_and_why(
+    synced: Database, database_url: str
+) -> None:
+    _retract_tokyo_x(synced)
+    data = service.status(synced, now=LATER)
+    assert (data.states.counts[S.RETRACTED], data.states.counts[S.SENT]) == (1, 1)
+    assert data.per_day[dt.date(2026, 11, 25)].counts[S.RETRACTED] == 1
+    text = render_status(data, "db", width=100, colour=False)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "Retracted (deleted from the platforms)" in text
+    line = next(line for line in text.splitlines() if line.startswith("│ launch"))
+    assert [cell.strip() for cell in line.strip("│").split("│")] == [
+        "launch", "1", "wrong helpline <number>", "marc", "2026-11-25 09:30 UTC",
+    ]  # fmt: skip
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("failed"))
+    day1 = next(line for line in text.splitlines() if line.startswith("Wed 25 Nov · day 1"))
+    # failed, missed, scheduled, retracted (no longer sent) and the total
+    assert day1.removeprefix("Wed 25 Nov · day 1").split() == ["1", "1", "4", "1", "7"]
+    retracted_end = header.index("retracted") + len("retracted")  # right-aligned counts
+    assert day1[retracted_end - 1] == "1" and day1[header.index("sent") + 3] == " "
+    document = json.loads(run("status", "--json", "--database", database_url).stdout)
+    assert document["states"]["retracted"] == 1
+    assert document["retractions"] == [
+        {
+            "campaign": CAMPAIGN,
+            "post": "launch",
+            "copies": 1,
+            "retracted_by": "marc",
+            "reason": "wrong helpline <number>",
+            "retracted_at": "2026-11-25T09:30:00Z",
+        }
+    ]

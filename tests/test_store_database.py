@@ -183,3 +183,57 @@ def test_upgrade_to_0003_names_deliveries_that_share_a_post(
         upgrade(database)
     assert current_revision(database) == "0002"
     database.close()
+
+
+def test_upgrade_to_0004_moves_copies_retracted_before_it_to_retracted(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Before 0004 a retracted copy stayed `sent`, with only `retracted_at`: the upgrade moves it
+    to `retracted`, naming who from the audit log; the others stay as they were. A downgrade
+    gives an older version back the state it knows."""
+    from campaign_builders import post, write_campaign
+
+    from scheduler.service import sync_file
+    from scheduler.store.schema import Delivery
+
+    path = write_campaign(tmp_path, posts=[post("a", time="09:00")])
+    database = open_database(database_url)
+    sync_file(path, database, actor="ines")
+    with database.engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+        connection.commit()
+    retracted = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
+    with database.transaction() as session:
+        session.execute(
+            text(
+                "UPDATE deliveries SET state = 'sent', remote_id = key, sent_at = :sent,"
+                " retracted_at = CASE WHEN platform = 'x' THEN :at END"
+            ),
+            {"sent": retracted - dt.timedelta(days=1), "at": retracted},
+        )
+        keys = session.scalars(text("SELECT key FROM deliveries WHERE platform = 'x'")).all()
+        for actor, at in (("ines", retracted - dt.timedelta(hours=1)), ("marc", retracted)):
+            session.execute(
+                text(
+                    "INSERT INTO audit_log (at, actor, action, subject, details)"
+                    " VALUES (:at, :actor, 'retract', :key, '{}')"
+                ),
+                [{"at": at, "actor": actor, "key": key} for key in keys],
+            )
+    assert upgrade(database) == ("0003", head_revision())
+    with database.snapshot() as session:
+        rows = list(session.scalars(select(Delivery).order_by(Delivery.key)))
+    x = [row for row in rows if row.platform == "x"]
+    others = [row for row in rows if row.platform != "x"]
+    assert x and others
+    assert {(r.state, r.state_since, r.retracted_by, r.retraction_reason) for r in x} == {
+        ("retracted", retracted, "marc", "not recorded (retracted before the reason was kept)")
+    }
+    assert {(r.state, r.retracted_by, r.platform_sent_at) for r in others} == {("sent", None, None)}
+    with database.engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+        connection.commit()
+    with database.snapshot() as session:
+        states = set(session.scalars(text("SELECT DISTINCT state FROM deliveries")))
+    assert states == {"sent"}
+    database.close()

@@ -92,6 +92,11 @@ def resume(
 
 @main.command()
 @click.argument("post_id", metavar="POST")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why: kept with each retracted copy, shown in status and report, sent as an alert.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @one_campaign
 @config_option
@@ -99,6 +104,7 @@ def resume(
 @actor_option
 def retract(
     post_id: str,
+    reason: str,
     yes: bool,
     campaign_id: str | None,
     config: Path | None,
@@ -107,9 +113,11 @@ def retract(
 ) -> None:
     """Delete every sent copy of a post, on every platform, and cancel the rest.
 
-    Asks for confirmation first. Each deletion is recorded in the audit log, and the outcome is
-    printed per account; exits 1 if any copy could not be deleted.
+    Asks for confirmation first. Each copy deleted becomes retracted, with who (--as), when and
+    why (--reason); each deletion is recorded in the audit log, and the outcome is printed per
+    account; exits 1 if any copy could not be deleted.
     """
+    reason = service.retraction_reason(reason)  # a blank one is refused before anything else
     settings = load_settings(config)
     with closing(open_database(database or settings.database)) as opened:
         copies = service.sent_copies(opened, post_id, campaign_id)
@@ -118,7 +126,9 @@ def retract(
         question = f"Delete these {len(copies)} copies of {post_id} and cancel the rest?"
         if not yes and not click.confirm(question, default=False):
             raise click.Abort
-        results = service.retract(opened, settings, post_id, actor=actor, campaign_id=campaign_id)
+        results = service.retract(
+            opened, settings, post_id, actor=actor, reason=reason, campaign_id=campaign_id
+        )
     for result in results:
         colour = "green" if result.outcome == "deleted" else "red"
         click.secho(

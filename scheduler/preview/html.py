@@ -574,7 +574,7 @@ def _source_line(delivery: Delivery, source: SourceMap | None) -> str:
 
 
 def _count(delivery: Delivery) -> str:
-    over = delivery.length > delivery.limit
+    over = delivery.too_long() is not None
     share = min(delivery.length * 100 // max(delivery.limit, 1), 100)
     rule = CAPABILITIES[delivery.platform].length_rule
     return (
@@ -587,10 +587,11 @@ def _count(delivery: Delivery) -> str:
 
 def _inline_problems(delivery: Delivery, context: _Context) -> list[Problem]:
     found = [p for p in context.inline.get(delivery.source, []) if _concerns(p, delivery)]
-    if delivery.length > delivery.limit:
+    over = delivery.too_long()
+    if over is not None:
         # The file's check names only the longest copy per platform; each card states its own.
         label = platform_label(delivery.platform)
-        message = f"{delivery.length} characters: {label} takes at most {delivery.limit}"
+        message = f"{delivery.length} characters: {label} takes {over.expected}"
         found.insert(0, error("too-long", delivery.source, message))
     return found
 

@@ -95,7 +95,7 @@ def _row(delivery: Delivery, warnings: list[Problem]) -> list[str | Text]:
         text.append(f" [{len(delivery.media)} image{'s' * (len(delivery.media) > 1)}]", "cyan")
     for problem in warnings:
         text.append(f"\n⚠ {problem.message}", "yellow" if not problem.is_error else "red")
-    over = delivery.length > delivery.limit
+    over = delivery.too_long() is not None
     length = Text(f"{delivery.length}/{delivery.limit}", style="red bold" if over else "green")
     return [
         f"{delivery.due_at:%H:%M}",

@@ -30,6 +30,7 @@ WHY: dict[DeliveryState, str] = {
     S.MISSED: "too late to send under the late policy",
     S.AWAITING_APPROVAL: "waits for approval",
     S.CANCELLED: "cancelled",
+    S.RETRACTED: "deleted from the platform with campaign retract",
 }
 """What a state means, for a delivery whose error message says nothing more."""
 
@@ -43,6 +44,15 @@ def utc(instant: dt.datetime | None) -> str | None:
     if instant is None:
         return None
     return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def sent_clock(row: ReportRow) -> str | None:
+    """Whose clock the reported ``sent_at`` is on: ``platform`` (the platform said when it
+    accepted the post), ``ours`` (it did not say: a Bluesky post found by reconciliation, a
+    post settled by a person, one sent before this was recorded), or None (never sent)."""
+    if row.platform_sent_at is not None:
+        return "platform"
+    return "ours" if row.sent_at is not None else None
 
 
 def report_record(row: ReportRow) -> dict[str, Any]:
@@ -61,9 +71,14 @@ def report_record(row: ReportRow) -> dict[str, Any]:
         "due_utc": utc(row.due_at),
         "local_time": row.local_time,
         "timezone": row.timezone,
-        "sent_at": utc(row.sent_at),
+        "sent_at": utc(row.platform_sent_at or row.sent_at),
+        "sent_clock": sent_clock(row),
+        "our_sent_at": utc(row.sent_at),
         "remote_url": row.remote_url,
         "remote_id": row.remote_id,
+        "retracted_at": utc(row.retracted_at),
+        "retracted_by": row.retracted_by,
+        "retraction_reason": row.retraction_reason,
         "error_class": row.error_class,
         "error_message": row.error_message,
         "attempts": row.attempts,
@@ -73,4 +88,4 @@ def report_record(row: ReportRow) -> dict[str, Any]:
     }
 
 
-__all__ = ["LABELS", "WHY", "label", "report_record", "utc"]
+__all__ = ["LABELS", "WHY", "label", "report_record", "sent_clock", "utc"]

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from adapters.base import AccountLimits
 from scheduler.preflight import AccountResult, Preflight
 
 
@@ -53,12 +54,26 @@ def _details(account: AccountResult) -> str:
         who = account.check.handle + (
             f" ({account.check.display_name})" if account.check.display_name else ""
         )
-        lines.append(
-            f"{who}; {account.deliveries} planned; live limits {limits.max_characters} characters, "
-            f"{limits.max_media} images of {limits.max_image_bytes:,} bytes"
-        )
+        lines.append(f"{who}; {account.deliveries} planned; {_limits(limits)}")
     lines += account.notes
     return "\n".join(lines)
+
+
+def _limits(limits: AccountLimits) -> str:
+    """The limits shown, each one the platform did not state marked as assumed (all of them:
+    "assumed limits")."""
+    shown = ("max_characters", "max_media", "max_image_bytes")
+    assumed = limits.assumed & set(shown)
+
+    def mark(name: str) -> str:
+        return " (assumed)" if name in assumed and len(assumed) < len(shown) else ""
+
+    kind = "assumed" if len(assumed) == len(shown) else "live"
+    return (
+        f"{kind} limits {limits.max_characters} characters{mark('max_characters')}, "
+        f"{limits.max_media} images{mark('max_media')} "
+        f"of {limits.max_image_bytes:,} bytes{mark('max_image_bytes')}"
+    )
 
 
 def _summary(report: Preflight) -> str:

@@ -1,5 +1,6 @@
-"""`campaign report`: what went out (with its URL on the platform), what failed and why, what
-was missed or cancelled. As CSV, JSON or one self-contained HTML page.
+"""`campaign report`: what went out (with its URL on the platform, and when, by the platform's
+clock and ours), what was retracted (who, when, why; its dead URL shown but never linked), what
+failed and why, what was missed or cancelled. As CSV, JSON or one self-contained HTML page.
 
 The page loads nothing: the style sheet is inline, there is no script, and a Content Security
 Policy says so to the browser. Every text from the store is escaped; a link to a post is drawn
@@ -39,8 +40,13 @@ CSV_COLUMNS = [
     "local_time",
     "timezone",
     "sent_at",
+    "sent_clock",
+    "our_sent_at",
     "remote_url",
     "remote_id",
+    "retracted_at",
+    "retracted_by",
+    "retraction_reason",
     "error_class",
     "error_message",
     "attempts",
@@ -52,6 +58,7 @@ CSV_COLUMNS = [
 S = DeliveryState
 SECTIONS: tuple[tuple[str, str, tuple[DeliveryState, ...]], ...] = (
     ("sent", "Sent", (S.SENT,)),
+    ("retracted", "Retracted", (S.RETRACTED,)),
     ("failed", "Failed", (S.FAILED,)),
     ("unresolved", "Outcome unknown", (S.UNKNOWN, S.NEEDS_REVIEW)),
     ("missed", "Missed", (S.MISSED,)),
@@ -150,7 +157,7 @@ def _section(data: ReportData, key: str, title: str, states: tuple[DeliveryState
             f'<section id="{key}"><h2>{escape(title)} <small>0</small></h2>'
             '<p class="none">None.</p></section>'
         )
-    outcome = "On the platform" if key == "sent" else "Why"
+    outcome = {"sent": "On the platform", "retracted": "Removed from the platform"}.get(key, "Why")
     head = "".join(
         f"<th>{name}</th>" for name in ("Local time", "Embassy", "Account", "Post", outcome, "Text")
     )
@@ -183,8 +190,18 @@ def _row(row: ReportRow) -> str:
 
 def _outcome(row: ReportRow) -> str:
     if row.state is S.SENT:
-        when = f"<small>sent {_minute(row.sent_at)}</small>" if row.sent_at else ""
+        when = _sent_when(row)
         return f"{_link(row.remote_url)}<br>{when}" if row.remote_url else f"no URL<br>{when}"
+    if row.state is S.RETRACTED:
+        # The address no longer works: shown, struck through, never as a link.
+        url = f"<s><code>{escape(row.remote_url)}</code></s> " if row.remote_url else ""
+        by = escape(row.retracted_by or "unknown")
+        why = escape(row.retraction_reason or "not given")
+        return (
+            f'{url}<span class="flag removed">removed</span>'
+            f"<br><small>retracted {_minute(row.retracted_at)} by {by}</small>"
+            f"<br>{why}<br>{_sent_when(row)}"
+        )
     why = escape(row.error_message or WHY.get(row.state, label(row.state)))
     error = f"<code>{escape(row.error_class)}</code> " if row.error_class else ""
     attempts = row.attempts
@@ -195,6 +212,22 @@ def _outcome(row: ReportRow) -> str:
         else f"<b>{escape(label(row.state))}</b> "
     )
     return f"{state}{error}{why}{tries}"
+
+
+def _sent_when(row: ReportRow) -> str:
+    """When it went out: the platform's time, and ours beside it."""
+    if row.platform_sent_at is not None:
+        ours = f"; our clock {_second(row.sent_at)}" if row.sent_at else ""
+        return f"<small>sent {_second(row.platform_sent_at)} (the platform's clock{ours})</small>"
+    if row.sent_at is not None:
+        return f"<small>sent {_second(row.sent_at)} (our clock: the platform gave no time)</small>"
+    return ""
+
+
+def _second(instant: dt.datetime | None) -> str:
+    if instant is None:
+        return ""
+    return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _link(url: str) -> str:
@@ -247,6 +280,7 @@ h1,h2{margin:0}
 border:1px solid var(--line);border-radius:10px;border-top:3px solid #8c959f;color:inherit;
 text-decoration:none}
 .tile.sent{border-top-color:var(--ok)}
+.tile.retracted{border-top-color:var(--muted)}
 .tile.failed,.tile.unresolved{border-top-color:var(--err)}
 .tile.missed,.tile.approval{border-top-color:var(--warn)}
 .tile-label{font-size:12px;color:var(--muted);font-weight:600}
@@ -270,5 +304,7 @@ tr.s-failed td:nth-child(5),tr.s-unknown td:nth-child(5),tr.s-needs_review td:nt
 color:var(--err)}
 .flag{display:inline-block;margin-top:2px;font-size:11px;padding:0 6px;border-radius:4px;
 background:#fff8c5;color:var(--warn)}
+.flag.removed{background:#ffebe9;color:var(--err)}
+s code{color:var(--muted)}
 @media print{.scroll{overflow:visible}thead th{position:static}}
 """

@@ -1,4 +1,5 @@
-"""`campaign status`: what needs attention first, then the brakes, then counts by state.
+"""`campaign status`: what needs attention first, then the brakes, the retractions, then counts
+by state.
 
 The terminal view fits 100 columns: only the states that occur get a column, long keys and
 messages wrap inside their cells. The JSON view has a fixed shape (``STATUS_FORMAT``, documented
@@ -27,6 +28,7 @@ from scheduler.store.queries import (
     ActivePause,
     AttentionItem,
     CampaignInfo,
+    Retraction,
     StateCounts,
     StatusData,
 )
@@ -42,6 +44,7 @@ _COLOURS = {
     DeliveryState.MISSED: "yellow",
     DeliveryState.AWAITING_APPROVAL: "cyan",
     DeliveryState.SENT: "green",
+    DeliveryState.RETRACTED: "magenta",
 }
 
 
@@ -67,6 +70,7 @@ def status_json(data: StatusData, database: str) -> str:
         "per_platform": [_group("platform", p, c) for p, c in data.per_platform.items()],
         "pauses": [_pause_record(pause) for pause in data.pauses],
         "accounts": [_account_record(account) for account in data.accounts],
+        "retractions": [_retraction_record(item) for item in data.retractions],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -132,6 +136,17 @@ def _account_record(account: AccountIssue) -> dict[str, Any]:
     }
 
 
+def _retraction_record(item: Retraction) -> dict[str, Any]:
+    return {
+        "campaign": item.campaign_id,
+        "post": item.post_id,
+        "copies": item.copies,
+        "retracted_by": item.by,
+        "reason": item.reason,
+        "retracted_at": utc(item.at),
+    }
+
+
 # --- the terminal -------------------------------------------------------------------------------
 
 
@@ -161,6 +176,8 @@ def render_status(
         console.print(_pauses_table(data.pauses))
     if data.accounts:
         console.print(_accounts_table(data.accounts))
+    if data.retractions:
+        console.print(_retractions_table(data.retractions, len(data.campaigns) > 1))
     for title, groups in _count_tables(data):
         console.print()
         console.print(_counts_table(title, groups, _count_columns(data.states)))
@@ -275,6 +292,25 @@ def _accounts_table(accounts: list[AccountIssue]) -> Table:
     return table
 
 
+def _retractions_table(retractions: list[Retraction], campaigns: bool) -> Table:
+    """Posts taken down: their copies are counted as retracted, never as sent."""
+    table = Table(
+        title="Retracted (deleted from the platforms)",
+        title_justify="left",
+        title_style=_COLOURS[DeliveryState.RETRACTED],
+        expand=True,
+    )
+    table.add_column("Post", overflow="fold", ratio=1)
+    table.add_column("Copies", justify="right")
+    table.add_column("Why", overflow="fold", ratio=2)
+    table.add_column("By", overflow="fold")
+    table.add_column("When", no_wrap=True)
+    for item in retractions:
+        post = f"{item.campaign_id}/{item.post_id}" if campaigns else item.post_id
+        table.add_row(post, str(item.copies), item.reason, item.by, _minute(item.at))
+    return table
+
+
 def _count_tables(data: StatusData) -> list[tuple[str, dict[str, StateCounts]]]:
     campaign = data.campaigns[0] if len(data.campaigns) == 1 else None
     days = {_day_label(day, campaign): counts for day, counts in data.per_day.items()}
@@ -301,6 +337,7 @@ _COLUMNS: tuple[tuple[str, tuple[DeliveryState, ...]], ...] = (
     ("scheduled", (DeliveryState.SCHEDULED,)),
     ("in progress", _IN_PROGRESS),
     ("sent", (DeliveryState.SENT,)),
+    ("retracted", (DeliveryState.RETRACTED,)),
     ("cancelled", (DeliveryState.CANCELLED,)),
 )
 
@@ -315,11 +352,12 @@ def _count_columns(total: StateCounts) -> list[tuple[str, tuple[DeliveryState, .
 def _counts_table(
     title: str, groups: dict[str, StateCounts], columns: list[tuple[str, tuple[DeliveryState, ...]]]
 ) -> Table:
-    # No vertical lines and one space between columns: every column fits in 100.
+    # No vertical lines and one space between columns: every column fits in 100. Only the
+    # group's name may wrap ("Wed 25 Nov ·" over "day 1"), when nearly every state occurs.
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=0, show_edge=False
     )
-    table.add_column("", no_wrap=True)
+    table.add_column("")
     for name, states in columns:
         # Headers break between words, never inside one: "needs" over "review".
         header = name.replace(" ", "\n")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.errors import ConfigurationError, StoreError
 from scheduler.planner import Delivery as PlannedDelivery
 from scheduler.store.alerts import AlertKind, raise_alert
-from scheduler.store.schema import PAYLOAD_VERSION, Media
+from scheduler.store.schema import PAYLOAD_VERSION, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState, guard
 
@@ -37,6 +37,32 @@ def move(
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def back_on_schedule(
+    session: Session,
+    delivery_id: int,
+    allowed_from: frozenset[DeliveryState],
+    now: dt.datetime,
+    **values: Any,
+) -> DeliveryState | None:
+    """Put a delivery back on the schedule to go out again (reconciled as not posted, settled
+    as not posted, retried), unless its post was cancelled or retracted meanwhile: the team said
+    stop while the outcome was open, so it is cancelled, never sent after that. The state it
+    moved to, or None when it was in none of ``allowed_from``."""
+    this = StoredDelivery.id == delivery_id
+    if not move(session, this, DeliveryState.SCHEDULED, allowed_from, now, **values):
+        return None
+    withdrawn = exists().where(
+        Post.campaign_id == StoredDelivery.campaign_id,
+        Post.id == StoredDelivery.post_id,
+        Post.cancelled_at.is_not(None),
+    )
+    if move(session, and_(this, withdrawn), DeliveryState.CANCELLED,
+            frozenset({DeliveryState.SCHEDULED}), now,
+            error_message="not sent: its post was cancelled before it was settled"):  # fmt: skip
+        return DeliveryState.CANCELLED
+    return DeliveryState.SCHEDULED
 
 
 def mark_missed(

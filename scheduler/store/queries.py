@@ -30,6 +30,7 @@ STATE_ORDER: tuple[DeliveryState, ...] = (
     S.SENDING,
     S.RETRY_WAITING,
     S.SENT,
+    S.RETRACTED,
     S.CANCELLED,
 )
 """How states are listed everywhere people read them: what needs attention first."""
@@ -39,6 +40,7 @@ ATTENTION_LIMIT = 20
 
 REPORTED: tuple[DeliveryState, ...] = (
     S.SENT,
+    S.RETRACTED,
     S.FAILED,
     S.UNKNOWN,
     S.NEEDS_REVIEW,
@@ -128,6 +130,19 @@ class AccountIssue:
 
 
 @dataclass(frozen=True)
+class Retraction:
+    """The copies of one post that one person retracted, for one reason."""
+
+    campaign_id: str
+    post_id: str
+    copies: int
+    by: str
+    reason: str
+    at: dt.datetime
+    """When the last of these copies was deleted."""
+
+
+@dataclass(frozen=True)
 class StatusData:
     campaigns: list[CampaignInfo]
     now: dt.datetime
@@ -140,6 +155,8 @@ class StatusData:
     """Most urgent first (the order of ``ATTENTION``), then by due time; at most the limit."""
     pauses: list[ActivePause]
     accounts: list[AccountIssue]
+    retractions: list[Retraction] = field(default_factory=list)
+    """Posts taken down with `campaign retract`, the latest first."""
 
     @property
     def attention_total(self) -> int:
@@ -169,8 +186,15 @@ class ReportRow:
     local_time: str
     timezone: str
     sent_at: dt.datetime | None
+    """When we recorded it as sent, on our clock."""
+    platform_sent_at: dt.datetime | None
+    """When the platform accepted it, on its clock; None when the platform did not say."""
     remote_id: str | None
     remote_url: str | None
+    """For a retracted copy, the address it had: it no longer works."""
+    retracted_at: dt.datetime | None
+    retracted_by: str | None
+    retraction_reason: str | None
     error_class: str | None
     error_message: str | None
     """For failures, the platform's message; for missed or cancelled ones, the reason."""
@@ -235,6 +259,7 @@ def status(
         attention=_attention(session, campaign_id, attention_limit),
         pauses=active_pauses(session, campaign_id),
         accounts=account_issues(session, campaign_id, now),
+        retractions=retractions(session, campaign_id),
     )
 
 
@@ -321,6 +346,30 @@ def active_pauses(session: Session, campaign_id: str | None) -> list[ActivePause
     ]
 
 
+def retractions(session: Session, campaign_id: str | None) -> list[Retraction]:
+    """Retracted copies, one entry per post, person and reason; the latest first."""
+    columns = (
+        StoredDelivery.campaign_id,
+        StoredDelivery.post_id,
+        StoredDelivery.retracted_by,
+        StoredDelivery.retraction_reason,
+    )
+    latest = func.max(func.coalesce(StoredDelivery.retracted_at, StoredDelivery.state_since))
+    query = (
+        select(*columns, func.count(), latest)
+        .where(
+            _in_campaigns(StoredDelivery.campaign_id, campaign_id),
+            StoredDelivery.state == str(S.RETRACTED),
+        )
+        .group_by(*columns)
+        .order_by(latest.desc(), *columns)
+    )
+    return [
+        Retraction(campaign, post, copies, by or "unknown", reason or "not given", at)
+        for campaign, post, by, reason, copies, at in session.execute(query)
+    ]
+
+
 def account_issues(
     session: Session, campaign_id: str | None, now: dt.datetime
 ) -> list[AccountIssue]:
@@ -400,8 +449,12 @@ def _report_row(row: StoredDelivery, account: str) -> ReportRow:
         local_time=row.local_time,
         timezone=row.timezone,
         sent_at=row.sent_at,
+        platform_sent_at=row.platform_sent_at,
         remote_id=row.remote_id,
         remote_url=row.remote_url,
+        retracted_at=row.retracted_at,
+        retracted_by=row.retracted_by,
+        retraction_reason=row.retraction_reason,
         error_class=row.error_class,
         error_message=row.error_message,
         attempts=row.attempt_count,

@@ -118,17 +118,25 @@ def release_unsettled(session: Session, delivery_id: int, worker: str) -> None:
 
 
 def record_found(
-    session: Session, delivery_id: int, *, remote_id: str, remote_url: str, now: dt.datetime
+    session: Session,
+    delivery_id: int,
+    *,
+    remote_id: str,
+    remote_url: str,
+    now: dt.datetime,
+    platform_sent_at: dt.datetime | None = None,
 ) -> int:
-    """unknown -> sent, with the post found on the account. A post settles one delivery only:
-    StoreError when this one settles another delivery of the account already."""
+    """unknown -> sent, with the post found on the account: ``now`` is our time, and
+    ``platform_sent_at`` when the platform says the post was made (None if it does not say).
+    A post settles one delivery only: StoreError when this one settles another delivery of the
+    account already."""
     try:
         with session.begin_nested():
             return move(
                 session, Delivery.id == delivery_id, DeliveryState.SENT,
                 frozenset({DeliveryState.UNKNOWN}), now, remote_id=remote_id,
-                remote_url=remote_url, sent_at=now, error_class=None, error_message=None,
-                **RELEASED,
+                remote_url=remote_url, sent_at=now, platform_sent_at=platform_sent_at,
+                error_class=None, error_message=None, **RELEASED,
             )  # fmt: skip
     except IntegrityError as exc:
         raise StoreError(f"{remote_id} settles another delivery of the account already") from exc

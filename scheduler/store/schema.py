@@ -215,10 +215,18 @@ class Delivery(Base):
     remote_id: Mapped[str | None] = mapped_column(Text)
     remote_url: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
+    """When we recorded it as sent, on our (campaign) clock."""
+    platform_sent_at: Mapped[dt.datetime | None]
+    """When the platform accepted it, on the platform's clock (``Published.published_at``, in
+    campaign time during a rehearsal); None when the platform's answer carried no time."""
     error_class: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     retracted_at: Mapped[dt.datetime | None]
     """Deleted from the platform by `campaign retract` after it was sent."""
+    retracted_by: Mapped[str | None] = mapped_column(Text)
+    """Who retracted it (``--as``)."""
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
+    """Why (``campaign retract --reason``)."""
     changed_after_sent: Mapped[bool] = mapped_column(Boolean, default=False)
     """Its post was edited after this copy went out: reported, never re-sent by itself."""
 

@@ -19,6 +19,8 @@ other state changes nothing, so two writers (a sync and a daemon, two daemons) c
                                           cannot tell ─▶ needs_review ─▶ sent | failed | scheduled
                                           a person gives up (campaign settle) ─▶ failed
 
+           sent ─▶ retracted: deleted from the platform by `campaign retract` (who, when, why)
+
 ``sending`` means an attempt is recorded and a platform call may be in flight: from then on only
 the daemon that owns the lease, or reconciliation, may decide what happened. That is why a sync,
 an edit or a cancel can stop a ``claimed`` delivery but not a ``sending`` one.
@@ -45,6 +47,9 @@ class DeliveryState(StrEnum):
     MISSED = "missed"
     """Too late to send under the late policy."""
     CANCELLED = "cancelled"
+    RETRACTED = "retracted"
+    """It was sent, then deleted from its platform by `campaign retract`: final, never sent
+    again; who, when and why are kept beside it, and its URL, which no longer works."""
     UNKNOWN = "unknown"
     """The call may have reached the platform: reconcile before anything else."""
     NEEDS_REVIEW = "needs_review"
@@ -68,15 +73,16 @@ TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     # An operator may put a failed or missed delivery back on the schedule.
     S.FAILED: frozenset({S.SCHEDULED}),
     S.MISSED: frozenset({S.SCHEDULED}),
-    S.SENT: frozenset(),
+    S.SENT: frozenset({S.RETRACTED}),
     S.CANCELLED: frozenset(),
+    S.RETRACTED: frozenset(),
 }
 
 PENDING = frozenset({S.AWAITING_APPROVAL, S.SCHEDULED, S.CLAIMED, S.RETRY_WAITING})
 """Not yet handed to a platform: a sync, an edit or a cancel may still change these."""
 IN_FLIGHT = frozenset({S.SENDING, S.UNKNOWN, S.NEEDS_REVIEW})
 """Possibly on the platform already: left alone, and reported when their post changes."""
-FINISHED = frozenset({S.SENT, S.FAILED, S.MISSED, S.CANCELLED})
+FINISHED = frozenset({S.SENT, S.FAILED, S.MISSED, S.CANCELLED, S.RETRACTED})
 ATTENTION = (S.FAILED, S.UNKNOWN, S.NEEDS_REVIEW, S.MISSED, S.AWAITING_APPROVAL)
 """What status shows first, most urgent first."""
 

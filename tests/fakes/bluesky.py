@@ -2,9 +2,14 @@
 
 Sessions are JWTs signed HS256 with a key of the fake's own; an expired access token gets the
 PDS's ``400 ExpiredToken``. ``createSession`` is limited like the real one (30 per 5 minutes,
-300 a day, per account). Post records are checked as the PDS checks them: at most 300
-graphemes, facets inside the text's UTF-8 bytes, images that were uploaded, replies whose root
-and parent exist with the CIDs given, threadgates on their own post's record key.
+300 a day, per account; the 429 carries the reference PDS's ``RateLimit-*`` and ``Retry-After``
+headers). Post records are checked as the PDS checks them: text of at most 3,000 bytes of UTF-8
+and 300 graphemes (the lexicon's ``maxLength`` and ``maxGraphemes``, bytes first, refused with the
+reference PDS's words), facets inside the text's UTF-8 bytes, images that were uploaded, replies
+whose root and parent exist with the CIDs given, threadgates on their own post's record key.
+Error bodies are the reference PDS's: ``{"error": name, "message": ...}``, the message defaulting
+to the status's words ("Rate Limit Exceeded"); tests/data/platforms/bluesky_*.json hold real
+ones, and tests/test_platform_bodies_bluesky.py compares the fake's answers with them.
 
 Several accounts can log in (``add_account``), each with its own DID and app password; records
 go to the repo of the session that writes them, and each repo is read on its own
@@ -25,6 +30,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -32,11 +38,15 @@ from typing import Any, ClassVar
 
 from scheduler.textlength import graphemes
 
-from .server import Clock, FakeServer, Request, Response, route, utc_now
+from .server import Clock, FakeServer, Fault, Request, Response, route, utc_now
 
 POST = "app.bsky.feed.post"
 THREADGATE = "app.bsky.feed.threadgate"
 MAX_BLOB_BYTES = 1_000_000
+MAX_TEXT_BYTES = 3000
+"""``app.bsky.feed.post#main`` ``text``: ``maxLength`` 3000 (UTF-8 bytes) ..."""
+MAX_TEXT_GRAPHEMES = 300
+"""... and ``maxGraphemes`` 300."""
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
 LOGIN_LIMITS = ((30, dt.timedelta(minutes=5)), (300, dt.timedelta(days=1)))
@@ -52,10 +62,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def fake_cid(data: bytes) -> str:
-    """Shaped like a CIDv1 (base32, dag-cbor, sha-256); not a real one."""
+def fake_cid(data: bytes, *, raw: bool = False) -> str:
+    """Shaped like a CIDv1 (base32, sha-256; dag-cbor for records, ``raw`` for blobs, as the
+    PDS makes them); not a real one."""
     digest = base64.b32encode(hashlib.sha256(data).digest()).decode().lower().rstrip("=")
-    return "bafyrei" + digest[:52]
+    return ("bafkrei" if raw else "bafyrei") + digest[:52]
 
 
 @dataclass
@@ -109,37 +120,53 @@ class FakeBluesky(FakeServer):
     # --- the PDS's shapes ---------------------------------------------------------------------
 
     def error_body(self, status: int, message: str | None = None) -> Any:
+        # @atproto/xrpc ResponseType and ResponseTypeStrings: the error's name, and the words
+        # xrpc-server answers with when the error has no message of its own.
         names = {
-            400: "InvalidRequest",
-            401: "AuthenticationRequired",
-            403: "Forbidden",
-            413: "PayloadTooLarge",
-            429: "RateLimitExceeded",
-            500: "InternalServerError",
-            502: "UpstreamFailure",
-            503: "NotEnoughResources",
+            400: ("InvalidRequest", "Invalid Request"),
+            401: ("AuthenticationRequired", "Authentication Required"),
+            403: ("Forbidden", "Forbidden"),
+            413: ("PayloadTooLarge", "Payload Too Large"),
+            429: ("RateLimitExceeded", "Rate Limit Exceeded"),
+            500: ("InternalServerError", "Internal Server Error"),
+            502: ("UpstreamFailure", "Upstream Failure"),
+            503: ("NotEnoughResources", "Not Enough Resources"),
         }
-        name = names.get(status, "InternalServerError")
-        return {"error": name, "message": message or name}
+        name, words = names.get(status, names[500])
+        return {"error": name, "message": message or words}
+
+    def rate_limit(self, reset_at: dt.datetime, **where: Any) -> Fault:
+        """429 with the reference PDS's headers, ``Retry-After`` included."""
+        headers = {
+            **self.rate_limit_headers(limit=100, remaining=0, reset_at=reset_at),
+            "retry-after": self._retry_after(reset_at),
+        }
+        return self.inject(Fault(status=429, headers=headers, **where))
+
+    def _retry_after(self, reset_at: dt.datetime) -> str:
+        return str(max(0, math.ceil((reset_at - self.clock()).total_seconds())))
 
     def xrpc_error(self, status: int, error: str, message: str, **headers: str) -> Response:
         return Response(status, {"error": error, "message": message}, dict(headers))
 
     def rate_limit_headers(
-        self, *, limit: int, remaining: int, reset_at: dt.datetime
+        self, *, limit: int, remaining: int, reset_at: dt.datetime, window: int = 300
     ) -> dict[str, str]:
+        """``window``: the policy's length in seconds."""
         return {
             "ratelimit-limit": str(limit),
             "ratelimit-remaining": str(remaining),
             "ratelimit-reset": str(int(reset_at.timestamp())),
-            "ratelimit-policy": f"{limit};w=300",
+            "ratelimit-policy": f"{limit};w={window}",
         }
 
     def dispatch(self, request: Request) -> Response:
         response = super().dispatch(request)
         reset = self.clock() + dt.timedelta(minutes=5)
+        given = {name.lower() for name in response.headers}  # header names are case-insensitive
+        defaults = self.rate_limit_headers(limit=3000, remaining=2999, reset_at=reset)
         response.headers = {
-            **self.rate_limit_headers(limit=3000, remaining=2999, reset_at=reset),
+            **{name: value for name, value in defaults.items() if name not in given},
             **response.headers,
         }
         return response
@@ -168,7 +195,7 @@ class FakeBluesky(FakeServer):
         """The token's claims, or the PDS's error for a missing, forged or expired token."""
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer "):
-            return self.xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+            return self.xrpc_error(401, "AuthMissing", "Authentication Required")
         try:
             signing_input, _, mac = header[7:].rpartition(".")
             expected = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
@@ -244,9 +271,14 @@ class FakeBluesky(FakeServer):
         for limit, window in LOGIN_LIMITS:
             recent = [t for t in self.logins if t > now - window]
             if len(recent) >= limit:
+                reset_at = min(recent) + window
                 headers = self.rate_limit_headers(
-                    limit=limit, remaining=0, reset_at=min(recent) + window
+                    limit=limit,
+                    remaining=0,
+                    reset_at=reset_at,
+                    window=int(window.total_seconds()),
                 )
+                headers["retry-after"] = self._retry_after(reset_at)
                 return self.xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", **headers)
         self.logins.append(now)
         body = request.json() or {}
@@ -293,7 +325,7 @@ class FakeBluesky(FakeServer):
                 f"This file is too large. It is {len(request.body)} bytes "
                 f"but the maximum size is {MAX_BLOB_BYTES} bytes.",
             )
-        cid = fake_cid(request.body)
+        cid = fake_cid(request.body, raw=True)
         mime = request.headers.get("content-type", "application/octet-stream")
         self.blobs[cid] = (mime, request.body)
         return Response(
@@ -319,7 +351,7 @@ class FakeBluesky(FakeServer):
             "rkey": body.get("rkey"),
             "value": body.get("record"),
         }
-        refused = self._refused([write], claims["sub"])
+        refused = self._refused([write], claims["sub"], single=True)
         if refused is not None:
             return refused
         record = self._store(write, claims["sub"])
@@ -406,9 +438,12 @@ class FakeBluesky(FakeServer):
 
     # --- validation -------------------------------------------------------------------------
 
-    def _refused(self, writes: list[dict[str, Any]], did: str) -> Response | None:
-        """The PDS's answer to writes it will not commit, or None."""
-        for write in writes:
+    def _refused(
+        self, writes: list[dict[str, Any]], did: str, *, single: bool = False
+    ) -> Response | None:
+        """The PDS's answer to writes it will not commit, or None. ``single``: one record
+        (``createRecord``), whose problems the PDS places at ``$.record``, not ``$.writes[i]``."""
+        for number, write in enumerate(writes):
             key = (did, write.get("collection") or "", write.get("rkey") or "")
             if key[2] and key in self.records:
                 if self.duplicate_status == 409:
@@ -416,12 +451,15 @@ class FakeBluesky(FakeServer):
                         409, "RecordAlreadyExists", f"Record already exists: at://{'/'.join(key)}"
                     )
                 return self.xrpc_error(500, "InternalServerError", "Internal Server Error")
-            problem = self._invalid(write, writes, did)
+            path = "$.record" if single else f"$.writes[{number}].record"
+            problem = self._invalid(write, writes, did, path)
             if problem:
                 return self.xrpc_error(400, "InvalidRequest", problem)
         return None
 
-    def _invalid(self, write: dict[str, Any], batch: list[dict[str, Any]], did: str) -> str | None:
+    def _invalid(
+        self, write: dict[str, Any], batch: list[dict[str, Any]], did: str, path: str
+    ) -> str | None:
         collection, rkey, value = (
             write.get("collection"),
             write.get("rkey"),
@@ -430,7 +468,7 @@ class FakeBluesky(FakeServer):
         if rkey is not None and collection in (POST, THREADGATE) and not TID.fullmatch(rkey):
             return f"Invalid record key for {collection}: must be a TID, got {rkey!r}"
         if collection == POST:
-            return self._invalid_post(value)
+            return self._invalid_post(value, path)
         if collection == THREADGATE:
             post_uri = f"at://{did}/{POST}/{rkey}"
             posts_in_batch = {f"at://{did}/{w.get('collection')}/{w.get('rkey')}" for w in batch}
@@ -440,11 +478,23 @@ class FakeBluesky(FakeServer):
                 return f"Invalid {THREADGATE} record: post must be the record with the same rkey"
         return None
 
-    def _invalid_post(self, value: dict[str, Any]) -> str | None:
+    def _invalid_post(self, value: dict[str, Any], path: str) -> str | None:
         text = value.get("text", "")
-        if graphemes(text) > 300 or len(text.encode()) > 3000:
-            return f"Invalid {POST} record: Record/text must not be longer than 300 graphemes"
+        # The reference PDS (@atproto/lex-schema StringSchema, then pds repo/prepare.ts): bytes
+        # are checked before graphemes. PDSes before March 2026 (@atproto/lexicon) said
+        # "Record/text must not be longer than 3000 characters" (or "300 graphemes") instead.
         size = len(text.encode())
+        if size > MAX_TEXT_BYTES:
+            return (
+                f"Invalid {POST} record: string too big "
+                f"(maximum {MAX_TEXT_BYTES}, got {size}) at {path}.text"
+            )
+        count = graphemes(text)
+        if count > MAX_TEXT_GRAPHEMES:
+            return (
+                f"Invalid {POST} record: grapheme too big "
+                f"(maximum {MAX_TEXT_GRAPHEMES}, got {count}) at {path}.text"
+            )
         for facet in value.get("facets") or []:
             index = facet.get("index", {})
             if not 0 <= index.get("byteStart", -1) < index.get("byteEnd", -1) <= size:

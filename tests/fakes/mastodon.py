@@ -19,16 +19,38 @@ uses to get a token works as Mastodon's: ``POST /api/v1/apps`` registers an app,
 browser, where the fake is logged in as ``browser_account`` (``login_as``) and, for the
 out-of-band redirect ``urn:ietf:wg:oauth:2.0:oob``, shows the authorization code; ``POST
 /oauth/token`` exchanges the code (once) for a bearer token of that account.
+
+Scopes are Mastodon's: every API call needs one of the scopes Mastodon asks for it (``read`` or
+``read:accounts`` for ``verify_credentials``, ``write`` or ``write:statuses`` to post...), else
+403 "This action is outside the authorized scopes". ``scopes="granular"`` (the default) knows
+Mastodon 4.3's scopes and, on the "mastodon" flavour, lists them in its OAuth metadata
+(``GET /.well-known/oauth-authorization-server``, the documented shape); ``scopes="classic"``
+knows only ``read write follow push``, has no metadata (404), refuses an app asking for any other
+scope (422, Doorkeeper's "Scopes doesn't match configured on the server.") and an authorization
+asking for one (Doorkeeper's ``invalid_scope``).
+
+Instance information and nodeinfo come in the documented shapes (tests/data/platforms:
+``GET /api/v2/instance`` and ``/api/v1/instance`` as in Mastodon's documentation, the nodeinfo
+links and document as Pleroma documents them, with each flavour's own ``metadata``: Akkoma's
+``uploadLimits``, Mastodon's ``nodeName`` and ``nodeDescription``, GoToSocial's none), with the
+fake's own limits. ``absent`` names exact paths the server does not serve (404), e.g.
+``{"/api/v2/instance", "/api/v1/instance/"}`` for a server that answers ``/api/v1/instance`` only
+without the trailing slash Mastodon.py adds.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import html
 import itertools
+import json
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.capabilities import LengthRule
@@ -49,11 +71,59 @@ INVALID_GRANT = {
     "not match the redirection URI used in the authorization request, or was issued to another "
     "client.",
 }
+INVALID_SCOPE = {
+    "error": "invalid_scope",
+    "error_description": "The requested scope is invalid, unknown, or malformed.",
+}
+INVALID_REDIRECT_URI = (
+    "The requested redirect uri is malformed or doesn't match client redirect URI."
+)
+SCOPES_NOT_CONFIGURED = "Validation failed: Scopes doesn't match configured on the server."
+OUT_OF_SCOPE = "This action is outside the authorized scopes"
 VERSIONS = {
     "mastodon": "4.3.2",
     "gotosocial": "4.0.0 (compatible; GoToSocial 0.17.0)",
     "akkoma": "2.7.2 (compatible; Akkoma 3.13.2)",
 }
+SOFTWARE = {
+    "mastodon": ("mastodon", "4.3.2"),
+    "gotosocial": ("gotosocial", "0.17.0"),
+    "akkoma": ("akkoma", "3.13.2"),
+}
+"""What each flavour's nodeinfo says it is."""
+DOCUMENTED = Path(__file__).resolve().parent.parent / "data" / "platforms"
+NODEINFO = "http://nodeinfo.diaspora.software/ns/schema/"
+CLASSIC_SCOPES = ("read", "write", "follow", "push")
+NEEDED_SCOPES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = tuple(
+    (method, re.compile(path), frozenset(scopes))
+    for method, path, scopes in (
+        ("GET", r"/api/v1/accounts/verify_credentials", {"read", "read:accounts", "profile"}),
+        ("GET", r"/api/v1/accounts/\d+/statuses", {"read", "read:statuses"}),
+        ("GET", r"/api/v1/statuses/\d+/source", {"read", "read:statuses"}),
+        ("POST", r"/api/v1/statuses", {"write", "write:statuses"}),
+        ("DELETE", r"/api/v1/statuses/\d+", {"write", "write:statuses"}),
+        ("POST", r"/api/v[12]/media", {"write", "write:media"}),
+        ("GET", r"/api/v1/media/\d+", {"write", "write:media"}),
+    )
+)
+"""What Mastodon asks of a token for each call the adapter makes (its documentation's "OAuth:"
+line): any one of them will do."""
+
+
+@cache
+def _documented(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((DOCUMENTED / name).read_text(encoding="utf-8"))
+    return {key: value for key, value in loaded.items() if not key.startswith("_")}
+
+
+def documented(name: str) -> dict[str, Any]:
+    """A documented body from tests/data/platforms, without its notes (``_source``): a copy
+    for the fake to fill in with its own values."""
+    return copy.deepcopy(_documented(name))
+
+
+GRANULAR_SCOPES = tuple(documented("mastodon_oauth_server_metadata.json")["scopes_supported"])
+"""Mastodon 4.3's scopes, as its OAuth metadata lists them."""
 
 
 @dataclass
@@ -198,10 +268,26 @@ class FakeMastodon(FakeServer):
         max_media: int = 4,
         processing_polls: int = 1,
         source_api: bool = True,
+        image_size_limit: int = 16_777_216,
+        scopes: str = "granular",
+        oauth_metadata: bool | None = None,
+        absent: Collection[str] = (),
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(clock=clock)
+        if scopes not in {"granular", "classic"}:
+            raise ValueError(f"scopes {scopes!r} is not 'granular' or 'classic'")
         self.source_api = source_api
+        self.image_size_limit = image_size_limit
+        self.known_scopes = GRANULAR_SCOPES if scopes == "granular" else CLASSIC_SCOPES
+        """The scopes the server knows; it refuses any other."""
+        if oauth_metadata is None:
+            oauth_metadata = flavour == "mastodon" and scopes == "granular"
+        self.oauth_metadata = oauth_metadata
+        """Whether it serves ``/.well-known/oauth-authorization-server`` (Mastodon 4.3 and
+        later)."""
+        self.absent = set(absent)
+        """Exact paths answered 404, as by a server without them."""
         self.token = token
         self.username = username
         self.flavour = flavour
@@ -244,9 +330,15 @@ class FakeMastodon(FakeServer):
     # --- accounts and tokens ------------------------------------------------------------------
 
     def add_account(
-        self, username: str, *, token: str | None = None, display_name: str | None = None
+        self,
+        username: str,
+        *,
+        token: str | None = None,
+        display_name: str | None = None,
+        scopes: tuple[str, ...] = ("read", "write"),
     ) -> Account:
-        """An account holding a bearer token (made up when not given: see ``token_of``)."""
+        """An account holding a bearer token (made up when not given: see ``token_of``) with
+        ``scopes``."""
         account = self.accounts.get(username.lower())
         if account is None:
             account = Account(
@@ -254,7 +346,7 @@ class FakeMastodon(FakeServer):
             )
             self.accounts[username.lower()] = account
         with self.lock:
-            self.tokens[token or secrets.token_urlsafe(32)] = BearerToken(account)
+            self.tokens[token or secrets.token_urlsafe(32)] = BearerToken(account, scopes)
         return account
 
     def token_of(self, username: str) -> str:
@@ -303,18 +395,26 @@ class FakeMastodon(FakeServer):
     def version(self) -> str:
         return VERSIONS[self.flavour]
 
-    def _configuration(self) -> dict[str, Any]:
-        return {
-            "statuses": {
-                "max_characters": self.max_characters,
-                "max_media_attachments": self.max_media,
-                "characters_reserved_per_url": 23,
-            },
-            "media_attachments": {
-                "image_size_limit": 16_777_216,
-                "supported_mime_types": ["image/png", "image/jpeg"],
-            },
+    def _configuration(self, configuration: dict[str, Any]) -> dict[str, Any]:
+        """A documented ``configuration`` with the fake's own limits."""
+        configuration["statuses"] = {
+            "max_characters": self.max_characters,
+            "max_media_attachments": self.max_media,
+            "characters_reserved_per_url": 23,
         }
+        configuration["media_attachments"]["image_size_limit"] = self.image_size_limit
+        return configuration
+
+    def _route(self, request: Request) -> Response:
+        if request.path in self.absent:
+            return self.error(404)
+        bearer = self._bearer(request)
+        granted = set(bearer.scopes) if bearer is not None else set()
+        for method, pattern, scopes in NEEDED_SCOPES:
+            needed = request.method == method and pattern.fullmatch(request.path)
+            if needed and bearer is not None and not scopes & granted:
+                return self.error(403, OUT_OF_SCOPE)
+        return super()._route(request)
 
     def _account(self, account: Account | None = None) -> dict[str, Any]:
         account = account or self.accounts[self.username.lower()]
@@ -350,28 +450,60 @@ class FakeMastodon(FakeServer):
 
     @route("GET", "/api/v1/instance/?")
     def instance_v1(self, request: Request) -> Response:
-        body: dict[str, Any] = {
-            "uri": self.url.split("//")[1],
-            "title": "Fake Mastodon",
-            "version": self.version,
-            "configuration": self._configuration(),
-        }
-        if self.flavour == "akkoma":
-            body["max_toot_chars"] = self.max_characters
+        body = documented("mastodon_instance_v1.json")
+        body.update(uri=self.url.split("//")[1], title="Fake Mastodon", version=self.version)
+        body["configuration"] = self._configuration(body["configuration"])
+        if self.flavour == "akkoma":  # Pleroma's extras (its InstanceView)
+            body.update(max_toot_chars=self.max_characters, upload_limit=self.image_size_limit)
         return Response(200, body)
 
     @route("GET", "/api/v2/instance/?")
     def instance_v2(self, request: Request) -> Response:
         if self.flavour == "akkoma":
             return self.error(404)
-        body: dict[str, Any] = {
-            "domain": self.url.split("//")[1],
-            "title": "Fake Mastodon",
-            "version": self.version,
-            "configuration": self._configuration(),
-        }
-        if self.flavour == "mastodon":
-            body["api_versions"] = {"mastodon": 2}
+        body = documented("mastodon_instance_v2.json")
+        body.update(domain=self.url.split("//")[1], title="Fake Mastodon", version=self.version)
+        body["configuration"] = self._configuration(body["configuration"])
+        if self.flavour != "mastodon":
+            del body["api_versions"]
+        return Response(200, body)
+
+    @route("GET", "/.well-known/nodeinfo")
+    def nodeinfo_links(self, request: Request) -> Response:
+        """As each server links it: Akkoma 2.0 and 2.1 at ``/nodeinfo/2.x.json``, Mastodon and
+        GoToSocial 2.0 at ``/nodeinfo/2.0``."""
+        versions = ["2.0", "2.1"] if self.flavour == "akkoma" else ["2.0"]
+        suffix = ".json" if self.flavour == "akkoma" else ""
+        links = [
+            {"href": f"{self.url}/nodeinfo/{version}{suffix}", "rel": NODEINFO + version}
+            for version in versions
+        ]
+        return Response(200, {"links": links})
+
+    @route("GET", r"/nodeinfo/(?P<version>2\.[01])(?:\.json)?")
+    def nodeinfo(self, request: Request, version: str) -> Response:
+        body = documented("mastodon_nodeinfo_2_1.json")
+        name, number = SOFTWARE[self.flavour]
+        body.update(version=version, software={"name": name, "version": number})
+        if self.flavour == "akkoma":
+            body["metadata"].update(nodeName="Fake Mastodon")
+            body["metadata"]["uploadLimits"]["general"] = self.image_size_limit
+        elif self.flavour == "mastodon":  # NodeInfo::Serializer
+            body["metadata"] = {"nodeName": "Fake Mastodon", "nodeDescription": ""}
+        else:  # GoToSocial's processing/fedi: an empty map
+            body["metadata"] = {}
+        return Response(200, body)
+
+    @route("GET", "/.well-known/oauth-authorization-server")
+    def oauth_server_metadata(self, request: Request) -> Response:
+        if not self.oauth_metadata:
+            return self.error(404)
+        body = documented("mastodon_oauth_server_metadata.json")
+        for key, value in list(body.items()):
+            if isinstance(value, str) and value.startswith("https://social.example/"):
+                body[key] = self.url + value.removeprefix("https://social.example")
+        body["issuer"] = f"{self.url}/"
+        body["scopes_supported"] = list(self.known_scopes)
         return Response(200, body)
 
     @route("GET", "/api/v1/accounts/verify_credentials")
@@ -389,6 +521,8 @@ class FakeMastodon(FakeServer):
             return self.error(
                 422, "Validation failed: Name can't be blank, Redirect URI can't be blank"
             )
+        if not set(scopes) <= set(self.known_scopes):
+            return self.error(422, SCOPES_NOT_CONFIGURED)
         client_id = secrets.token_urlsafe(32)
         self.apps[client_id] = App(name, secrets.token_urlsafe(32), tuple(scopes), redirect_uris)
         return Response(
@@ -412,8 +546,10 @@ class FakeMastodon(FakeServer):
         scopes = tuple((request.arg("scope") or "read").split())
         if app is None or request.arg("response_type") != "code":
             return Response(400, "<p>Client authentication failed due to unknown client.</p>")
-        if redirect_uri not in app.redirect_uris or not set(scopes) <= set(app.scopes):
-            return Response(400, "<p>The requested redirect URI or scope is not valid.</p>")
+        if redirect_uri not in app.redirect_uris:
+            return Response(400, f"<p>{INVALID_REDIRECT_URI}</p>")
+        if not set(scopes) <= set(app.scopes) or not set(scopes) <= set(self.known_scopes):
+            return Response(400, f"<p>{INVALID_SCOPE['error_description']}</p>")
         code = secrets.token_urlsafe(32)
         self.grants[code] = Grant(client_id, self.browser_account, scopes, redirect_uri)
         if redirect_uri != OOB:

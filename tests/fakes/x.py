@@ -18,16 +18,35 @@ link (its address in ``entities.urls[].expanded_url``) and ``&``, ``<``, ``>`` c
 HTML entities. ``GET /2/users/:id/tweets`` lists that user's own posts, newest first, between
 ``start_time`` and ``end_time``, 5 to 100 a page (``max_results``, 10 by default), paged with
 ``meta.next_token`` / ``pagination_token``.
+
+Media go through X's v2 endpoints as documented today: the one-request upload (``POST
+/2/media/upload``, multipart or JSON, ``media`` and ``media_category``: ``tweet_image``,
+``dm_image`` or ``subtitles``), and the chunked upload, ``POST /2/media/upload/initialize``
+(JSON: ``media_type``, ``total_bytes``, ``media_category``), ``POST /2/media/upload/{id}/append``
+(multipart: ``media``, ``segment_index``), ``POST /2/media/upload/{id}/finalize``, and the status,
+``GET /2/media/upload?media_id=``. The deprecated form, ``command=INIT|APPEND|FINALIZE`` on ``POST
+/2/media/upload``, is refused with X's 400. After finalize, a category X processes (``tweet_gif``
+by default) answers ``processing_info`` as X does, one state per answer: ``pending``,
+``in_progress`` with ``check_after_secs``, then ``succeeded`` or ``failed`` with its ``error``
+(``process_media`` sets it per category: how many polls, whether it ever ends, whether it fails);
+a media id still processing cannot be attached to a post.
+
+Faults beyond the common ones: ``usage_cap()`` (429 ``UsageCapExceeded``, the monthly cap) and
+``daily_limit()`` (429 with only the 24-hour ``x-user-limit-24hour-*`` / ``x-app-limit-24hour-*``
+headers). Every other answer carries the 15-minute ``x-rate-limit-*`` headers.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import html
 import itertools
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -38,12 +57,35 @@ from oauthlib.oauth1.rfc5849 import signature
 from adapters.capabilities import LengthRule
 from scheduler.textlength import text_length
 
-from .server import Clock, FakeServer, Request, Response, route, utc_now
+from .server import Clock, FakeServer, Fault, Request, Response, route, utc_now
 
 TWITTER_EPOCH_MS = 1288834974657
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_GIF_BYTES = 15 * 1024 * 1024
+"""X's limits per file: images 5 MB, GIFs 15 MB (docs.x.com/x-api/media/introduction)."""
+MEDIA_CATEGORIES = frozenset(
+    {"amplify_video", "tweet_gif", "tweet_image", "tweet_video"}
+    | {"dm_gif", "dm_image", "dm_video", "subtitles"}
+)
+ONE_REQUEST_CATEGORIES = frozenset({"tweet_image", "dm_image", "subtitles"})
+"""What the one-request upload takes (docs.x.com/x-api/media/upload-media); GIFs and videos go
+through the chunked upload."""
+MEDIA_TYPES = frozenset(
+    {"video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt", "text/vtt"}
+    | {"image/jpeg", "image/gif", "image/bmp", "image/png", "image/webp", "image/pjpeg"}
+    | {"image/tiff", "model/gltf-binary", "model/vnd.usdz+zip"}
+)
+"""``media_type`` values ``POST /2/media/upload/initialize`` accepts (X's OpenAPI spec)."""
+COMMAND_REFUSED = (
+    "The `command` parameter is deprecated: use POST /2/media/upload/initialize, "
+    "POST /2/media/upload/{id}/append and POST /2/media/upload/{id}/finalize."
+)
+"""Our wording: X documents the deprecation, not the message it will answer with."""
+PROCESSING_ERROR = {"code": 1, "name": "InvalidMedia", "message": "Unsupported video format"}
+"""A failed processing's ``error``, as X's status documentation shows it."""
 REPLY_SETTINGS = {"following", "mentionedUsers", "subscribers", "verified"}
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+RATE_HEADERS = ("x-rate-limit-", "x-user-limit-24hour-", "x-app-limit-24hour-")
 _LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,:;!?)\]']")
 
 
@@ -87,6 +129,41 @@ def snowflake_time(tweet_id: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, dt.UTC)
 
 
+@dataclass(frozen=True)
+class Processing:
+    """How X processes an upload after finalize. The finalize answer and each status answer
+    after it take the next state: ``pending`` answers of ``pending``, then ``in_progress``
+    answers of ``in_progress`` (None: it never ends), each asking to check again after
+    ``check_after_secs``; then ``succeeded``, or ``failed`` with ``error`` when ``fails``. The
+    last state is answered again to any later status request."""
+
+    pending: int = 1
+    in_progress: int | None = 1
+    check_after_secs: int = 1
+    fails: bool = False
+    error: dict[str, Any] = field(default_factory=lambda: dict(PROCESSING_ERROR))
+
+    def states(self) -> Iterator[dict[str, Any]]:
+        for _ in range(self.pending):
+            yield {"state": "pending", "check_after_secs": self.check_after_secs}
+        polls = itertools.count() if self.in_progress is None else range(self.in_progress)
+        percent = 0
+        for n in polls:
+            if self.in_progress is None:
+                percent = min(99, 10 * (n + 1))
+            else:
+                percent = 100 * (n + 1) // (self.in_progress + 1)
+            yield {
+                "state": "in_progress",
+                "check_after_secs": self.check_after_secs,
+                "progress_percent": percent,
+            }
+        if self.fails:
+            yield {"state": "failed", "progress_percent": percent, "error": dict(self.error)}
+        else:
+            yield {"state": "succeeded", "progress_percent": 100}
+
+
 @dataclass
 class Upload:
     id: str
@@ -95,11 +172,28 @@ class Upload:
     chunks: dict[int, bytes] = field(default_factory=dict)
     finalized: bool = False
     alt_text: str | None = None
-    commands: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    """What the client did, in order: ``upload`` (the one request), or ``initialize``,
+    ``append``..., ``finalize``, then ``status`` for each status request."""
+    category: str = "tweet_image"
+    processing: Iterator[dict[str, Any]] | None = None
+    processing_info: dict[str, Any] | None = None
+    """The latest processing state answered; None when X does not process this category."""
 
     @property
     def data(self) -> bytes:
         return b"".join(self.chunks[index] for index in sorted(self.chunks))
+
+    @property
+    def ready(self) -> bool:
+        """Whether a post may carry it: finalized, and processed if X processes it."""
+        info = self.processing_info
+        return self.finalized and (info is None or info.get("state") == "succeeded")
+
+    def next_state(self) -> dict[str, Any] | None:
+        if self.processing is not None:
+            self.processing_info = next(self.processing, self.processing_info)
+        return self.processing_info
 
 
 @dataclass
@@ -167,6 +261,12 @@ class FakeX(FakeServer):
         )
         self.tweets: dict[str, Tweet] = {}
         self.uploads: dict[str, Upload] = {}
+        self.processing: dict[str, Processing] = {"tweet_gif": Processing()}
+        """How X processes each media category after finalize (``process_media``); a category
+        not here is ready at once, as X answers still images (no ``processing_info``)."""
+        self.upload_ids: list[str] = []
+        """Ids the next uploads take, in order (a test replaying X's documented answers, whose
+        ids are fixed); snowflakes after them."""
         self.deleted: list[str] = []
         self._sequence = itertools.count(1)
 
@@ -206,6 +306,49 @@ class FakeX(FakeServer):
             "x-rate-limit-remaining": str(remaining),
             "x-rate-limit-reset": str(int(reset_at.timestamp())),
         }
+
+    def usage_cap(self, *, period: str = "Monthly", **where: Any) -> Fault:
+        """429 ``UsageCapExceeded``: the app's usage cap is spent (its ``period``, ``Monthly`` or
+        ``Daily``), in the body X answers (tests/data/platforms/x_usage_cap_exceeded.json)."""
+        body = {
+            "account_id": "1000000000000000001",
+            "product_name": "standard-basic",
+            "title": "UsageCapExceeded",
+            "period": period,
+            "scope": "Product",
+            "detail": f"Usage cap exceeded: {period} product cap",
+            "type": "https://api.twitter.com/2/problems/usage-capped",
+        }
+        return self.inject(Fault(status=429, body=body, **where))
+
+    def daily_limit(
+        self,
+        *,
+        user: dt.datetime | None = None,
+        app: dt.datetime | None = None,
+        user_remaining: int = 0,
+        app_remaining: int = 0,
+        **where: Any,
+    ) -> Fault:
+        """429 carrying only the 24-hour headers: ``x-user-limit-24hour-*`` when ``user`` (its
+        reset) is given, ``x-app-limit-24hour-*`` when ``app`` is; no 15-minute ones."""
+        headers: dict[str, str] = {}
+        for family, reset, remaining, limit in (
+            ("x-user-limit-24hour", user, user_remaining, 17),
+            ("x-app-limit-24hour", app, app_remaining, 10000),
+        ):
+            if reset is not None:
+                headers[f"{family}-limit"] = str(limit)
+                headers[f"{family}-remaining"] = str(remaining)
+                headers[f"{family}-reset"] = str(int(reset.timestamp()))
+        return self.inject(Fault(status=429, headers=headers, **where))
+
+    def process_media(self, processing: Processing | None, *, category: str = "tweet_gif") -> None:
+        """How X processes the next finalized uploads of ``category`` (None: not at all)."""
+        if processing is None:
+            self.processing.pop(category, None)
+        else:
+            self.processing[category] = processing
 
     # --- users and tokens ---------------------------------------------------------------------
 
@@ -257,11 +400,13 @@ class FakeX(FakeServer):
         if request.path != "/oauth/authorize" and not self._signed(request):
             return self.error(401)
         response = super().dispatch(request)
-        reset = self.clock() + dt.timedelta(minutes=15)
-        response.headers = {
-            **self.rate_limit_headers(limit=300, remaining=299, reset_at=reset),
-            **response.headers,
-        }
+        if not any(name.lower().startswith(RATE_HEADERS) for name in response.headers):
+            # An answer that states its own limits (a rate-limit fault) carries only those.
+            reset = self.clock() + dt.timedelta(minutes=15)
+            response.headers = {
+                **self.rate_limit_headers(limit=300, remaining=299, reset_at=reset),
+                **response.headers,
+            }
         return response
 
     def _signed(self, request: Request) -> bool:
@@ -414,7 +559,7 @@ class FakeX(FakeServer):
 
     def _ready(self, media_id: str) -> bool:
         upload = self.uploads.get(media_id)
-        return upload is not None and upload.finalized
+        return upload is not None and upload.ready
 
     @route("DELETE", r"/2/tweets/(?P<tweet_id>\d+)")
     def delete_tweet(self, request: Request, tweet_id: str) -> Response:
@@ -488,71 +633,103 @@ class FakeX(FakeServer):
 
     @route("POST", "/2/media/upload")
     def upload(self, request: Request) -> Response:
-        fields = request.form()
-        command = fields.get("command", [b""])[0].decode()
-        if not command:
-            return self._simple_upload(fields)
-        handlers = {"INIT": self._init, "APPEND": self._append, "FINALIZE": self._finalize}
-        if command not in handlers:
-            return self.error(400, f"Unknown command {command}")
-        return handlers[command](fields)
-
-    @route("GET", "/2/media/upload")
-    def status(self, request: Request) -> Response:
-        upload = self.uploads.get(request.arg("media_id") or "")
-        if request.arg("command") != "STATUS" or upload is None:
-            return self.error(400, "Invalid media_id")
-        return Response(
-            200,
-            {
-                "data": {
-                    **self._media_json(upload),
-                    "processing_info": {"state": "succeeded", "progress_percent": 100},
-                }
-            },
-        )
-
-    def _simple_upload(self, fields: dict[str, list[bytes]]) -> Response:
-        data = fields.get("media", [b""])[0]
-        if not data:
-            return self.error(400, "The `media` field is required.")
+        """The one-request upload; the deprecated ``command`` form is refused."""
+        fields = _fields(request)
+        if "command" in fields or request.arg("command") is not None:
+            return self.error(400, COMMAND_REFUSED)
+        data = fields.get("media", b"")
+        category = fields.get("media_category", b"").decode()
+        if not data or not category:
+            return self.error(400, "The `media` and `media_category` fields are required.")
+        if category not in ONE_REQUEST_CATEGORIES:
+            return self.error(
+                400,
+                f"media_category {category!r} is not one of {sorted(ONE_REQUEST_CATEGORIES)}: "
+                "use the chunked upload (POST /2/media/upload/initialize)",
+            )
         if len(data) > MAX_IMAGE_BYTES:
-            return self.error(400, "File size exceeds 5242880 bytes.")
-        media_type = fields.get("media_type", [b"image/png"])[0].decode()
-        upload = self._new_upload(media_type, len(data), "simple")
+            return self.error(400, f"File size exceeds {MAX_IMAGE_BYTES} bytes.")
+        upload = self._new_upload(fields.get("media_type", b"").decode(), len(data), category)
+        upload.steps.append("upload")
         upload.chunks[0] = data
         upload.finalized = True
         return Response(200, {"data": self._media_json(upload)})
 
-    def _init(self, fields: dict[str, list[bytes]]) -> Response:
-        total = int(fields.get("total_bytes", [b"0"])[0])
-        if total > MAX_IMAGE_BYTES:
-            return self.error(400, "File size exceeds 5242880 bytes.")
-        upload = self._new_upload(fields.get("media_type", [b""])[0].decode(), total, "INIT")
+    @route("POST", "/2/media/upload/initialize")
+    def initialize(self, request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return self.error(400, "The request body must be JSON (application/json).")
+        body = request.json()
+        if not isinstance(body, dict):
+            return self.error(400, "The request body must be a JSON object.")
+        unknown = set(body) - {
+            "media_type",
+            "total_bytes",
+            "media_category",
+            "additional_owners",
+            "shared",
+        }
+        if unknown:
+            return self.error(400, f"Unknown fields: {', '.join(sorted(unknown))}")
+        total, media_type = body.get("total_bytes"), body.get("media_type")
+        category = body.get("media_category", "tweet_image")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            return self.error(400, "`total_bytes` must be a non-negative integer.")
+        if media_type not in MEDIA_TYPES:
+            return self.error(400, f"`media_type` {media_type!r} is not supported.")
+        if category not in MEDIA_CATEGORIES:
+            return self.error(400, f"`media_category` {category!r} is not supported.")
+        limit = MAX_GIF_BYTES if category.endswith("_gif") else MAX_IMAGE_BYTES
+        if total > limit:
+            return self.error(400, f"File size exceeds {limit} bytes.")
+        upload = self._new_upload(media_type, total, category)
+        upload.steps.append("initialize")
         return Response(
             200,
             {"data": {"id": upload.id, "media_key": f"3_{upload.id}", "expires_after_secs": 86400}},
         )
 
-    def _append(self, fields: dict[str, list[bytes]]) -> Response:
-        upload = self.uploads.get(fields.get("media_id", [b""])[0].decode())
+    @route("POST", r"/2/media/upload/(?P<media_id>\d+)/append")
+    def append(self, request: Request, media_id: str) -> Response:
+        upload = self.uploads.get(media_id)
         if upload is None or upload.finalized:
-            return self.error(400, "Invalid media_id")
-        upload.chunks[int(fields.get("segment_index", [b"0"])[0])] = fields.get("media", [b""])[0]
-        upload.commands.append("APPEND")
+            return self.error(400, f"Invalid media id: [{media_id}].")
+        fields = _fields(request)
+        data, index = fields.get("media"), fields.get("segment_index", b"").decode()
+        if not data or not index.isdigit() or not 0 <= int(index) <= 999:
+            return self.error(400, "`media` and a `segment_index` from 0 to 999 are required.")
+        upload.chunks[int(index)] = data
+        upload.steps.append("append")
         return Response(200, {"data": {"expires_at": int(self.clock().timestamp()) + 86400}})
 
-    def _finalize(self, fields: dict[str, list[bytes]]) -> Response:
-        upload = self.uploads.get(fields.get("media_id", [b""])[0].decode())
-        if upload is None:
-            return self.error(400, "Invalid media_id")
+    @route("POST", r"/2/media/upload/(?P<media_id>\d+)/finalize")
+    def finalize(self, request: Request, media_id: str) -> Response:
+        upload = self.uploads.get(media_id)
+        if upload is None or upload.finalized:
+            return self.error(400, f"Invalid media id: [{media_id}].")
         if len(upload.data) != upload.total_bytes:
             return self.error(
                 400,
                 f"File size {len(upload.data)} does not match total_bytes {upload.total_bytes}.",
             )
         upload.finalized = True
-        upload.commands.append("FINALIZE")
+        upload.steps.append("finalize")
+        processing = self.processing.get(upload.category)
+        if processing is not None:
+            upload.processing = processing.states()
+            upload.next_state()
+        return Response(200, {"data": self._media_json(upload)})
+
+    @route("GET", "/2/media/upload")
+    def status(self, request: Request) -> Response:
+        """The status; ``command=STATUS`` is still documented as optional, so it is accepted."""
+        upload = self.uploads.get(request.arg("media_id") or "")
+        if request.arg("command") not in (None, "STATUS"):
+            return self.error(400, f"Unknown command {request.arg('command')}")
+        if upload is None:
+            return self.error(400, f"Invalid media id: [{request.arg('media_id')}].")
+        upload.steps.append("status")
+        upload.next_state()
         return Response(200, {"data": self._media_json(upload)})
 
     @route("POST", "/2/media/metadata")
@@ -569,20 +746,26 @@ class FakeX(FakeServer):
             200, {"data": {"id": upload.id, "associated_metadata": {"alt_text": {"text": alt}}}}
         )
 
-    def _new_upload(self, media_type: str, total: int, command: str) -> Upload:
-        upload = Upload(
-            snowflake(self.clock(), next(self._sequence)), media_type, total, commands=[command]
+    def _new_upload(self, media_type: str, total: int, category: str) -> Upload:
+        media_id = (
+            self.upload_ids.pop(0)
+            if self.upload_ids
+            else snowflake(self.clock(), next(self._sequence))
         )
+        upload = Upload(media_id, media_type, total, category=category)
         self.uploads[upload.id] = upload
         return upload
 
     def _media_json(self, upload: Upload) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": upload.id,
             "media_key": f"3_{upload.id}",
             "size": upload.total_bytes,
             "expires_after_secs": 86400,
         }
+        if upload.processing_info is not None:
+            data["processing_info"] = dict(upload.processing_info)
+        return data
 
     @property
     def posted(self) -> list[Tweet]:
@@ -592,3 +775,20 @@ class FakeX(FakeServer):
 
 def _instant(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _fields(request: Request) -> dict[str, bytes]:
+    """A media request's fields, each once: from a multipart or urlencoded form, or from a JSON
+    object (where ``media`` is base64, as X's reference says)."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return {name: values[-1] for name, values in request.form().items()}
+    body = request.json()
+    if not isinstance(body, dict):
+        return {}
+    fields = {name: str(value).encode() for name, value in body.items() if name != "media"}
+    if "media" in body:
+        try:
+            fields["media"] = base64.b64decode(str(body["media"]), validate=True)
+        except (binascii.Error, ValueError):
+            fields["media"] = b""
+    return fields

@@ -59,7 +59,7 @@ from .harness import FIGURES, FULL
 EMBASSIES = ("be-tokyo", "be-newyork", "be-paris")
 ZONES = {"be-tokyo": "Asia/Tokyo", "be-newyork": "America/New_York", "be-paris": "Europe/Paris"}
 ALERTS_ENTRY = "campaign-alerts"
-SETTLED = {"sent", "failed", "missed", "cancelled", "needs_review"}
+SETTLED = {"sent", "failed", "missed", "cancelled", "needs_review", "retracted"}
 """States the daemon leaves alone until a person or the schedule changes something."""
 
 
@@ -664,7 +664,7 @@ def _after_launch(team: Team, time: SteppedTime, daemon: DaemonProcess, url: str
     # Deleting needs the credentials; two of them are revoked first, so deletions fail too.
     team.platforms.x.revoke(team.held["be-tokyo-x"]["access_token"])
     team.platforms.mastodon.revoke(team.held["be-paris-mastodon"]["access_token"])
-    team.cli("retract", "launch", "--yes", code=1)
+    team.cli("retract", "launch", "--yes", "--reason", "wrong helpline", code=1)
     team.cli("status")
     for output_format in ("csv", "json", "html"):
         team.evidence.file(team.folder / f"report.{output_format}")
@@ -951,6 +951,6 @@ def test_the_database_password_is_never_printed(
     team.cli("pause", "--reason", "checking the password", code=0 if works else 1)
     team.cli("resume", code=0 if works else 1)
     team.cli("settle", "no/such/delivery/x/1", "--retry", code=2 if works else 1)
-    team.cli("retract", "launch", "--yes", code=0 if works else 1)
+    team.cli("retract", "launch", "--yes", "--reason", "checking", code=0 if works else 1)
     team.evidence.add("log records of the commands", caplog.text)
     assert_no_leaks(team.evidence, team.canaries)

@@ -36,7 +36,7 @@ every_campaign = campaign_option("Only this campaign (default: every campaign in
 @database_option
 @every_campaign
 def status(as_json: bool, limit: int, database: str | None, campaign_id: str | None) -> None:
-    """Show what needs attention, pauses, blocked accounts, retractions and counts by state.
+    """Show what needs attention, pauses, blocked accounts, retractions and counts.
 
     What needs attention comes first: failed, unknown, needs review, missed, awaiting approval.
     Counts are per local day (each embassy's own date), per embassy and per platform.
@@ -73,7 +73,7 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
 def report(
     output_format: str, output: Path | None, database: str | None, campaign_id: str | None
 ) -> None:
-    """Report what went out, what was retracted, what failed and why, what was missed or cancelled.
+    """Report what was sent, retracted, failed (and why), missed or cancelled.
 
     Sent deliveries come with the post's URL on the platform and when the platform accepted it;
     retracted ones with who took them down, when and why (their URL no longer works).

@@ -37,19 +37,19 @@ def _pixels(css: str, pattern: str) -> int:
 
 
 def side_by_side(page: str, width: int, embassies: int) -> str:
-    """Embassies visible across ``width`` pixels without scrolling sideways, in the layout the
-    page opens with."""
+    """Embassies visible across ``width`` pixels without scrolling sideways, in each layout;
+    the one the page opens with first."""
     css = page[page.index("<style>") : page.index("</style>")]
     usable = width - SCROLLBAR
-    if embassies > WIDE_GRID:  # opens by day: cards wrap, at least this wide each
-        card = _pixels(css, r"minmax\((\d+)px,1fr\)")
-        per_row = max((usable - 2 * 12 + 8) // (card + 8), 1)
-        rows = -(-embassies // per_row)
-        return f"by day: all {embassies}, {per_row} a row in {rows} rows"
+    card = _pixels(css, r"minmax\((\d+)px,1fr\)")
+    per_row = max((usable - 2 * 12 + 8) // (card + 8), 1)  # cards wrap, with 8 px gaps
+    rows = -(-embassies // per_row)
+    by_day = f"by day: all {embassies}, {min(per_row, embassies)} a row in {rows} rows"
     column = _pixels(css, r"--col:(\d+)px")
     corner = _pixels(css, r"th\.corner\{[^}]*min-width:(\d+)px")
-    fit = min((usable - corner) // (column + 2 * 8), embassies)
-    return f"grid: {fit} of {embassies} columns"
+    fit = min((usable - corner) // column, embassies)  # widths include the padding
+    grid = f"grid: {fit} of {embassies} columns"
+    return f"{by_day}; {grid}" if embassies > WIDE_GRID else f"{grid}; {by_day}"
 
 
 def main() -> None:

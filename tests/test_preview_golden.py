@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from scheduler import service
 from scheduler.cli import main
 from scheduler.preview import Filters, XPricing, select, summarize
+from scheduler.preview.html import render_html
 from scheduler.preview.table import render_table
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -46,7 +47,15 @@ def table_at_fixed_width() -> str:
     return render_table(plan, deliveries, summary, problems, width=TABLE_WIDTH, colour=False)
 
 
+def html_page() -> str:
+    plan, problems = service.plan_file(Path(CAMPAIGN))
+    deliveries = select(plan, Filters())
+    summary = summarize(deliveries, XPricing())
+    return render_html(plan, deliveries, summary, problems, Path("."))
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
+    "preview.html": html_page,
     "preview.json": lambda: preview_through_cli("json"),
     "preview.csv": lambda: preview_through_cli("csv"),
     "preview-table.txt": table_at_fixed_width,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 
@@ -178,10 +179,63 @@ def test_each_image_is_embedded_once_however_many_cards_show_it(
     assert page.count("<img ") == sum(len(d.media) for d in plan.deliveries)
 
 
+def media_map(page: str) -> dict[str, dict[str, str]]:
+    found = re.search(r'<script type="application/json" id="media">(.*?)</script>', page, re.S)
+    assert found is not None
+    document: dict[str, dict[str, str]] = json.loads(found.group(1))
+    return document
+
+
 def test_images_carry_their_alt_text(page: str) -> None:
-    assert page.count('alt="Orange card: 16 Days of Activism"') >= 10
-    assert '<span class="alt-badge">ALT</span>' in page
-    assert "<b>ALT · en</b> Purple card: 1 in 3 women" in page
+    alts = {text: key for key, text in media_map(page)["alts"].items()}
+    orange = alts["Orange card: 16 Days of Activism"]
+    assert page.count(f'data-alt="{orange}"') >= 10  # each caption, filled by the script
+    assert 'figure::before{content:"ALT"' in page  # the badge on every image
+    assert (
+        f'<b>ALT · en</b> <span class="alt-body" dir="auto" '
+        f'data-alt="{alts["Purple card: 1 in 3 women"]}"></span>'
+    ) in page
+    assert "img.alt = alt" in page  # the image's own alt is the caption's text
+
+
+def test_each_alt_text_is_in_the_page_once(page: str) -> None:
+    alts = media_map(page)["alts"]
+    assert sorted(alts.values()) == [
+        "Orange card: 16 Days of Activism",
+        "Purple card: 1 in 3 women",
+    ]
+    assert page.count("Orange card: 16 Days of Activism") == 1
+    assert page.count("Purple card: 1 in 3 women") == 1
+
+
+def test_an_alt_text_cannot_end_the_script_it_is_in(tmp_path: Path) -> None:
+    hostile = CAMPAIGN.replace("Purple card: 1 in 3 women", "Purple </script><!--<script> card")
+    path = write_campaign(tmp_path, hostile)
+    page = render(path, *plan_file(path))
+    assert "</script><!--" not in page
+    assert "Purple \\u003c/script>\\u003c!--\\u003cscript> card" in page
+    assert "Purple </script><!--<script> card" in media_map(page)["alts"].values()
+
+
+def test_every_text_from_the_file_reads_in_its_own_direction(tmp_path: Path) -> None:
+    rtl = CAMPAIGN.replace("Survivors speak, in {country}.", "الناجيات يتحدثن.")
+    path = write_campaign(tmp_path, rtl)
+    page = render(path, *plan_file(path))
+    for kind in ("text", "cw-text", "alt-body", "handle", "acct"):
+        elements = re.findall(rf'<\w+ class="{kind}\b[^"]*"[^>]*>', page)
+        assert elements, kind
+        assert all('dir="auto"' in element for element in elements), kind
+    assert '<h1 dir="auto">' in page
+    assert '<p class="text" dir="auto">الناجيات' in page
+
+
+def test_handles_are_shown_whole(page: str) -> None:
+    rules = dict(re.findall(r"\n\.(handle|acct)\{([^}]*)\}", page))
+    assert set(rules) == {"handle", "acct"}
+    for rule in rules.values():
+        assert "ellipsis" not in rule and "nowrap" not in rule
+        assert "overflow-wrap:anywhere" in rule  # a long handle wraps, whole
+    assert '<span class="handle" dir="auto">@belgium@mastodon.example</span>' in page
 
 
 def test_texts_from_the_file_are_escaped(page: str) -> None:
@@ -226,7 +280,7 @@ def test_mastodon_shows_the_content_warning_as_a_summary_that_expands(
         d.platform: card_of(page, d) for d in plan.deliveries if d.post_id == "testimony"
     }
     assert (
-        '<details class="cw"><summary><span class="cw-text">Testimony of abuse'
+        '<details class="cw"><summary><span class="cw-text" dir="auto">Testimony of abuse'
         in (by_platform["mastodon"])
     )
     # Elsewhere the warning is part of the text, exactly as it will be posted.
@@ -317,3 +371,50 @@ def test_cli_filters_reach_the_page(campaign: Path, tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert re.findall(r'<th class="embassy" data-col="([^"]+)">', page) == ["be-tokyo"]
     assert "Day 3" in page
+
+
+def test_only_the_selected_days_are_rows(campaign: Path, tmp_path: Path) -> None:
+    out = tmp_path / "day3.html"
+    result = CliRunner().invoke(
+        main, ["preview", str(campaign), "-f", "html", "-o", str(out), "--day", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert re.findall(r'<th class="day[^"]*" id="d(\d{8})">', page) == ["20261127"]
+    heat = re.search(r'<table class="heat"><thead>(.*?)</thead>', page, flags=re.S)
+    assert heat is not None
+    assert "Day 3" in heat.group(1)
+    assert "Day 1" not in heat.group(1) and "Day 2" not in heat.group(1)
+
+
+def many_embassies(count: int) -> str:
+    entries = "".join(
+        f"""  - id: be-city{n:02d}
+    name: Embassy of Belgium {n}
+    country: Japan
+    timezone: Asia/Tokyo
+    languages: [en]
+    accounts:
+      x: {{handle: "@BelgiumCity{n:02d}", credentials: c{n:02d}}}
+"""
+        for n in range(count)
+    )
+    head, rest = CAMPAIGN.split("embassies:\n", 1)
+    return head + "embassies:\n" + entries + rest[rest.index("posts:") :]
+
+
+@pytest.mark.parametrize(("embassies", "layout"), [(3, "grid"), (4, "grid"), (16, "by-day")])
+def test_many_embassies_open_by_day_and_the_grid_is_a_click_away(
+    tmp_path: Path, embassies: int, layout: str
+) -> None:
+    """A 1,400 px screen shows four grid columns of cards side by side (structurally: no browser
+    here); with more embassies the page opens by day, each day's embassies wrapping."""
+    path = write_campaign(tmp_path, many_embassies(embassies))
+    page = render(path, *plan_file(path))
+    assert len(re.findall(r'<th class="embassy"', page)) == embassies
+    assert f'<section class="calendar-wrap {layout}" id="calendar">' in page
+    assert f'<input type="radio" name="layout" value="{layout}" checked>' in page
+    other = "grid" if layout == "by-day" else "by-day"
+    assert f'<input type="radio" name="layout" value="{other}">' in page
+    assert "grid-template-columns:repeat(auto-fill,minmax(260px,1fr))" in page
+    assert ".by-day .calendar td::before{content:attr(data-col)" in page  # each cell's embassy

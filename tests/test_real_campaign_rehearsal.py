@@ -4,8 +4,8 @@ gone through on a stepped clock. Every delivery ends sent, or reported with why.
 The clock jumps from one wakeup of the daemon to the next once it is idle, and the fakes share
 its time, so every platform call takes no campaign time: the result is the same on a fast
 machine and a loaded one, and it is exact. Every delivery goes out at its due instant, or, when
-its account posted less than the campaign's spacing (2 minutes) before, when the spacing ends:
-the parts of a thread are due together and go out 2 minutes apart. None is missed. The figures
+its account posted less than the campaign's spacing (2 minutes) before, when the spacing ends;
+the parts of a thread go out together, back to back, and are not spaced. None is missed. The figures
 (how many went out, how late) are printed for the closing notes.
 
 Runs on the default store, a SQLite file; tests/test_daemon_e2e.py runs two daemons on
@@ -78,12 +78,21 @@ def test_the_real_campaign_goes_out_in_a_rehearsal(tmp_path: Path) -> None:
 
 
 def _on_time(rows: list[Delivery]) -> dict[str, dt.datetime]:
-    """When each delivery goes out if no call takes campaign time: at its due instant, or when
-    its account's spacing after the previous post ends, whichever is later."""
+    """When each delivery goes out if no call takes campaign time: a post, or a thread's first
+    part, at its due instant or when its account's spacing after the previous post ends,
+    whichever is later; a thread's later parts right after their parent (back to back, not
+    spaced), the account's next post spaced from the thread's end."""
     sent_at: dict[str, dt.datetime] = {}
     turn: dict[int, dt.datetime] = {}
-    for row in sorted(rows, key=lambda row: (row.due_at, row.part, row.key)):
-        at = max(row.due_at, turn.get(row.account_id, row.due_at))
-        sent_at[row.key] = at
-        turn[row.account_id] = at + SPACING
+    posts: dict[tuple[int, str], list[Delivery]] = {}
+    for row in rows:
+        posts.setdefault((row.account_id, row.key.rsplit("/", 1)[0]), []).append(row)
+    for (account, _), parts in sorted(
+        posts.items(), key=lambda item: (min(row.due_at for row in item[1]), item[0][1])
+    ):
+        first = min(row.due_at for row in parts)
+        at = max(first, turn.get(account, first))
+        for row in parts:
+            sent_at[row.key] = at
+        turn[account] = at + SPACING
     return sent_at

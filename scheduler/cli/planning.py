@@ -169,7 +169,8 @@ def preview(
     summary = summarize(deliveries, pricing)
     if output_format == "html" and output is None:
         output = Path("preview.html")
-    write_output(_render(output_format, plan, deliveries, summary, problems, file.parent), output)
+    page = _render(output_format, plan, deliveries, summary, problems, file.parent, filters.days)
+    write_output(page, output)
 
 
 def _check_known(option: str, given: tuple[str, ...], known: set[str]) -> None:
@@ -190,6 +191,7 @@ def _render(
     summary: Summary,
     problems: list[Problem],
     folder: Path,
+    days: tuple[dt.date, ...] = (),
 ) -> str:
     # Imported on demand: a JSON preview in a script should not pay for rich or the HTML code.
     if output_format == "json":
@@ -203,7 +205,7 @@ def _render(
     if output_format == "html":
         from scheduler.preview.html import render_html
 
-        return render_html(plan, deliveries, summary, problems, media_folder=folder)
+        return render_html(plan, deliveries, summary, problems, media_folder=folder, days=days)
     from scheduler.preview.table import render_table
 
     return render_table(plan, deliveries, summary, problems)

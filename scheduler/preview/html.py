@@ -4,7 +4,13 @@ Each delivery is drawn as a card that resembles the platform's own post, with it
 text, character count and warnings. The page loads nothing from anywhere: the style sheet and
 the script are inline, and each image is embedded once, as a data URI in a JSON map that a few
 lines of script hand to every ``<img>`` showing it (a campaign has hundreds of cards sharing a
-dozen images, so repeating the base64 per card would weigh hundreds of megabytes).
+dozen images, so repeating the base64 per card would weigh hundreds of megabytes). Alt texts are
+in that map once each too, and the script writes them into the cards' captions.
+
+Every text from the campaign (post texts, content warnings, alt texts, handles, the campaign's
+name) is in an element with ``dir="auto"``, so a right-to-left text reads right to left. With
+more embassies than fit side by side (``WIDE_GRID``), the calendar opens by day: each day's
+embassies wrap across the width; the toolbar switches to the grid of one column per embassy.
 
 The page is a pure function of its inputs, with no generation time, so tests can compare it
 byte for byte. Every text from the campaign file is escaped; credentials names never appear.
@@ -14,9 +20,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from itertools import groupby
@@ -57,19 +65,25 @@ def render_html(
     summary: Summary,
     problems: list[Problem],
     media_folder: Path,
+    *,
+    days: Sequence[dt.date] = (),
 ) -> str:
-    """The whole page, ready to be written to ``preview.html``."""
+    """The whole page, ready to be written to ``preview.html``.
+
+    ``days``: the local dates the preview was limited to (``--day``); only those are rows.
+    """
     media = _Media.collect(media_folder, deliveries)
     context = _Context(media, problems_by_source(problems), plan.source)
     columns = _columns(plan, deliveries)
-    days = _days(plan, deliveries)
-    body = "".join(
+    shown_days = _days(plan, deliveries, days)
+    layout = _default_layout(columns)
+    body = "\n".join(
         [
             _masthead(plan, summary),
-            _toolbar(columns),
-            _summary_section(plan, summary, columns, days),
+            _toolbar(columns, layout),
+            _summary_section(plan, summary, columns, shown_days),
             _problems_section(problems),
-            _calendar(plan, deliveries, columns, days, context),
+            _calendar(plan, deliveries, columns, shown_days, context, layout),
         ]
     )
     return _PAGE.substitute(
@@ -86,33 +100,45 @@ def render_html(
 
 @dataclass(frozen=True)
 class _Media:
-    """Each image file once, keyed by its content, so identical files are embedded once too."""
+    """Each image file once, keyed by its content, so identical files are embedded once too;
+    and each alt text once, however many cards show it."""
 
     data: dict[str, str]
     """Key -> data URI, in order of first use."""
+    alts: dict[str, str]
+    """Key -> alt text, in order of first use."""
 
     @classmethod
     def collect(cls, folder: Path, deliveries: list[Delivery]) -> _Media:
         data: dict[str, str] = {}
+        alts: dict[str, str] = {}
         for attachment in (item for delivery in deliveries for item in delivery.media):
             key = media_key(attachment)
             if key not in data:
                 uri = _data_uri(folder, attachment)
                 if uri is not None:
                     data[key] = uri
-        return cls(data)
+            alts.setdefault(alt_key(attachment.alt), attachment.alt)
+        return cls(data, alts)
 
     def has(self, attachment: Attachment) -> bool:
         return media_key(attachment) in self.data
 
     def json(self) -> str:
-        # The map sits inside <script>, which any '</' would end; data URIs never hold one,
-        # and the escape keeps it that way whatever a key becomes.
-        return json.dumps(self.data, separators=(",", ":")).replace("</", "<\\/")
+        # The map sits inside <script>: no '<' at all may appear in it ('</script>' would end
+        # it, '<!--' would change how it is read), whatever an alt text holds.
+        document = {"images": self.data, "alts": self.alts}
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).replace(
+            "<", "\\u003c"
+        )
 
 
 def media_key(attachment: Attachment) -> str:
     return "m" + attachment.sha256[:16]
+
+
+def alt_key(alt: str) -> str:
+    return "a" + hashlib.sha256(alt.encode("utf-8")).hexdigest()[:12]
 
 
 def _data_uri(folder: Path, attachment: Attachment) -> str | None:
@@ -172,12 +198,24 @@ def _column(plan: Plan, items: list[Delivery]) -> _Column:
     )
 
 
-def _days(plan: Plan, deliveries: list[Delivery]) -> list[dt.date]:
-    """Every day of the window, plus any local date outside it that a post falls on."""
+def _days(plan: Plan, deliveries: list[Delivery], selected: Sequence[dt.date]) -> list[dt.date]:
+    """The selected days; without a selection, every day of the window, plus any local date
+    outside it that a post falls on."""
+    if selected:
+        return sorted(set(selected))
     count = (plan.window_end - plan.window_start).days + 1
     days = {plan.window_start + dt.timedelta(days=n) for n in range(max(count, 0))}
     days.update(delivery.local_time.date() for delivery in deliveries)
     return sorted(days)
+
+
+WIDE_GRID = 4
+"""Embassy columns of the grid that fit side by side on a 1,400 px screen; with more, the page
+opens by day (each day's embassies wrap across the width) and the grid is a click away."""
+
+
+def _default_layout(columns: list[_Column]) -> str:
+    return "grid" if len(columns) <= WIDE_GRID else "by-day"
 
 
 def _day_name(plan: Plan, day: dt.date) -> str:
@@ -203,13 +241,14 @@ def _masthead(plan: Plan, summary: Summary) -> str:
     window = f"{plan.window_start:%a %d %b %Y} to {plan.window_end:%a %d %b %Y}"
     return (
         '<header class="masthead"><div>'
-        f'<h1>{escape(plan.campaign_name)}</h1><p class="sub"><code>{escape(plan.campaign_id)}'
-        f"</code> · {escape(window)} · {summary.deliveries} deliveries</p></div>"
+        f'<h1 dir="auto">{escape(plan.campaign_name)}</h1>'
+        f'<p class="sub"><code>{escape(plan.campaign_id)}</code> · {escape(window)} · '
+        f"{summary.deliveries} deliveries</p></div>"
         '<p class="dry">Dry run · nothing is sent</p></header>'
     )
 
 
-def _toolbar(columns: list[_Column]) -> str:
+def _toolbar(columns: list[_Column], layout: str) -> str:
     platforms = "".join(
         _checkbox("platform", str(p), platform_label(p), f"chip-{p}") for p in Platform
     )
@@ -222,7 +261,17 @@ def _toolbar(columns: list[_Column]) -> str:
         '<button type="button" data-none="embassy">None</button></fieldset>'
         "<fieldset><legend>Show</legend>"
         f"{_checkbox('warnings', 'only', 'Only posts with warnings', 'chip-w', checked=False)}"
+        "</fieldset><fieldset><legend>Layout</legend>"
+        f"{_radio('layout', 'by-day', 'By day', layout)}{_radio('layout', 'grid', 'Grid', layout)}"
         '</fieldset><output id="shown" class="shown"></output></form>'
+    )
+
+
+def _radio(name: str, value: str, label: str, current: str) -> str:
+    mark = " checked" if value == current else ""
+    return (
+        f'<label class="chip"><input type="radio" name="{name}" value="{value}"{mark}>'
+        f"{escape(label)}</label>"
     )
 
 
@@ -239,9 +288,18 @@ def _summary_section(
 ) -> str:
     return (
         '<section class="summary"><h2>Summary</h2>'
-        f'<div class="tiles">{_tiles(summary)}</div>'
+        f'<div class="tiles">{_tiles(summary)}</div>{_count_legend()}'
         f"{_account_day_table(plan, summary, columns, days)}</section>"
     )
+
+
+def _count_legend() -> str:
+    """How each platform counts a text: said once here, not on every card."""
+    rules = ", ".join(
+        f"{escape(platform_label(p))} <code>{escape(CAPABILITIES[p].length_rule)}</code>"
+        for p in Platform
+    )
+    return f'<p class="legend">Lengths on the cards count as each platform counts: {rules}.</p>'
 
 
 def _tiles(summary: Summary) -> str:
@@ -301,8 +359,8 @@ def _account_day_row(account: str, handle: str, summary: Summary, days: list[dt.
         busiest = " busiest" if count and count == summary.busiest_account_day else ""
         cells.append(f'<td class="h{heat}{busiest}">{count or ""}</td>')
     return (
-        f"<tr><th><code>{escape(account)}</code> <small>{escape(handle)}</small></th>"
-        f"{''.join(cells)}</tr>"
+        f'<tr><th><code>{escape(account)}</code> <small dir="auto">{escape(handle)}</small></th>'
+        f"{''.join(cells)}</tr>\n"
     )
 
 
@@ -340,6 +398,7 @@ def _calendar(
     columns: list[_Column],
     days: list[dt.date],
     context: _Context,
+    layout: str,
 ) -> str:
     if not columns:
         return '<p class="empty-plan">No deliveries match this preview.</p>'
@@ -348,7 +407,7 @@ def _calendar(
         cells[(delivery.local_time.date(), delivery.embassy_id)].append(delivery)
     rows = "".join(_day_row(plan, day, columns, cells, context) for day in days)
     return (
-        '<section class="calendar-wrap"><table class="calendar">'
+        f'<section class="calendar-wrap {layout}" id="calendar"><table class="calendar">'
         f"<thead><tr>{_corner()}{''.join(_column_head(c) for c in columns)}</tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"
     )
@@ -360,7 +419,7 @@ def _corner() -> str:
 
 def _column_head(column: _Column) -> str:
     accounts = "".join(
-        f'<span class="acct p-{platform}" title="{escape(platform_label(platform))}">'
+        f'<span class="acct p-{platform}" title="{escape(platform_label(platform))}" dir="auto">'
         f"{escape(handle)}</span>"
         for platform, handle in column.accounts
     )
@@ -391,7 +450,7 @@ def _day_row(
         f'<td data-col="{escape(c.embassy)}">{_cell(cells.get((day, c.embassy), []), context)}</td>'
         for c in columns
     )
-    return f"<tr>{label}{cards}</tr>"
+    return f"<tr>{label}{cards}</tr>\n"
 
 
 def _cell(items: list[Delivery], context: _Context) -> str:
@@ -430,7 +489,7 @@ def _card(delivery: Delivery, context: _Context) -> str:
     body = _rich_text(delivery.text) + _figures(delivery, context.media)
     if delivery.content_warning:
         body = (
-            f'<details class="cw"><summary><span class="cw-text">'
+            f'<details class="cw"><summary><span class="cw-text" dir="auto">'
             f"{escape(delivery.content_warning)}</span>"
             f'<span class="cw-more"></span></summary>{body}</details>'
         )
@@ -438,7 +497,7 @@ def _card(delivery: Delivery, context: _Context) -> str:
     return (
         f'<article class="card p-{delivery.platform}{warned}" id="{escape(_anchor(delivery))}">'
         f"{_card_head(delivery)}{body}{_card_foot(delivery, context.source)}"
-        f"{_warnings(problems)}</article>"
+        f"{_warnings(problems)}</article>\n"
     )
 
 
@@ -457,7 +516,7 @@ def _card_head(delivery: Delivery) -> str:
     return (
         f'<header class="card-head"><span class="avatar" aria-hidden="true">'
         f'{escape(initial)}</span><span class="who"><span class="top">'
-        f'<span class="handle" title="{escape(handle)}">{escape(handle)}</span>'
+        f'<span class="handle" dir="auto">{escape(handle)}</span>'
         f'<span class="plat">{escape(platform_label(delivery.platform))}</span></span>'
         f'<span class="when">{_when(delivery)}{part}</span></span></header>'
     )
@@ -490,7 +549,7 @@ def _rich_text(text: str) -> str:
         out.append(f'<span class="{kind}">{escape(match.group())}</span>')
         position = match.end()
     out.append(escape(text[position:]))
-    return f'<p class="text">{"".join(out)}</p>'
+    return f'<p class="text" dir="auto">{"".join(out)}</p>'
 
 
 def _figures(delivery: Delivery, catalog: _Media) -> str:
@@ -502,18 +561,20 @@ def _figures(delivery: Delivery, catalog: _Media) -> str:
 
 
 def _figure(attachment: Attachment, catalog: _Media, delivery: Delivery) -> str:
-    alt = escape(attachment.alt)
     if catalog.has(attachment):
+        # Alt texts are in the page once, in the media map (a campaign repeats each one on
+        # hundreds of cards): the script that shows the image writes it in the caption and as
+        # the image's alt.
         picture = (
-            f'<img data-media="{media_key(attachment)}" alt="{alt}" '
+            f'<img data-media="{media_key(attachment)}" alt="" '
             f'width="{attachment.width}" height="{attachment.height}">'
         )
     else:
         picture = f'<div class="missing">{escape(attachment.file)} cannot be read</div>'
     return (
-        f'<figure>{picture}<span class="alt-badge">ALT</span>'
-        f'<figcaption tabindex="0"><span class="alt-text">'
-        f"{_alt_label(attachment, delivery.language)} {alt}</span>"
+        f'<figure>{picture}<figcaption tabindex="0"><span class="alt-text">'
+        f"{_alt_label(attachment, delivery.language)} "
+        f'<span class="alt-body" dir="auto" data-alt="{alt_key(attachment.alt)}"></span></span>'
         f"<small>{escape(attachment.file)} · {attachment.width}&times;{attachment.height} · "
         f"{attachment.size // 1024} KB · {_alt_count(attachment, delivery)}</small>"
         "</figcaption></figure>"
@@ -576,10 +637,8 @@ def _source_line(delivery: Delivery, source: SourceMap | None) -> str:
 def _count(delivery: Delivery) -> str:
     over = delivery.too_long() is not None
     share = min(delivery.length * 100 // max(delivery.limit, 1), 100)
-    rule = CAPABILITIES[delivery.platform].length_rule
     return (
-        f'<span class="count{" over" if over else ""}" title="counted as '
-        f'{escape(platform_label(delivery.platform))} counts ({rule})">'
+        f'<span class="count{" over" if over else ""}">'
         f'<span class="meter"><span style="width:{share}%"></span></span>'
         f"{delivery.length}/{delivery.limit}</span>"
     )
@@ -641,7 +700,7 @@ $body
 _CSS = """
 :root{--x:#0f1419;--mastodon:#6364ff;--bluesky:#1185fe;--ink:#1f2328;--muted:#59636e;
 --line:#d1d9e0;--bg:#f3f4f6;--card:#fff;--warn:#9a6700;--warn-bg:#fff8c5;--err:#cf222e;
---err-bg:#ffebe9;--accent:#e8590c;--col:320px}
+--err-bg:#ffebe9;--accent:#e8590c;--col:280px}
 *{box-sizing:border-box}
 html,body{margin:0}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
@@ -714,13 +773,13 @@ border-top:1px solid var(--line);background:var(--bg)}
 .calendar thead th{position:sticky;top:0;z-index:10;background:#fff;text-align:left;
 vertical-align:top;border-bottom:1px solid var(--line);border-right:1px solid #eaeef2;
 padding:8px 10px}
-.calendar th.corner{left:0;z-index:12;min-width:112px;font-size:12px;color:var(--muted)}
+.calendar th.corner{left:0;z-index:12;min-width:96px;font-size:12px;color:var(--muted)}
 .calendar th.embassy{min-width:var(--col);max-width:var(--col);width:var(--col)}
 .emb-id{display:block;font-size:15px;font-weight:700}
 .emb-tz{display:block;font-size:12px;color:var(--muted)}
 .emb-accts{display:flex;flex-wrap:wrap;gap:3px;margin-top:4px}
 .acct{font-size:11px;font-weight:500;padding:0 6px;border-radius:4px;color:#fff;
-max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+max-width:100%;overflow-wrap:anywhere}
 .emb-count{display:block;margin-top:3px;font-size:11px;color:var(--muted);font-weight:400}
 .calendar tbody th.day{position:sticky;left:0;z-index:5;background:#fff;text-align:left;
 vertical-align:top;padding:10px;border-right:1px solid var(--line);
@@ -753,9 +812,8 @@ border-top:3px solid var(--pc)}
 background:var(--pc);color:#fff;font-weight:700;font-size:15px}
 .card.p-mastodon .avatar{border-radius:8px}
 .who{display:flex;flex-direction:column;min-width:0;flex:1}
-.top{display:flex;align-items:center;gap:6px;min-width:0}
-.handle{flex:1 1 auto;min-width:0;font-weight:700;overflow:hidden;text-overflow:ellipsis;
-white-space:nowrap}
+.top{display:flex;align-items:flex-start;gap:6px;min-width:0}
+.handle{flex:1 1 auto;min-width:0;font-weight:700;overflow-wrap:anywhere}
 .when{font-size:12px;color:var(--muted)}
 .part{margin-left:2px;font-size:10px;font-weight:700;padding:0 6px;border-radius:999px;
 background:var(--pc);color:#fff}
@@ -782,8 +840,9 @@ figure img,.missing{display:block;width:100%;height:auto;max-height:240px;object
 border-radius:10px;border:1px solid #e4e7eb;background:#eaeef2}
 figure img{max-height:180px}
 .missing{padding:30px 10px;text-align:center;color:var(--err);font-size:12px}
-.alt-badge{position:absolute;left:6px;top:6px;padding:0 5px;border-radius:4px;
-background:rgba(0,0,0,.75);color:#fff;font-size:10px;font-weight:800;letter-spacing:.03em}
+figure::before{content:"ALT";position:absolute;left:6px;top:6px;padding:0 5px;
+border-radius:4px;background:rgba(0,0,0,.75);color:#fff;font-size:10px;font-weight:800;
+letter-spacing:.03em}
 figcaption{margin-top:4px;padding:4px 6px;font-size:12px;color:#3d444d;background:#f6f8fa;
 border-radius:6px}
 figcaption b{font-size:10px;color:var(--muted);margin-right:2px}
@@ -817,17 +876,36 @@ padding:0 4px;border-radius:3px;background:var(--err);color:#fff}
 .card-problems li.error::before{content:"✖"}
 [hidden]{display:none!important}
 .empty-plan{padding:24px;color:var(--muted)}
+.legend{margin:0 0 4px;font-size:12px;color:var(--muted)}
+.by-day .calendar,.by-day .calendar tbody{display:block}
+.by-day .calendar thead{display:none}
+.by-day .calendar tbody tr{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));
+gap:8px;padding:0 12px 12px}
+.by-day .calendar tbody th.day{grid-column:1/-1;position:sticky;top:0;z-index:5;
+border-right:0;margin:0 -12px;padding:8px 24px}
+.by-day .day-inner{position:static;display:flex;gap:10px;align-items:baseline}
+.by-day .calendar td{display:block;min-width:0;max-width:none;width:auto;border:1px solid #e4e7eb;
+border-radius:8px;background:#f9fafb}
+.by-day .calendar td::before{content:attr(data-col);display:block;margin:0 0 6px;
+font-size:13px;font-weight:700}
 @media print{.toolbar{display:none}.calendar-wrap{max-height:none;overflow:visible}
 .alt-text{-webkit-line-clamp:unset;line-clamp:none}}
 """
 
-# Images first, filters second: without script the page still reads, minus images and filters.
+# Images first, filters second: without script the page still reads, minus images, their alt
+# texts and the filters.
 _SCRIPT = """
 (function () {
   "use strict";
   var media = JSON.parse(document.getElementById("media").textContent);
+  document.querySelectorAll("[data-alt]").forEach(function (caption) {
+    var alt = media.alts[caption.getAttribute("data-alt")] || "";
+    var img = caption.closest("figure").querySelector("img");
+    caption.textContent = alt;
+    if (img) { img.alt = alt; }
+  });
   document.querySelectorAll("img[data-media]").forEach(function (img) {
-    var uri = media[img.getAttribute("data-media")];
+    var uri = media.images[img.getAttribute("data-media")];
     if (uri) { img.src = uri; }
   });
   var form = document.getElementById("filters");
@@ -846,6 +924,14 @@ _SCRIPT = """
     });
     return values;
   }
+  function layout() {
+    var chosen = form.querySelector("input[name=layout]:checked");
+    var calendar = document.getElementById("calendar");
+    if (chosen && calendar) {
+      calendar.classList.toggle("by-day", chosen.value === "by-day");
+      calendar.classList.toggle("grid", chosen.value === "grid");
+    }
+  }
   function apply() {
     var platforms = checked("platform"), embassies = checked("embassy");
     var onlyWarned = form.querySelector("input[name=warnings]").checked, shown = 0;
@@ -860,7 +946,7 @@ _SCRIPT = """
     });
     document.getElementById("shown").textContent = shown + " deliveries shown";
   }
-  form.addEventListener("change", function () { apply(); measure(); });
+  form.addEventListener("change", function () { layout(); apply(); measure(); });
   form.querySelectorAll("button[data-all], button[data-none]").forEach(function (button) {
     button.addEventListener("click", function () {
       var name = button.dataset.all || button.dataset.none;

@@ -7,11 +7,14 @@ edited, paused or taken over in between is simply not written: the worker drops 
 The claim itself is one transaction:
 
 1. pick the earliest due delivery that may go now: scheduled (or due for a retry), its thread's
-   previous part sent, its account neither suspended, rate-limited nor inside its spacing, and
-   no other call of that account in flight. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several
-   daemons pick different rows without waiting for each other;
+   previous part sent, its account neither suspended nor rate-limited, no other call of that
+   account in flight, and, for a post or a thread's first part, the account not inside its
+   spacing. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several daemons pick different rows
+   without waiting for each other;
 2. take the account's turn: ``UPDATE accounts SET next_post_at = now + spacing WHERE ... <= now``.
-   Only one worker can win it, which keeps one account's posts apart even with several daemons;
+   Only one worker can win it, which keeps one account's posts apart even with several daemons.
+   A thread's later parts are not spaced: each goes as soon as its parent is sent, back to back,
+   and pushes the turn on, so the account's next post keeps its spacing from the thread's end;
 3. ``UPDATE deliveries SET state = 'claimed' ... WHERE state IN (...) AND NOT <paused>``: the
    pause check is part of the claim statement, so a pause holds for every daemon from the moment
    it commits.
@@ -82,7 +85,8 @@ def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
     return and_(
         Account.suspended_at.is_(None),
         or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
-        or_(Account.next_post_at.is_(None), Account.next_post_at <= now),
+        # spacing keeps an account's separate posts apart, never the parts of one thread
+        or_(Delivery.part > 1, Account.next_post_at.is_(None), Account.next_post_at <= now),
     )
 
 
@@ -94,9 +98,9 @@ def _due(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _candidates(session: Session, now: dt.datetime, limit: int) -> list[tuple[int, int]]:
+def _candidates(session: Session, now: dt.datetime, limit: int) -> list[tuple[int, int, int]]:
     query = (
-        select(Delivery.id, Delivery.account_id)
+        select(Delivery.id, Delivery.account_id, Delivery.part)
         .join(Account, Account.id == Delivery.account_id)
         .where(_due(now), _account_may_post(now), ~_account_busy(), _previous_part_sent())
         .where(~paused())
@@ -105,7 +109,7 @@ def _candidates(session: Session, now: dt.datetime, limit: int) -> list[tuple[in
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    return [(row.id, row.account_id) for row in session.execute(query)]
+    return [(row.id, row.account_id, row.part) for row in session.execute(query)]
 
 
 def claim_next(
@@ -117,8 +121,10 @@ def claim_next(
     spacing: dt.timedelta,
 ) -> Claim | None:
     """Lease the earliest delivery that may go out now, or None. Commit right after."""
-    for delivery_id, account_id in _candidates(session, now, limit=8):
-        if not _take_turn(session, account_id, now, spacing):
+    for delivery_id, account_id, part in _candidates(session, now, limit=8):
+        if part > 1:
+            _keep_turn(session, account_id, now, spacing)
+        elif not _take_turn(session, account_id, now, spacing):
             continue  # another worker took this account's turn a moment ago
         claimed = session.execute(
             update(Delivery)
@@ -156,6 +162,20 @@ def _take_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.
         .execution_options(synchronize_session=False)
     )
     return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def _keep_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> None:
+    """A thread's later part: not spaced from its parent, but the account's next post is spaced
+    from this part, so the gap between two posts counts from the end of a thread."""
+    session.execute(
+        update(Account)
+        .where(
+            Account.id == account_id,
+            or_(Account.next_post_at.is_(None), Account.next_post_at < now + spacing),
+        )
+        .values(next_post_at=now + spacing)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def held(claim: Claim) -> ColumnElement[bool]:

@@ -166,5 +166,5 @@ def thread_remote_ids(session: Session, row: StoredDelivery) -> tuple[str | None
         StoredDelivery.platform == row.platform,
         StoredDelivery.part.in_([1, row.part - 1]),
     )
-    parts: dict[int, str | None] = dict(session.execute(query).tuples().all())
+    parts: dict[int, str | None] = dict(session.execute(query).all())
     return parts.get(row.part - 1), parts.get(1)

@@ -164,7 +164,7 @@ def _account_fields(
         yield error(
             "credentials-name",
             (*path, "credentials"),
-            f"found '{credentials}'",
+            f"found {quoted(credentials, limit=60)}",
             "a name such as 'be-tokyo-x': lower-case letters, digits, '.', '-' or '_'",
         )
 

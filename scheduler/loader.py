@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import os
+import stat
 import types
 import typing
 from dataclasses import dataclass
@@ -97,9 +99,22 @@ def load_data(data: dict[str, Any], source: SourceMap, path: Path) -> LoadResult
 
 def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
     try:
-        with path.open("rb") as stream:
-            # Read one byte past the limit rather than trust the size on disk: /dev/zero, a
-            # pipe or a file still growing report a size that says nothing.
+        # Opened without waiting, so a named pipe (FIFO) with no writer cannot block, and looked
+        # at before reading: a campaign file is a regular file, never a pipe or a device.
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(handle, "rb") as stream:
+            mode = os.fstat(stream.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                return b"", error(
+                    "file-unreadable",
+                    (),
+                    f"this is {_special_kind(mode)}, not a regular file",
+                    "a campaign file",
+                )
+            # Read one byte past the limit rather than trust the size on disk: a file still
+            # growing reports a size that says nothing.
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return b"", error("file-not-found", (), "no such file", "an existing campaign file")
@@ -113,6 +128,16 @@ def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
     if len(data) > MAX_FILE_BYTES:
         return b"", error("file-too-large", (), "the file is larger than 20 MB")
     return data, None
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 _BYTE_ORDER_MARKS = (

@@ -186,3 +186,44 @@ def test_file_not_in_utf8_is_a_clean_error(tmp_path: Path) -> None:
     result = validate(str(file))
     assert_clean_exit(result, 1)
     assert "is not UTF-8; expected a UTF-8 text file" in result.output
+
+
+def _documented_token_prefixes() -> list[str]:
+    """The API token prefixes docs/campaign-format.md lists, in its "Secrets" section."""
+    docs = (BAD.parent.parent / "docs" / "campaign-format.md").read_text(encoding="utf-8")
+    section = docs.split("## Secrets never go in the file", 1)[1].split("\n## ", 1)[0]
+    listed = section.split("an API token starting with one of", 1)[1].split("an AWS", 1)[0]
+    return re.findall(r"`([^`]+)`", listed)
+
+
+def test_the_documented_token_prefixes_are_the_ones_checked() -> None:
+    from scheduler.problems import API_TOKEN_PREFIXES
+
+    assert _documented_token_prefixes() == list(API_TOKEN_PREFIXES)
+
+
+_TOKEN_TAIL = "1234567890-AbCdEfGhIjKlMnOp"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [prefix + _TOKEN_TAIL for prefix in _documented_token_prefixes()]
+    + ["AKIAABCDEFGHIJKLMNOP", "AIza" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345678"],
+)
+@pytest.mark.parametrize("where", ["credentials", "text"])
+def test_each_documented_token_shape_is_refused_and_never_printed(
+    tmp_path: Path, token: str, where: str
+) -> None:
+    text = (BAD / "image-missing.yaml").read_text(encoding="utf-8").split("    images:")[0]
+    if where == "credentials":
+        text = text.replace("credentials: be-tokyo-x", f"credentials: {token}")
+    else:
+        text = text.replace('"The {embassy} joins the campaign."', token)
+    file = tmp_path / "campaign.yaml"
+    file.write_text(text, encoding="utf-8")
+    for args in ([str(file)], ["--json", str(file)]):
+        result = validate(*args)
+        assert_clean_exit(result, 1)
+        assert "secret-in-file" in result.output or ": error: " in result.output
+        assert "looks like" in result.output, result.output
+        assert token not in result.output and token[8:] not in result.output, result.output

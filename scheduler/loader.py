@@ -153,7 +153,7 @@ def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> Problem:
     if encoding is not None:
         found = f"the file is in {encoding} (it starts with a {encoding} byte order mark)"
     else:
-        found = f"byte {exc.start} is not UTF-8"
+        found = f"the byte 0x{data[exc.start]:02X} here is not UTF-8 (byte {exc.start} of the file)"
     return error("encoding", (), found, "a UTF-8 text file")
 
 

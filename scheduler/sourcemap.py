@@ -117,11 +117,12 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
             None, source, _unbuildable_scalars(node, file) or [unknown.located(file, 1, 1)]
         )
     problems = _duplicate_keys(node, (), source, set())
+    flattener = _Flattener(source)
     try:
-        data = _Flattener(source).plain(loaded, ())
+        data = flattener.plain(loaded, ())
     except _TooDeep as exc:
         return ParsedYaml(None, source, [_too_deep(exc.path, source)])
-    return ParsedYaml(data, source, problems)
+    return ParsedYaml(data, source, [*problems, *flattener.problems])
 
 
 class _TooManyNodes(MarkedYAMLError):
@@ -402,6 +403,7 @@ class _Flattener:
 
     def __init__(self, source: SourceMap) -> None:
         self.source = source
+        self.problems: list[Problem] = []
 
     def plain(self, value: Any, path: FieldPath) -> Any:
         if len(path) > MAX_DEPTH:
@@ -409,7 +411,13 @@ class _Flattener:
         if path == ():
             self.source.values[()] = _own_position(value)
         if isinstance(value, CommentedMap):
-            return {_scalar(key): self._item(value, key, item, path) for key, item in value.items()}
+            plain = {}
+            for key, item in value.items():
+                if isinstance(key, str):
+                    plain[str(key)] = self._item(value, key, item, path)
+                else:  # reported here, where the key's own line is known, and left out
+                    self.problems.append(self._not_a_name(value, key, path))
+            return plain
         if isinstance(value, CommentedSeq):
             items = []
             for index, item in enumerate(value):
@@ -418,6 +426,30 @@ class _Flattener:
                 items.append(self.plain(item, (*path, index)))
             return items
         return _scalar(value)
+
+    def _not_a_name(self, mapping: CommentedMap, key: Any, path: FieldPath) -> Problem:
+        """A key that YAML reads as a number, true/false, a date, nothing or a collection."""
+        if isinstance(key, bool):
+            found = f"the key {str(key).lower()} is true/false"
+        elif isinstance(key, int | float):
+            found = f"the key {key} is a number"
+        elif isinstance(key, dt.date):
+            found = f"the key {key.isoformat()} is a date"
+        elif key is None:
+            found = "a key is empty (null or ~)"
+        elif isinstance(key, tuple | list):
+            found = "a key is a list"
+        else:
+            found = "a key is a mapping"
+        problem = error(
+            "wrong-type",
+            path,
+            found,
+            "a key name written as text (in quotes if it looks like a number, a date or true)",
+        )
+        here = self.source.values.get(path, (0, 0))
+        line, column = (_key_position(mapping, key) or [*here])[:2]
+        return problem.located(self.source.file, line + 1, column + 1)
 
     def _item(self, mapping: CommentedMap, key: Any, item: Any, path: FieldPath) -> Any:
         child = (*path, str(key))

@@ -41,9 +41,23 @@ class LoadedCampaign:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """A file whose shape is wrong, kept to check what its mistakes leave intact
+    (scheduler.salvage)."""
+
+    data: dict[str, Any]
+    source: SourceMap
+    path: Path
+    broken: list[tuple[FieldPath, str]]
+    """Where each mistake is, and its kind: pydantic's ('extra_forbidden' for an unknown key),
+    or 'parse' for a key given twice."""
+
+
+@dataclass(frozen=True)
 class LoadResult:
     campaign: LoadedCampaign | None
     problems: list[Problem]
+    attempt: Attempt | None = None
 
 
 def load_file(path: Path) -> LoadResult:
@@ -82,7 +96,11 @@ def load_text(text: str, path: Path) -> LoadResult:
         return LoadResult(None, [*parsed.problems, parsed.source.locate(wrong)])
     loaded = load_data(parsed.data, parsed.source, path)
     if parsed.problems or loaded.campaign is None:
-        return LoadResult(None, [*parsed.problems, *loaded.problems])
+        # A key that is not a name was left out of the data already; a key given twice was not.
+        broken = [(p.path, "parse") for p in parsed.problems if p.code == "duplicate-key"]
+        broken += loaded.attempt.broken if loaded.attempt is not None else []
+        attempt = Attempt(parsed.data, parsed.source, path, broken)
+        return LoadResult(None, [*parsed.problems, *loaded.problems], attempt)
     return loaded
 
 
@@ -92,8 +110,10 @@ def load_data(data: dict[str, Any], source: SourceMap, path: Path) -> LoadResult
     try:
         spec = CampaignFile.model_validate(data)
     except ValidationError as exc:
-        found = [_translate(detail, source) for detail in exc.errors(include_url=False)]
-        return LoadResult(None, found)
+        details = exc.errors(include_url=False)
+        found = [_translate(detail, source) for detail in details]
+        broken = [(path_of(detail["loc"])[0], detail["type"]) for detail in details]
+        return LoadResult(None, found, Attempt(data, source, path, broken))
     return LoadResult(LoadedCampaign(spec, source, path), [])
 
 
@@ -165,7 +185,7 @@ def _line_column(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _translate(detail: ErrorDetails, source: SourceMap) -> Problem:
-    path, on_key = _path_of(detail["loc"])
+    path, on_key = path_of(detail["loc"])
     kind = detail["type"]
     if kind == "extra_forbidden":
         return source.locate(_unknown_key(path), key=True)
@@ -178,7 +198,7 @@ def _translate(detail: ErrorDetails, source: SourceMap) -> Problem:
     return source.locate(problem, key=on_key)
 
 
-def _path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
+def path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
     """pydantic marks an invalid dict key with a trailing '[key]' step."""
     steps = list(loc)
     on_key = bool(steps) and steps[-1] == "[key]"
@@ -189,13 +209,13 @@ def _path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
 
 def _unknown_key(path: FieldPath) -> Problem:
     key = str(path[-1])
-    allowed = sorted(_allowed_keys(path[:-1]))
+    allowed = sorted(allowed_keys(path[:-1]))
     hint = difflib.get_close_matches(key, allowed, n=1)
     message = f"unknown key {quoted(key)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
     return error("unknown-key", path, message, "one of: " + ", ".join(allowed))
 
 
-def _allowed_keys(path: FieldPath) -> set[str]:
+def allowed_keys(path: FieldPath) -> set[str]:
     """The keys the model accepts at ``path``, found by walking the model's annotations."""
     annotation: Any = CampaignFile
     for step in path:

@@ -279,7 +279,7 @@ def _image(path: FieldPath, image: Image) -> Iterator[Problem]:
         yield error(
             "media-path",
             (*path, "file"),
-            f"'{image.file}' leaves the campaign's folder",
+            f"{quoted(image.file, limit=80)} leaves the campaign's folder",
             "a path inside the campaign's folder, such as 'media/day01.png'",
         )
 

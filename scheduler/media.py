@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from scheduler.problems import quoted
+
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
@@ -55,30 +57,42 @@ class MediaCatalog:
         # '/etc/x' never is (the file's author cannot reach beyond its folder).
         written = os.path.normpath(relative.replace("\\", "/"))
         if os.path.isabs(written) or written == ".." or written.startswith("../"):
-            raise MediaError(f"'{relative}' is outside the campaign's folder {self.folder}")
+            raise MediaError(
+                f"{quoted(relative, limit=80)} is outside the campaign's folder {self.folder}"
+            )
         path = self.folder / written
         where = _where(self.folder, written)
         try:
             mode = path.stat().st_mode
             if not stat.S_ISREG(mode):
                 kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-                raise MediaError(f"'{relative}' is {kind}{where}")
+                raise MediaError(f"{quoted(relative, limit=80)} is {kind}{where}")
             with path.open("rb") as stream:
                 data = stream.read(MAX_IMAGE_BYTES + 1)
         except FileNotFoundError as exc:
-            raise MediaError(f"'{relative}' does not exist in {self.folder}{where}") from exc
+            raise MediaError(
+                f"{quoted(relative, limit=80)} does not exist in {self.folder}{where}"
+            ) from exc
         except OSError as exc:  # permission denied, a name too long, a loop of links...
             reason = (exc.strerror or type(exc).__name__).lower()
-            raise MediaError(f"'{relative}' cannot be read: {reason}{where}") from exc
+            raise MediaError(
+                f"{quoted(relative, limit=80)} cannot be read: {reason}{where}"
+            ) from exc
         if len(data) > MAX_IMAGE_BYTES:
-            raise MediaError(f"'{relative}' is larger than {MAX_IMAGE_BYTES // 2**20} MB")
+            raise MediaError(
+                f"{quoted(relative, limit=80)} is larger than {MAX_IMAGE_BYTES // 2**20} MB"
+            )
         try:
             with Image.open(io.BytesIO(data)) as image:
                 kind, (width, height) = image.format or "", image.size
         except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise MediaError(f"'{relative}' is not an image that can be read") from exc
+            raise MediaError(
+                f"{quoted(relative, limit=80)} is not an image that can be read"
+            ) from exc
         if kind not in _MIME:
-            raise MediaError(f"'{relative}' is a {kind} image; use PNG, JPEG, GIF or WebP")
+            raise MediaError(
+                f"{quoted(relative, limit=80)} is a {kind} image; use PNG, JPEG, GIF or WebP"
+            )
         return MediaFile(
             relative, path, _MIME[kind], len(data), width, height, hashlib.sha256(data).hexdigest()
         )

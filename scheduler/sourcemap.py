@@ -21,7 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from scheduler.problems import FieldPath, Problem, error
+from scheduler.problems import FieldPath, Problem, error, quoted
 
 Position = tuple[int, int]
 """0-based (line, column), as ruamel reports them."""
@@ -215,11 +215,13 @@ def _unbuildable(path: FieldPath, scalar: ScalarNode, exc: Exception) -> Problem
             "a date such as 2026-11-25, or a time such as 2026-11-25T12:00:00Z",
         )
     kind = str(scalar.tag).rsplit(":", 1)[-1]
-    value = scalar.value if len(scalar.value) <= 40 else f"{scalar.value[:37]}..."
+    shown = quoted(scalar.value, limit=40)
+    # The exception repeats the value: left out when the value is not shown either.
+    why = f" ({_first_line(exc)})" if shown.startswith(("'", '"')) else ""
     return error(
         "invalid-value",
         path,
-        f"found {value!r}, which cannot be read as {kind} ({_first_line(exc)})",
+        f"found {shown}, which cannot be read as {kind}{why}",
         f"a valid {kind}, or quotes around the value to make it a text",
     )
 

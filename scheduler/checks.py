@@ -401,7 +401,7 @@ def _lengths(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
             f"{delivery.length} characters on {label} for {delivery.embassy_id}"
             + (f" and {len(others)} other{'s' * (len(others) != 1)}" if others else "")
             + " (counted with hashtags and content warning, as posted"
-            + (f"; the others: {_names(others)})" if others else ")"),
+            + (f"; the other{'s' * (len(others) != 1)}: {_names(others)})" if others else ")"),
             over.expected,
         )
 

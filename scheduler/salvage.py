@@ -4,10 +4,10 @@ A campaign whose shape is wrong cannot be typed, and a campaign with a wrong rul
 planned as a whole; but a misspelt key in one post says nothing about the length of another
 post's text, or about a missing image. So when the shape is wrong, the file is checked again as
 it was most likely meant: a misspelt key read as the key it resembles ('txet' as 'text'), any
-other unknown key left out, and every post that still has a mistake in its shape left out. The
-problems found in what remains are reported beside the first ones, at the places the file gives
-them. A mistake outside the posts (in the campaign or an embassy) still stops here: everything
-planned depends on it.
+other unknown key left out, and every post or embassy that still has a mistake in its shape left
+out. The problems found in what remains are reported beside the first ones, at the places the
+file gives them. A mistake in 'campaign' itself still stops here: everything planned depends
+on it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ ATTEMPTS = 3
 resembles can break its post in a new way, once."""
 
 
+SECTIONS = ("posts", "embassies")
+"""The lists whose items can be left out one by one."""
+
+
 @dataclass
 class Reading:
     """How the file is read the second time, and how to map a path back to the file's own."""
@@ -38,9 +42,10 @@ class Reading:
     renames: dict[FieldPath, str] = field(default_factory=dict)
     """A misspelt key's path, as written, to the key it is read as."""
     dropped_keys: set[FieldPath] = field(default_factory=set)
-    dropped_posts: set[int] = field(default_factory=set)
-    kept_posts: list[int] = field(default_factory=list)
-    """The written index of each post that remains, in order."""
+    dropped: dict[str, set[int]] = field(default_factory=lambda: {name: set() for name in SECTIONS})
+    """The written index of each post, and each embassy, left out."""
+    kept: dict[str, list[int]] = field(default_factory=lambda: {name: [] for name in SECTIONS})
+    """The written index of each post, and each embassy, that remains, in order."""
 
     def forward(self, path: FieldPath) -> FieldPath | None:
         """A path as written, in the second reading; None if it was left out."""
@@ -52,22 +57,19 @@ class Reading:
                 return None
             read.append(self.renames.get(here, step))
             written = here
-        if len(read) >= 2 and read[0] == "posts" and isinstance(read[1], int):
-            if read[1] in self.dropped_posts:
+        section = _section(path)
+        if section is not None:
+            if read[1] in self.dropped[section]:
                 return None
-            read[1] = self.kept_posts.index(read[1])
+            read[1] = self.kept[section].index(int(read[1]))
         return tuple(read)
 
     def back(self, path: FieldPath) -> FieldPath:
         """A path of the second reading, as the file writes it."""
         steps = list(path)
-        if (
-            len(steps) >= 2
-            and steps[0] == "posts"
-            and isinstance(steps[1], int)
-            and steps[1] < len(self.kept_posts)
-        ):
-            steps[1] = self.kept_posts[steps[1]]
+        section = _section(path)
+        if section is not None and int(steps[1]) < len(self.kept[section]):
+            steps[1] = self.kept[section][int(steps[1])]
         reverse = {(*key[:-1], name): key[-1] for key, name in self.renames.items()}
         written: FieldPath = ()
         for step in steps:
@@ -81,27 +83,39 @@ class Salvaged:
 
     campaign: LoadedCampaign
     reading: Reading
+    unchecked_names: frozenset[str] = frozenset()
+    """The ids, regions and tags of the embassies left out: a post may name them."""
 
-    def restore(self, problem: Problem) -> Problem:
-        return replace(problem, path=self.reading.back(problem.path))
+    def restore(self, problems: list[Problem]) -> list[Problem]:
+        """Problems of the second reading at the file's own paths, without those that only
+        say an embassy left out is missing."""
+        return [
+            replace(problem, path=self.reading.back(problem.path))
+            for problem in problems
+            if not self.names_a_left_out_embassy(problem)
+        ]
+
+    def names_a_left_out_embassy(self, problem: Problem) -> bool:
+        """A post's target that only an embassy left out has: not a mistake of the post."""
+        if problem.code != "unknown-reference":
+            return False
+        return _at(self.campaign.spec.model_dump(), problem.path) in self.unchecked_names
 
 
 def salvage(
     data: dict[str, Any], source: SourceMap, path: Path, broken: list[tuple[FieldPath, str]]
 ) -> Salvaged | None:
-    """The campaign as it was most likely meant, without the posts whose shape is wrong, or
-    None when a mistake outside the posts leaves nothing that can be checked on its own.
-    ``broken`` holds where each mistake is and its kind ('extra_forbidden' for an unknown key,
-    'parse' for a key YAML could not take)."""
+    """The campaign as it was most likely meant, without the posts and embassies whose shape
+    is wrong, or None when a mistake elsewhere (in 'campaign') leaves nothing that can be
+    checked on its own. ``broken`` holds where each mistake is and its kind
+    ('extra_forbidden' for an unknown key, 'parse' for a key given twice)."""
     reading = Reading()
     for where, kind in broken:
-        if kind == "extra_forbidden" and not _in_posts(where):
+        section = _section(where)
+        if kind == "extra_forbidden" and (section is None or len(where) > 2):
             _read_as_meant(data, where, reading)
-        elif _in_posts(where):
-            if kind == "extra_forbidden" and len(where) > 2:
-                _read_as_meant(data, where, reading)
-            else:
-                reading.dropped_posts.add(int(where[1]))
+        elif section is not None:
+            reading.dropped[section].add(int(where[1]))
         else:
             return None
     for _ in range(ATTEMPTS):
@@ -112,17 +126,38 @@ def salvage(
             found = [
                 reading.back(path_of(detail["loc"])[0]) for detail in exc.errors(include_url=False)
             ]
-            if not all(_in_posts(where) for where in found):
+            sections = [_section(where) for where in found]
+            if None in sections:
                 return None
-            reading.dropped_posts |= {int(where[1]) for where in found}
+            for where, section in zip(found, sections, strict=True):
+                assert section is not None
+                reading.dropped[section].add(int(where[1]))
             continue
         loaded = LoadedCampaign(spec, _source_for(source, reading), path)
-        return Salvaged(loaded, reading)
+        return Salvaged(loaded, reading, _names_of(data, reading.dropped["embassies"]))
     return None
 
 
-def _in_posts(where: FieldPath) -> bool:
-    return len(where) >= 2 and where[0] == "posts" and isinstance(where[1], int)
+def _section(where: FieldPath) -> str | None:
+    """'posts' or 'embassies' when ``where`` is in one of their items."""
+    if len(where) >= 2 and where[0] in SECTIONS and isinstance(where[1], int):
+        return str(where[0])
+    return None
+
+
+def _names_of(data: dict[str, Any], embassies: set[int]) -> frozenset[str]:
+    names: set[str] = set()
+    for index in embassies:
+        embassy = _at(data, ("embassies", index))
+        if not isinstance(embassy, dict):
+            continue
+        for key in ("id", "region"):
+            if isinstance(embassy.get(key), str):
+                names.add(embassy[key])
+        tags = embassy.get("tags")
+        if isinstance(tags, list):
+            names |= {tag for tag in tags if isinstance(tag, str)}
+    return frozenset(names)
 
 
 def _read_as_meant(data: dict[str, Any], where: FieldPath, reading: Reading) -> None:
@@ -160,10 +195,12 @@ def _apply(data: dict[str, Any], reading: Reading) -> dict[str, Any]:
         value = parent.pop(where[-1])
         if where in reading.renames:
             parent[reading.renames[where]] = value
-    posts = result.get("posts")
-    if isinstance(posts, list):
-        reading.kept_posts = [i for i in range(len(posts)) if i not in reading.dropped_posts]
-        result["posts"] = [posts[i] for i in reading.kept_posts]
+    for section in SECTIONS:
+        items = result.get(section)
+        if isinstance(items, list):
+            dropped = reading.dropped[section]
+            reading.kept[section] = [i for i in range(len(items)) if i not in dropped]
+            result[section] = [items[i] for i in reading.kept[section]]
     return result
 
 
@@ -179,15 +216,19 @@ def _source_for(source: SourceMap, reading: Reading) -> SourceMap:
     return mapped
 
 
-def without_posts(
-    loaded: LoadedCampaign, dropped: set[int]
-) -> tuple[LoadedCampaign, Callable[[Problem], Problem]]:
-    """``loaded`` without the posts at ``dropped`` (a rule between their keys is broken), to plan
-    the others; and the function that gives a problem found there its path in the file."""
-    reading = Reading(dropped_posts=set(dropped))
-    reading.kept_posts = [i for i in range(len(loaded.spec.posts)) if i not in dropped]
-    posts = [loaded.spec.posts[i] for i in reading.kept_posts]
-    spec = loaded.spec.model_copy(update={"posts": posts})
+def without(
+    loaded: LoadedCampaign, dropped: dict[str, set[int]]
+) -> tuple[LoadedCampaign, Callable[[list[Problem]], list[Problem]]]:
+    """``loaded`` without some of its posts and embassies (a rule between their keys is
+    broken), to plan the others; and the function that gives the problems found there their
+    paths in the file."""
+    reading = Reading()
+    lists: dict[str, list[Any]] = {"posts": loaded.spec.posts, "embassies": loaded.spec.embassies}
+    update: dict[str, Any] = {}
+    for section, items in lists.items():
+        reading.dropped[section] = set(dropped.get(section, ()))
+        reading.kept[section] = [i for i in range(len(items)) if i not in reading.dropped[section]]
+        update[section] = [items[i] for i in reading.kept[section]]
+    spec = loaded.spec.model_copy(update=update)
     reduced = LoadedCampaign(spec, _source_for(loaded.source, reading), loaded.path)
-    salvaged = Salvaged(reduced, reading)
-    return reduced, salvaged.restore
+    return reduced, Salvaged(reduced, reading).restore

@@ -22,7 +22,7 @@ from scheduler.loader import LoadedCampaign, LoadResult, load_data, load_file
 from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
 from scheduler.problems import FieldPath, Problem, has_errors, sort_problems
-from scheduler.salvage import salvage, without_posts
+from scheduler.salvage import Salvaged, salvage, without
 from scheduler.sourcemap import Position, SourceMap
 from scheduler.store import pauses, queries
 from scheduler.store.alerts import AlertKind, raise_alert
@@ -91,8 +91,8 @@ def validate_loaded(
         attempt = loaded.attempt
         salvaged = attempt and salvage(attempt.data, attempt.source, attempt.path, attempt.broken)
         if salvaged:
-            found = _checked_despite_errors(salvaged.campaign, slots)
-            problems += [salvaged.restore(problem) for problem in found]
+            found = _checked_despite_errors(salvaged, slots)
+            problems += salvaged.restore(found)
         return Validation(path, sort_problems(problems), None, None)
     problems = [*loaded.problems, *check_structure(loaded.campaign)]
     if has_errors(problems):
@@ -106,15 +106,17 @@ def validate_loaded(
 _PLANNABLE_DESPITE = frozenset(
     {"handle", "instance", "secret-in-file", "credentials-name", "duplicate-language"}
 )
-"""Errors outside the posts that change nothing in the plan: the other posts are planned and
+"""Errors outside the posts and embassies that change no delivery: everything is planned and
 checked with them present."""
 
 
 def _checked_despite_errors(
-    loaded: LoadedCampaign, slots: Mapping[tuple[str, str], ResolvedTime] | None
+    salvaged: Salvaged, slots: Mapping[tuple[str, str], ResolvedTime] | None
 ) -> list[Problem]:
     """The checks and the plan of what remains of a file whose shape is wrong."""
-    problems = check_structure(loaded)
+    loaded = salvaged.campaign
+    found = check_structure(loaded)
+    problems = [problem for problem in found if not salvaged.names_a_left_out_embassy(problem)]
     if has_errors(problems):
         return [*problems, *_planned_despite_errors(loaded, problems, slots)]
     planned = plan(loaded, slots)
@@ -126,23 +128,22 @@ def _planned_despite_errors(
     problems: list[Problem],
     slots: Mapping[tuple[str, str], ResolvedTime] | None,
 ) -> list[Problem]:
-    """Every mistake at once: the posts without an error are planned and their deliveries
-    checked (lengths, images...), unless an error outside the posts bears on every plan."""
-    dropped: set[int] = set()
+    """Every mistake at once: the posts and embassies without an error are planned and their
+    deliveries checked (lengths, images...), unless an error elsewhere bears on every plan."""
+    dropped: dict[str, set[int]] = {"posts": set(), "embassies": set()}
     for problem in problems:
-        if not problem.is_error:
+        if not problem.is_error or problem.code in _PLANNABLE_DESPITE:
             continue
-        if (
-            len(problem.path) >= 2
-            and problem.path[0] == "posts"
-            and isinstance(problem.path[1], int)
-        ):
-            dropped.add(problem.path[1])
-        elif problem.code not in _PLANNABLE_DESPITE:
+        path = problem.path
+        if len(path) >= 2 and path[0] in dropped and isinstance(path[1], int):
+            dropped[str(path[0])].add(path[1])
+        else:
             return []
-    reduced, restore = without_posts(loaded, dropped)
+    if len(dropped["embassies"]) == len(loaded.spec.embassies):
+        return []
+    reduced, restore = without(loaded, dropped)
     planned = plan(reduced, slots)
-    return [restore(p) for p in [*planned.problems, *check_deliveries(planned, reduced)]]
+    return restore([*planned.problems, *check_deliveries(planned, reduced)])
 
 
 def plan_file(path: Path) -> tuple[Plan, list[Problem]]:

@@ -46,6 +46,7 @@ class Reading:
     """The written index of each post, and each embassy, left out."""
     kept: dict[str, list[int]] = field(default_factory=lambda: {name: [] for name in SECTIONS})
     """The written index of each post, and each embassy, that remains, in order."""
+    _cache: dict[str, tuple[list[int], dict[int, int]]] = field(default_factory=dict, repr=False)
 
     def forward(self, path: FieldPath) -> FieldPath | None:
         """A path as written, in the second reading; None if it was left out."""
@@ -59,10 +60,19 @@ class Reading:
             written = here
         section = _section(path)
         if section is not None:
-            if read[1] in self.dropped[section]:
+            new_index = self._new_index(section).get(int(read[1]))
+            if new_index is None:
                 return None
-            read[1] = self.kept[section].index(int(read[1]))
+            read[1] = new_index
         return tuple(read)
+
+    def _new_index(self, section: str) -> dict[int, int]:
+        """Written index -> index in the second reading, for the items that remain."""
+        kept = self.kept[section]  # replaced, never changed in place
+        cached = self._cache.get(section)
+        if cached is None or cached[0] is not kept:
+            cached = self._cache[section] = (kept, {old: new for new, old in enumerate(kept)})
+        return cached[1]
 
     def back(self, path: FieldPath) -> FieldPath:
         """A path of the second reading, as the file writes it."""

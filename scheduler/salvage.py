@@ -122,12 +122,14 @@ def salvage(
     reading = Reading()
     for where, kind in broken:
         section = _section(where)
-        if kind == "extra_forbidden" and (section is None or len(where) > 2):
+        if kind == "extra_forbidden":
             _read_as_meant(data, where, reading)
-        elif section is not None:
-            reading.dropped[section].add(int(where[1]))
-        else:
+        elif kind == "parse" and section is not None:
+            reading.dropped[section].add(int(where[1]))  # the model cannot see a key given twice
+        elif kind == "parse":
             return None
+    # Other mistakes are found again below, as the file is now read: a 'credentials' missing
+    # beside a misspelt 'credential' is there once the misspelling is read as meant.
     for _ in range(ATTEMPTS):
         candidate = _apply(data, reading)
         try:

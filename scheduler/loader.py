@@ -96,11 +96,15 @@ def load_text(text: str, path: Path) -> LoadResult:
         return LoadResult(None, [*parsed.problems, parsed.source.locate(wrong)])
     loaded = load_data(parsed.data, parsed.source, path)
     if parsed.problems or loaded.campaign is None:
-        # A key that is not a name was left out of the data already; a key given twice was not.
-        broken = [(p.path, "parse") for p in parsed.problems if p.code == "duplicate-key"]
+        # A key that is not a name was left out of the data already; a key given twice, or a
+        # value YAML could not build (read as its text instead), was not.
+        broken = [(p.path, "parse") for p in parsed.problems if p.code != "wrong-type"]
         broken += loaded.attempt.broken if loaded.attempt is not None else []
         attempt = Attempt(parsed.data, parsed.source, path, broken)
-        return LoadResult(None, [*parsed.problems, *loaded.problems], attempt)
+        # A value already refused while reading is not refused again for its type.
+        said = {p.path for p in parsed.problems if p.code == "invalid-value"}
+        more = [p for p in loaded.problems if p.path not in said]
+        return LoadResult(None, [*parsed.problems, *more], attempt)
     return loaded
 
 

@@ -86,14 +86,20 @@ class ParsedYaml:
     problems: list[Problem]
 
 
-def parse_yaml(text: str, file: str) -> ParsedYaml:
-    """Parse ``text``; syntax errors, duplicate keys and the limits above come back as located
-    problems, never as exceptions."""
-    source = SourceMap(file)
+def _reader() -> YAML:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = True
     yaml.max_depth = MAX_DEPTH
     yaml.Composer = _CountingComposer
+    return yaml
+
+
+def parse_yaml(text: str, file: str) -> ParsedYaml:
+    """Parse ``text``; syntax errors, duplicate keys and the limits above come back as located
+    problems, never as exceptions."""
+    source = SourceMap(file)
+    yaml = _reader()
+    problems: list[Problem] = []
     try:
         node = yaml.compose(text)
     except YAMLError as exc:
@@ -112,11 +118,18 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
     except YAMLError as exc:
         return ParsedYaml(None, source, [_yaml_problem(exc, text, file)])
     except _CONSTRUCTION_ERRORS as exc:
-        unknown = error("yaml-syntax", (), f"not valid YAML: {_first_line(exc)}")
-        return ParsedYaml(
-            None, source, _unbuildable_scalars(node, file) or [unknown.located(file, 1, 1)]
-        )
-    problems = _duplicate_keys(node, (), source, set())
+        unbuildable = _unbuildable_scalars(node, file)
+        if not unbuildable:
+            unknown = error("yaml-syntax", (), f"not valid YAML: {_first_line(exc)}")
+            return ParsedYaml(None, source, [unknown.located(file, 1, 1)])
+        # Each read as the text it is written as (_unbuildable_scalars retagged them), so the
+        # rest of the file is still checked; the loader says nothing more at those places.
+        try:
+            loaded = _reader().constructor.construct_document(node)
+        except (YAMLError, *_CONSTRUCTION_ERRORS):
+            return ParsedYaml(None, source, unbuildable)
+        problems = unbuildable
+    problems += _duplicate_keys(node, (), source, set())
     flattener = _Flattener(source)
     try:
         data = flattener.plain(loaded, ())
@@ -203,6 +216,7 @@ def _unbuildable_scalars(node: Node, file: str) -> list[Problem]:
             found.append(
                 problem.located(file, scalar.start_mark.line + 1, scalar.start_mark.column + 1)
             )
+            scalar.tag = "tag:yaml.org,2002:str"  # what parse_yaml reads it as, to go on
     return found
 
 

@@ -50,7 +50,7 @@ class Attempt:
     path: Path
     broken: list[tuple[FieldPath, str]]
     """Where each mistake is, and its kind: pydantic's ('extra_forbidden' for an unknown key),
-    or 'parse' for a key given twice."""
+    or 'parse' for one found while reading (a key given twice, a value YAML could not build)."""
 
 
 @dataclass(frozen=True)

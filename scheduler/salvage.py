@@ -118,7 +118,7 @@ def salvage(
     """The campaign as it was most likely meant, without the posts and embassies whose shape
     is wrong, or None when a mistake elsewhere (in 'campaign') leaves nothing that can be
     checked on its own. ``broken`` holds where each mistake is and its kind
-    ('extra_forbidden' for an unknown key, 'parse' for a key given twice)."""
+    ('extra_forbidden' for an unknown key, 'parse' for one found while reading the YAML)."""
     reading = Reading()
     for where, kind in broken:
         section = _section(where)

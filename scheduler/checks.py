@@ -164,7 +164,7 @@ def _account_fields(
         yield error(
             "credentials-name",
             (*path, "credentials"),
-            f"found '{credentials}'",
+            f"found {quoted(credentials, limit=60)}",
             "a name such as 'be-tokyo-x': lower-case letters, digits, '.', '-' or '_'",
         )
 
@@ -279,7 +279,7 @@ def _image(path: FieldPath, image: Image) -> Iterator[Problem]:
         yield error(
             "media-path",
             (*path, "file"),
-            f"'{image.file}' leaves the campaign's folder",
+            f"{quoted(image.file, limit=80)} leaves the campaign's folder",
             "a path inside the campaign's folder, such as 'media/day01.png'",
         )
 
@@ -378,25 +378,41 @@ def check_deliveries(plan: Plan, loaded: LoadedCampaign) -> list[Problem]:
 
 
 def _lengths(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
-    """Texts over a platform's limits (Bluesky's UTF-8 bytes too), the worst copy per text."""
+    """Texts over a platform's limits (Bluesky's UTF-8 bytes too): one problem per text and
+    platform, counted on its longest copy and naming every embassy whose copy is over."""
     worst: dict[tuple[FieldPath, Platform], tuple[Delivery, TooLong]] = {}
+    over_for: dict[tuple[FieldPath, Platform], set[str]] = defaultdict(set)
     for delivery in deliveries:
         over = delivery.too_long()
         if over is None:
             continue
         key = (delivery.source, delivery.platform)
+        over_for[key].add(delivery.embassy_id)
         kept = worst.get(key)
         if kept is None or (over.length, over.size) > (kept[1].length, kept[1].size):
             worst[key] = (delivery, over)
-    for (source, platform), (delivery, over) in worst.items():
+    for key, (delivery, over) in worst.items():
+        source, platform = key
         label = CAPABILITIES[platform].label
+        others = sorted(over_for[key] - {delivery.embassy_id})
         yield error(
             "too-long",
             source,
-            f"{delivery.length} characters on {label} for {delivery.embassy_id} "
-            "(counted with hashtags and content warning, as posted)",
+            f"{delivery.length} characters on {label} for {delivery.embassy_id}"
+            + (f" and {len(others)} other{'s' * (len(others) != 1)}" if others else "")
+            + " (counted with hashtags and content warning, as posted"
+            + (f"; the other{'s' * (len(others) != 1)}: {_names(others)})" if others else ")"),
             over.expected,
         )
+
+
+_NAMED_OTHERS = 5
+"""How many other embassies a grouped problem names before it only counts them."""
+
+
+def _names(ids: list[str]) -> str:
+    """'be-paris, be-rome', or the first few and '...'."""
+    return ", ".join(ids[:_NAMED_OTHERS]) + (", ..." if len(ids) > _NAMED_OTHERS else "")
 
 
 def _media_limits(deliveries: Iterable[Delivery]) -> Iterator[Problem]:

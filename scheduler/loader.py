@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import os
+import stat
 import types
 import typing
 from dataclasses import dataclass
@@ -39,9 +41,23 @@ class LoadedCampaign:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """A file whose shape is wrong, kept to check what its mistakes leave intact
+    (scheduler.salvage)."""
+
+    data: dict[str, Any]
+    source: SourceMap
+    path: Path
+    broken: list[tuple[FieldPath, str]]
+    """Where each mistake is, and its kind: pydantic's ('extra_forbidden' for an unknown key),
+    or 'parse' for one found while reading (a key given twice, a value YAML could not build)."""
+
+
+@dataclass(frozen=True)
 class LoadResult:
     campaign: LoadedCampaign | None
     problems: list[Problem]
+    attempt: Attempt | None = None
 
 
 def load_file(path: Path) -> LoadResult:
@@ -80,7 +96,15 @@ def load_text(text: str, path: Path) -> LoadResult:
         return LoadResult(None, [*parsed.problems, parsed.source.locate(wrong)])
     loaded = load_data(parsed.data, parsed.source, path)
     if parsed.problems or loaded.campaign is None:
-        return LoadResult(None, [*parsed.problems, *loaded.problems])
+        # A key that is not a name was left out of the data already; a key given twice, or a
+        # value YAML could not build (read as its text instead), was not.
+        broken = [(p.path, "parse") for p in parsed.problems if p.code != "wrong-type"]
+        broken += loaded.attempt.broken if loaded.attempt is not None else []
+        attempt = Attempt(parsed.data, parsed.source, path, broken)
+        # A value already refused while reading is not refused again for its type.
+        said = {p.path for p in parsed.problems if p.code == "invalid-value"}
+        more = [p for p in loaded.problems if p.path not in said]
+        return LoadResult(None, [*parsed.problems, *more], attempt)
     return loaded
 
 
@@ -90,16 +114,31 @@ def load_data(data: dict[str, Any], source: SourceMap, path: Path) -> LoadResult
     try:
         spec = CampaignFile.model_validate(data)
     except ValidationError as exc:
-        found = [_translate(detail, source) for detail in exc.errors(include_url=False)]
-        return LoadResult(None, found)
+        details = exc.errors(include_url=False)
+        found = [_translate(detail, source) for detail in details]
+        broken = [(path_of(detail["loc"])[0], detail["type"]) for detail in details]
+        return LoadResult(None, found, Attempt(data, source, path, broken))
     return LoadResult(LoadedCampaign(spec, source, path), [])
 
 
 def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
     try:
-        with path.open("rb") as stream:
-            # Read one byte past the limit rather than trust the size on disk: /dev/zero, a
-            # pipe or a file still growing report a size that says nothing.
+        # Opened without waiting, so a named pipe (FIFO) with no writer cannot block, and looked
+        # at before reading: a campaign file is a regular file, never a pipe or a device.
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(handle, "rb") as stream:
+            mode = os.fstat(stream.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                return b"", error(
+                    "file-unreadable",
+                    (),
+                    f"this is {_special_kind(mode)}, not a regular file",
+                    "a campaign file",
+                )
+            # Read one byte past the limit rather than trust the size on disk: a file still
+            # growing reports a size that says nothing.
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return b"", error("file-not-found", (), "no such file", "an existing campaign file")
@@ -115,6 +154,16 @@ def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
     return data, None
 
 
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
 _BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),
     (codecs.BOM_UTF32_BE, "UTF-32"),
@@ -128,7 +177,7 @@ def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> Problem:
     if encoding is not None:
         found = f"the file is in {encoding} (it starts with a {encoding} byte order mark)"
     else:
-        found = f"byte {exc.start} is not UTF-8"
+        found = f"the byte 0x{data[exc.start]:02X} here is not UTF-8 (byte {exc.start} of the file)"
     return error("encoding", (), found, "a UTF-8 text file")
 
 
@@ -140,7 +189,7 @@ def _line_column(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _translate(detail: ErrorDetails, source: SourceMap) -> Problem:
-    path, on_key = _path_of(detail["loc"])
+    path, on_key = path_of(detail["loc"])
     kind = detail["type"]
     if kind == "extra_forbidden":
         return source.locate(_unknown_key(path), key=True)
@@ -153,7 +202,7 @@ def _translate(detail: ErrorDetails, source: SourceMap) -> Problem:
     return source.locate(problem, key=on_key)
 
 
-def _path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
+def path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
     """pydantic marks an invalid dict key with a trailing '[key]' step."""
     steps = list(loc)
     on_key = bool(steps) and steps[-1] == "[key]"
@@ -164,13 +213,13 @@ def _path_of(loc: tuple[int | str, ...]) -> tuple[FieldPath, bool]:
 
 def _unknown_key(path: FieldPath) -> Problem:
     key = str(path[-1])
-    allowed = sorted(_allowed_keys(path[:-1]))
+    allowed = sorted(allowed_keys(path[:-1]))
     hint = difflib.get_close_matches(key, allowed, n=1)
     message = f"unknown key {quoted(key)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
     return error("unknown-key", path, message, "one of: " + ", ".join(allowed))
 
 
-def _allowed_keys(path: FieldPath) -> set[str]:
+def allowed_keys(path: FieldPath) -> set[str]:
     """The keys the model accepts at ``path``, found by walking the model's annotations."""
     annotation: Any = CampaignFile
     for step in path:

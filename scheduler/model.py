@@ -66,10 +66,12 @@ def parse_duration(value: object) -> timedelta:
     if not digits:
         raise ValueError("expected a duration such as '90s', '15m', '2h' or '1d'")
     # Compared before timedelta() sees it: 99999999999d overflows, and -5 would run backwards.
+    # In whole seconds, never through timedelta: 999999999999d is past what timedelta holds.
+    seconds = timedelta(**{unit: 1}) // timedelta(seconds=1)
     if (
         digits.startswith("-")
         or len(digits) > 12
-        or timedelta(**{unit: 1}) * int(digits) > MAX_DURATION
+        or int(digits) * seconds > MAX_DURATION // timedelta(seconds=1)
     ):
         raise ValueError("expected a duration from 0 to 366 days, such as '2h' or '1d'")
     return timedelta(**{unit: int(digits)})
@@ -134,7 +136,16 @@ Instant = Annotated[
     dt.datetime,
     _not_a_number("a date and time with its UTC offset, such as 2026-11-25T12:00:00Z"),
 ]
-NonEmptyText = Annotated[str, Field(min_length=1)]
+
+
+def _not_blank(value: str) -> str:
+    # Spaces alone are as empty as nothing: an alt text of spaces reads out nothing.
+    if value and not value.strip():
+        raise ValueError("expected some text (it holds only spaces)")
+    return value
+
+
+NonEmptyText = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 # At least one language: an empty mapping ('alt: {}') has nothing to post or read out.
 LocalizedText = Annotated[dict[Language, NonEmptyText], Field(min_length=1)]
 

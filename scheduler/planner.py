@@ -13,7 +13,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adapters.capabilities import CAPABILITIES, ContentWarningStyle, Platform
 from scheduler.loader import LoadedCampaign
@@ -132,8 +132,48 @@ class _Planning:
     def campaign(self) -> CampaignSection:
         return self.loaded.spec.campaign
 
-    def report(self, problem: Problem) -> None:
-        self.problems.setdefault((problem.code, problem.path, problem.message), problem)
+    embassies: dict[tuple[str, FieldPath, str, str | None], list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """The embassies a problem written with EMBASSY in its message is found for."""
+
+    def report(self, problem: Problem, embassy: str | None = None) -> None:
+        """Keep ``problem`` once; one found for several embassies (its message names them as
+        EMBASSY) is reported once, naming them all."""
+        key = (problem.code, problem.path, problem.message)
+        self.problems.setdefault(key, problem)
+        if embassy is not None:
+            ids = self.embassies[(*key, problem.expected)]
+            if embassy not in ids:
+                ids.append(embassy)
+
+    def grouped_problems(self) -> list[Problem]:
+        found = []
+        for problem in self.problems.values():
+            ids = self.embassies.get(
+                (problem.code, problem.path, problem.message, problem.expected)
+            )
+            if ids:
+                problem = replace(problem, message=problem.message.replace(EMBASSY, _names(ids)))
+            found.append(problem)
+        return found
+
+
+EMBASSY = "\x00"
+"""Stands for the embassy in a problem's message until the embassies it applies to are known."""
+
+_NAMED = 6
+"""How many embassies a problem names before it only counts the rest."""
+
+
+def _names(ids: list[str]) -> str:
+    """'be-tokyo', 'be-tokyo and be-paris', 'be-tokyo, be-paris and be-rome', or the first five
+    and 'and 11 others'."""
+    if len(ids) == 1:
+        return ids[0]
+    if len(ids) <= _NAMED:
+        return ", ".join(ids[:-1]) + " and " + ids[-1]
+    return ", ".join(ids[: _NAMED - 1]) + f" and {len(ids) - _NAMED + 1} others"
 
 
 def plan(
@@ -158,7 +198,7 @@ def plan(
         window_start=state.campaign.window.start,
         window_end=state.campaign.window.end,
         deliveries=tuple(deliveries),
-        problems=tuple(source.locate(problem) for problem in state.problems.values()),
+        problems=tuple(source.locate(problem) for problem in state.grouped_problems()),
         source=source,
     )
 
@@ -218,14 +258,16 @@ def _schedule(state: _Planning, index: int, post: Post, embassy: Embassy) -> Res
             error(
                 "local-time",
                 ("posts", index, "time"),
-                f"for {embassy.id}: {exc}",
+                f"for {EMBASSY}: {exc}",
                 "a local time that exists once (policies.clock_changes)",
-            )
+            ),
+            embassy.id,
         )
         return None
     if resolved.note:
         state.report(
-            warning("clock-change", ("posts", index, "time"), f"for {embassy.id}: {resolved.note}")
+            warning("clock-change", ("posts", index, "time"), f"for {EMBASSY}: {resolved.note}"),
+            embassy.id,
         )
     return resolved
 
@@ -242,9 +284,10 @@ def _clock(state: _Planning, index: int, post: Post, embassy: Embassy) -> dt.tim
         error(
             "unknown-posting-time",
             ("posts", index, "time"),
-            f"'{name}' is not a posting time of {embassy.id}",
+            f"'{name}' is not a posting time of {EMBASSY}",
             f"a time such as '18:30' or one of: {names}",
-        )
+        ),
+        embassy.id,
     )
     return None
 
@@ -287,9 +330,10 @@ def _fallback_language(
             warning(
                 "missing-translation",
                 path,
-                f"post '{post.id}' has no text in {wanted} for {embassy.id}; "
+                f"post '{post.id}' has no text in {wanted} for {EMBASSY}; "
                 f"it will post in '{chosen}'",
-            )
+            ),
+            embassy.id,
         )
         return chosen
     if policy is LanguageFallback.ERROR or not available:
@@ -297,18 +341,20 @@ def _fallback_language(
             error(
                 "missing-translation",
                 path,
-                f"post '{post.id}' has no text in {wanted} for {embassy.id} (it has: {have})",
+                f"post '{post.id}' has no text in {wanted} for {EMBASSY} (it has: {have})",
                 f"a text in one of: {wanted}",
-            )
+            ),
+            embassy.id,
         )
         return None
     state.report(
         warning(
             "missing-translation",
             path,
-            f"post '{post.id}' has no text in {wanted}; {embassy.id} is left out "
+            f"post '{post.id}' has no text in {wanted}; left out for {EMBASSY} "
             "(language_fallback: skip)",
-        )
+        ),
+        embassy.id,
     )
     return None
 

@@ -30,12 +30,38 @@ def format_path(path: FieldPath) -> str:
     return text or "(top level)"
 
 
+API_TOKEN_PREFIXES = (
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xoxr-",
+    "xoxs-",
+    "xapp-",
+    "sk_",
+    "pk_",
+    "rk_",
+)
+"""How API tokens start (GitHub, GitLab, Slack, Stripe...), each listed in
+docs/campaign-format.md: a value that starts so and goes on for 16 or more token characters."""
+
 SECRET_PATTERNS = [
     (re.compile(r"^A{10,}[A-Za-z0-9%]{20,}$"), "an X bearer token"),
     (re.compile(r"^\d{5,25}-[A-Za-z0-9]{20,}$"), "an X access token"),
     (re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."), "a JSON Web Token"),
     (re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$"), "a Bluesky app password"),
-    (re.compile(r"^(ghp|gho|xox[abp]|sk|pk)_[A-Za-z0-9_-]{16,}$"), "an API token"),
+    (
+        re.compile(rf"^({'|'.join(map(re.escape, API_TOKEN_PREFIXES))})[A-Za-z0-9_-]{{16,}}$"),
+        "an API token",
+    ),
+    (re.compile(r"^(AKIA|ASIA)[0-9A-Z]{16}$"), "an AWS access key"),
+    (re.compile(r"^AIza[0-9A-Za-z_-]{35}$"), "a Google API key"),
 ]
 
 

@@ -22,6 +22,7 @@ from scheduler.loader import LoadedCampaign, LoadResult, load_data, load_file
 from scheduler.model import ApprovalPolicy
 from scheduler.planner import Plan, plan
 from scheduler.problems import FieldPath, Problem, has_errors, sort_problems
+from scheduler.salvage import Salvaged, salvage, without
 from scheduler.sourcemap import Position, SourceMap
 from scheduler.store import pauses, queries
 from scheduler.store.alerts import AlertKind, raise_alert
@@ -86,13 +87,63 @@ def validate_loaded(
 ) -> Validation:
     """The checks and the plan of a loaded campaign, whether it came from a file or not."""
     if loaded.campaign is None:
-        return Validation(path, sort_problems(loaded.problems), None, None)
+        problems = list(loaded.problems)
+        attempt = loaded.attempt
+        salvaged = attempt and salvage(attempt.data, attempt.source, attempt.path, attempt.broken)
+        if salvaged:
+            found = _checked_despite_errors(salvaged, slots)
+            problems += salvaged.restore(found)
+        return Validation(path, sort_problems(problems), None, None)
     problems = [*loaded.problems, *check_structure(loaded.campaign)]
     if has_errors(problems):
+        problems += _planned_despite_errors(loaded.campaign, problems, slots)
         return Validation(path, sort_problems(problems), loaded.campaign, None)
     planned = plan(loaded.campaign, slots)
     problems += [*planned.problems, *check_deliveries(planned, loaded.campaign)]
     return Validation(path, sort_problems(problems), loaded.campaign, planned)
+
+
+_PLANNABLE_DESPITE = frozenset(
+    {"handle", "instance", "secret-in-file", "credentials-name", "duplicate-language"}
+)
+"""Errors outside the posts and embassies that change no delivery: everything is planned and
+checked with them present."""
+
+
+def _checked_despite_errors(
+    salvaged: Salvaged, slots: Mapping[tuple[str, str], ResolvedTime] | None
+) -> list[Problem]:
+    """The checks and the plan of what remains of a file whose shape is wrong."""
+    loaded = salvaged.campaign
+    found = check_structure(loaded)
+    problems = [problem for problem in found if not salvaged.names_a_left_out_embassy(problem)]
+    if has_errors(problems):
+        return [*problems, *_planned_despite_errors(loaded, problems, slots)]
+    planned = plan(loaded, slots)
+    return [*problems, *planned.problems, *check_deliveries(planned, loaded)]
+
+
+def _planned_despite_errors(
+    loaded: LoadedCampaign,
+    problems: list[Problem],
+    slots: Mapping[tuple[str, str], ResolvedTime] | None,
+) -> list[Problem]:
+    """Every mistake at once: the posts and embassies without an error are planned and their
+    deliveries checked (lengths, images...), unless an error elsewhere bears on every plan."""
+    dropped: dict[str, set[int]] = {"posts": set(), "embassies": set()}
+    for problem in problems:
+        if not problem.is_error or problem.code in _PLANNABLE_DESPITE:
+            continue
+        path = problem.path
+        if len(path) >= 2 and path[0] in dropped and isinstance(path[1], int):
+            dropped[str(path[0])].add(path[1])
+        else:
+            return []
+    if len(dropped["embassies"]) == len(loaded.spec.embassies):
+        return []
+    reduced, restore = without(loaded, dropped)
+    planned = plan(reduced, slots)
+    return restore([*planned.problems, *check_deliveries(planned, reduced)])
 
 
 def plan_file(path: Path) -> tuple[Plan, list[Problem]]:

@@ -21,7 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from scheduler.problems import FieldPath, Problem, error
+from scheduler.problems import FieldPath, Problem, error, quoted
 
 Position = tuple[int, int]
 """0-based (line, column), as ruamel reports them."""
@@ -86,14 +86,20 @@ class ParsedYaml:
     problems: list[Problem]
 
 
-def parse_yaml(text: str, file: str) -> ParsedYaml:
-    """Parse ``text``; syntax errors, duplicate keys and the limits above come back as located
-    problems, never as exceptions."""
-    source = SourceMap(file)
+def _reader() -> YAML:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = True
     yaml.max_depth = MAX_DEPTH
     yaml.Composer = _CountingComposer
+    return yaml
+
+
+def parse_yaml(text: str, file: str) -> ParsedYaml:
+    """Parse ``text``; syntax errors, duplicate keys and the limits above come back as located
+    problems, never as exceptions."""
+    source = SourceMap(file)
+    yaml = _reader()
+    problems: list[Problem] = []
     try:
         node = yaml.compose(text)
     except YAMLError as exc:
@@ -112,16 +118,24 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
     except YAMLError as exc:
         return ParsedYaml(None, source, [_yaml_problem(exc, text, file)])
     except _CONSTRUCTION_ERRORS as exc:
-        unknown = error("yaml-syntax", (), f"not valid YAML: {_first_line(exc)}")
-        return ParsedYaml(
-            None, source, _unbuildable_scalars(node, file) or [unknown.located(file, 1, 1)]
-        )
-    problems = _duplicate_keys(node, (), source, set())
+        unbuildable = _unbuildable_scalars(node, file)
+        if not unbuildable:
+            unknown = error("yaml-syntax", (), f"not valid YAML: {_first_line(exc)}")
+            return ParsedYaml(None, source, [unknown.located(file, 1, 1)])
+        # Each read as the text it is written as (_unbuildable_scalars retagged them), so the
+        # rest of the file is still checked; the loader says nothing more at those places.
+        try:
+            loaded = _reader().constructor.construct_document(node)
+        except (YAMLError, *_CONSTRUCTION_ERRORS):
+            return ParsedYaml(None, source, unbuildable)
+        problems = unbuildable
+    problems += _duplicate_keys(node, (), source, set())
+    flattener = _Flattener(source)
     try:
-        data = _Flattener(source).plain(loaded, ())
+        data = flattener.plain(loaded, ())
     except _TooDeep as exc:
         return ParsedYaml(None, source, [_too_deep(exc.path, source)])
-    return ParsedYaml(data, source, problems)
+    return ParsedYaml(data, source, [*problems, *flattener.problems])
 
 
 class _TooManyNodes(MarkedYAMLError):
@@ -202,6 +216,7 @@ def _unbuildable_scalars(node: Node, file: str) -> list[Problem]:
             found.append(
                 problem.located(file, scalar.start_mark.line + 1, scalar.start_mark.column + 1)
             )
+            scalar.tag = "tag:yaml.org,2002:str"  # what parse_yaml reads it as, to go on
     return found
 
 
@@ -214,11 +229,13 @@ def _unbuildable(path: FieldPath, scalar: ScalarNode, exc: Exception) -> Problem
             "a date such as 2026-11-25, or a time such as 2026-11-25T12:00:00Z",
         )
     kind = str(scalar.tag).rsplit(":", 1)[-1]
-    value = scalar.value if len(scalar.value) <= 40 else f"{scalar.value[:37]}..."
+    shown = quoted(scalar.value, limit=40)
+    # The exception repeats the value: left out when the value is not shown either.
+    why = f" ({_first_line(exc)})" if shown.startswith(("'", '"')) else ""
     return error(
         "invalid-value",
         path,
-        f"found {value!r}, which cannot be read as {kind} ({_first_line(exc)})",
+        f"found {shown}, which cannot be read as {kind}{why}",
         f"a valid {kind}, or quotes around the value to make it a text",
     )
 
@@ -402,6 +419,7 @@ class _Flattener:
 
     def __init__(self, source: SourceMap) -> None:
         self.source = source
+        self.problems: list[Problem] = []
 
     def plain(self, value: Any, path: FieldPath) -> Any:
         if len(path) > MAX_DEPTH:
@@ -409,7 +427,13 @@ class _Flattener:
         if path == ():
             self.source.values[()] = _own_position(value)
         if isinstance(value, CommentedMap):
-            return {_scalar(key): self._item(value, key, item, path) for key, item in value.items()}
+            plain = {}
+            for key, item in value.items():
+                if isinstance(key, str):
+                    plain[str(key)] = self._item(value, key, item, path)
+                else:  # reported here, where the key's own line is known, and left out
+                    self.problems.append(self._not_a_name(value, key, path))
+            return plain
         if isinstance(value, CommentedSeq):
             items = []
             for index, item in enumerate(value):
@@ -418,6 +442,30 @@ class _Flattener:
                 items.append(self.plain(item, (*path, index)))
             return items
         return _scalar(value)
+
+    def _not_a_name(self, mapping: CommentedMap, key: Any, path: FieldPath) -> Problem:
+        """A key that YAML reads as a number, true/false, a date, nothing or a collection."""
+        if isinstance(key, bool):
+            found = f"the key {str(key).lower()} is true/false"
+        elif isinstance(key, int | float):
+            found = f"the key {key} is a number"
+        elif isinstance(key, dt.date):
+            found = f"the key {key.isoformat()} is a date"
+        elif key is None:
+            found = "a key is empty (null or ~)"
+        elif isinstance(key, tuple | list):
+            found = "a key is a list"
+        else:
+            found = "a key is a mapping"
+        problem = error(
+            "wrong-type",
+            path,
+            found,
+            "a key name written as text (in quotes if it looks like a number, a date or true)",
+        )
+        here = self.source.values.get(path, (0, 0))
+        line, column = (_key_position(mapping, key) or [*here])[:2]
+        return problem.located(self.source.file, line + 1, column + 1)
 
     def _item(self, mapping: CommentedMap, key: Any, item: Any, path: FieldPath) -> Any:
         child = (*path, str(key))

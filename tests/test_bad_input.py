@@ -185,4 +185,93 @@ def test_file_not_in_utf8_is_a_clean_error(tmp_path: Path) -> None:
     file.write_bytes(text.encode("latin-1"))
     result = validate(str(file))
     assert_clean_exit(result, 1)
-    assert "is not UTF-8; expected a UTF-8 text file" in result.output
+    assert "is not UTF-8 (byte " in result.output
+    line = text[: text.index("Japón")].count("\n") + 1
+    column = len(text.splitlines()[line - 1].split("Japón")[0]) + len("Jap") + 1
+    assert f"{file}:{line}:{column}: error: (top level): the byte 0xF3 here is not UTF-8" in (
+        result.output
+    )
+
+
+def _documented_token_prefixes() -> list[str]:
+    """The API token prefixes docs/campaign-format.md lists, in its "Secrets" section."""
+    docs = (BAD.parent.parent / "docs" / "campaign-format.md").read_text(encoding="utf-8")
+    section = docs.split("## Secrets never go in the file", 1)[1].split("\n## ", 1)[0]
+    listed = section.split("an API token starting with one of", 1)[1].split("an AWS", 1)[0]
+    return re.findall(r"`([^`]+)`", listed)
+
+
+def test_the_documented_token_prefixes_are_the_ones_checked() -> None:
+    from scheduler.problems import API_TOKEN_PREFIXES
+
+    assert _documented_token_prefixes() == list(API_TOKEN_PREFIXES)
+
+
+_TOKEN_TAIL = "1234567890-AbCdEfGhIjKlMnOp"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [prefix + _TOKEN_TAIL for prefix in _documented_token_prefixes()]
+    + ["AKIAABCDEFGHIJKLMNOP", "AIza" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345678"],
+)
+@pytest.mark.parametrize("where", ["credentials", "text"])
+def test_each_documented_token_shape_is_refused_and_never_printed(
+    tmp_path: Path, token: str, where: str
+) -> None:
+    text = (BAD / "image-missing.yaml").read_text(encoding="utf-8").split("    images:")[0]
+    if where == "credentials":
+        text = text.replace("credentials: be-tokyo-x", f"credentials: {token}")
+    else:
+        text = text.replace('"The {embassy} joins the campaign."', token)
+    file = tmp_path / "campaign.yaml"
+    file.write_text(text, encoding="utf-8")
+    for args in ([str(file)], ["--json", str(file)]):
+        result = validate(*args)
+        assert_clean_exit(result, 1)
+        assert "secret-in-file" in result.output or ": error: " in result.output
+        assert "looks like" in result.output, result.output
+        assert token not in result.output and token[8:] not in result.output, result.output
+
+
+def _campaign_with_image(folder: Path, image: str = "media/card.png") -> Path:
+    text = (BAD / "image-missing.yaml").read_text(encoding="utf-8")
+    file = folder / "campaign.yaml"
+    file.write_text(text.replace("media/missing.png", image), encoding="utf-8")
+    return file
+
+
+def test_a_media_folder_linked_from_a_shared_drive_is_inside(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-drive" / "cards"
+    shared.mkdir(parents=True)
+    (shared / "card.png").write_bytes((BAD / "media" / "card.png").read_bytes())
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (folder / "media").symlink_to(shared)
+    result = validate(str(_campaign_with_image(folder)))
+    assert_clean_exit(result, 0)
+    assert "0 errors, 0 warnings, 0 notices, 1 deliveries planned" in result.output
+
+
+def test_a_missing_image_behind_a_link_says_where_the_link_points(tmp_path: Path) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (folder / "media").symlink_to(tmp_path / "unmounted-drive")
+    file = _campaign_with_image(folder)
+    result = validate(str(file))
+    assert_clean_exit(result, 1)
+    assert f"{file}:23:15: error: posts[0].images[0].file: 'media/card.png' does not exist in " in (
+        result.output
+    )
+    assert f"(media is a link to {tmp_path / 'unmounted-drive'})" in result.output
+
+
+def test_a_path_out_of_the_folder_stays_refused_whatever_the_links(tmp_path: Path) -> None:
+    folder = tmp_path / "campaign"
+    (folder / "media").mkdir(parents=True)
+    (tmp_path / "card.png").write_bytes((BAD / "media" / "card.png").read_bytes())
+    file = _campaign_with_image(folder, "media/../../card.png")
+    result = validate(str(file))
+    assert_clean_exit(result, 1)
+    assert "media-path" in validate("--json", str(file)).output
+    assert "leaves the campaign's folder" in result.output

@@ -154,6 +154,20 @@ def endless_device(_folder: Path) -> Path:
     return Path("/dev/zero")  # says it holds 0 bytes, and never ends
 
 
+def named_pipe(folder: Path) -> Path:
+    """A FIFO that nothing writes to: opening it to read would wait forever."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "campaign.yaml"
+    if not path.exists():
+        os.mkfifo(path)
+    return path
+
+
+def image_name_too_long(folder: Path) -> Path:
+    image = "  images:\n  - file: media/" + "a" * 300 + ".png\n    alt: {en: A card.}\n"
+    return _write(folder, edit(_DAY, _DAY + image).encode())
+
+
 # The corpus
 
 _NAME = "  name: Orange the World 2026\n"
@@ -326,7 +340,14 @@ CORPUS = [
     Hostile("unreadable", unreadable, "permission denied", unprivileged=True),
     Hostile("symlink-loop", symlink_loop, "too many levels of symbolic links"),
     Hostile("dangling-symlink", dangling_symlink, "no such file"),
-    Hostile("endless-device", endless_device, "larger than 20 MB"),
+    Hostile("endless-device", endless_device, "this is a device, not a regular file"),
+    Hostile("named-pipe", named_pipe, "this is a named pipe (FIFO), not a regular file"),
+    Hostile(
+        "image-name-too-long",
+        image_name_too_long,
+        "cannot be read: file name too long",
+        line=line_of(BASE, _DAY) + 2,
+    ),
     text_case(
         "huge-integer",
         edit(_DAY, "  day: " + "9" * 5_000 + "\n"),
@@ -386,6 +407,12 @@ CORPUS = [
     text_case(
         "grace-of-ages",
         edit(_DAY, _DAY + "  late_grace: 99999999999999999d\n"),
+        "0 to 366 days",
+        at="late_grace",
+    ),
+    text_case(
+        "grace-past-timedelta",
+        edit(_DAY, _DAY + "  late_grace: 999999999999d\n"),
         "0 to 366 days",
         at="late_grace",
     ),

@@ -116,6 +116,9 @@ def _auth_target(
 
 
 def _ask(label: str, *, hide: bool) -> str:
+    # Hiding needs a terminal: with stdin a pipe nothing is echoed anyway, and getpass would
+    # print Python's GetPassWarning.
+    hide = hide and sys.stdin.isatty()
     return str(click.prompt(label, hide_input=hide, err=True))
 
 

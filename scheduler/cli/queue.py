@@ -139,6 +139,13 @@ def queue_cancel(
         change = service.cancel_post(
             opened, post_id, actor=actor, reason=reason, campaign_id=campaign_id
         )
+    if change.already_cancelled is not None:
+        click.secho(
+            f"{change.campaign_id}: post {post_id} was already cancelled "
+            f"({change.already_cancelled.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC); nothing changed",
+            fg="yellow",
+        )
+        return
     _print_change("cancelled", change)
 
 
@@ -286,7 +293,7 @@ def _when(text: str) -> dict[str, Any]:
 
 
 def _print_change(verb: str, change: service.PostChange) -> None:
-    print_problems(change.problems, verbose=False)
+    print_problems(change.problems, verbose=False, hint=None)
     states = Counter(c.state for c in change.report.changes)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no deliveries"
     click.secho(

@@ -42,8 +42,9 @@ def render_preflight(
     console.print(table)
     for media in report.media:
         if not media.ok:
-            console.print(Text(f"{media.file}: {media.problem}", "red"))
-    console.print(_summary(report), style="green" if report.ok else "red")
+            console.print(Text(f"{media.file}: {media.problem}", "red"), soft_wrap=True)
+    # Sentences are never hard-wrapped: a long path must not break a line for a script or a log.
+    console.print(_summary(report), style="green" if report.ok else "red", soft_wrap=True)
     return out.getvalue()
 
 

@@ -235,15 +235,14 @@ def _attention_table(
         title_style=_COLOURS.get(state, ""),
         expand=True,
     )
+    keys = [item.key.removeprefix(prefix) for item in items]
+    # A delivery id is what `campaign settle` takes: it is never cut. The local time may break
+    # between date, time and zone; only the reason wraps inside its words.
     table.add_column("Local time", min_width=16)
-    table.add_column("Delivery", overflow="fold", ratio=1)
+    table.add_column("Delivery", no_wrap=True, min_width=max(map(len, keys), default=8))
     table.add_column("Why", overflow="fold", ratio=1)
-    for item in items:
-        table.add_row(
-            f"{item.local_time.replace('T', ' ')} {item.timezone}",
-            item.key.removeprefix(prefix),
-            _why(item),
-        )
+    for item, key in zip(items, keys, strict=True):
+        table.add_row(f"{item.local_time.replace('T', ' ')} {item.timezone}", key, _why(item))
     return table
 
 

@@ -32,7 +32,9 @@ class CampaignGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CampaignFileError as exc:
-            print_problems(exc.problems, verbose=False)
+            # A file's notices are listed by `campaign validate --verbose`; those of a post given
+            # on the command line (`campaign queue`) have no other place: shown here.
+            print_problems(exc.problems, verbose=not Path(exc.file).is_file())
             fail(f"{exc.file}: {count_problems(exc.problems)}", EXIT_PROBLEMS)
         except UsageError as exc:
             fail(f"error: {exc}", EXIT_USAGE)
@@ -116,7 +118,7 @@ def progress_steps(title: str) -> Iterator[Callable[[str], None] | None]:
         task = progress.add_task(title)
 
         def step(what: str) -> None:
-            progress.update(task, description=f"{title}: {what}")
+            progress.update(task, description=f"{title}: {what}", refresh=True)
 
         yield step
 

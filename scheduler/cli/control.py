@@ -122,6 +122,9 @@ def retract(
     with closing(open_database(database or settings.database)) as opened:
         copies = service.sent_copies(opened, post_id, campaign_id)
         unsent = service.unsent_copies(opened, post_id, campaign_id)
+        if not copies and not unsent:
+            click.echo(f"{post_id}: no copy is on a platform and none waits; nothing to retract")
+            return
         for key, account, url in copies:
             click.echo(f"  {account}: {url or key}")
         question = _retract_question(post_id, len(copies), unsent)

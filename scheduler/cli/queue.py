@@ -293,7 +293,8 @@ def _when(text: str) -> dict[str, Any]:
 
 
 def _print_change(verb: str, change: service.PostChange) -> None:
-    print_problems(change.problems, verbose=False, hint=None)
+    # Every notice is shown: a queued post has few, and no option lists them later.
+    print_problems(change.problems, verbose=True)
     states = Counter(c.state for c in change.report.changes)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no deliveries"
     click.secho(

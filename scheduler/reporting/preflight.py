@@ -26,7 +26,9 @@ def render_preflight(
         highlight=False,
         soft_wrap=False,
     )
-    table = Table(title=f"Preflight of {report.file}", title_justify="left")
+    # The heading is a sentence, not the table's title: a long path never breaks it in two.
+    console.print(Text(f"Preflight of {report.file}", "italic"), soft_wrap=True)
+    table = Table()
     for name in ("Embassy", "Platform", "Handle", "Result"):
         table.add_column(name, no_wrap=True)
     table.add_column("Details", overflow="fold")

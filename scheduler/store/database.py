@@ -66,7 +66,13 @@ class Database:
         url = self.engine.url
         if url.get_backend_name() == "sqlite":
             return url.database or ":memory:"
-        plain = url.set(drivername=url.get_backend_name(), password=None)
+        plain = URL.create(
+            url.get_backend_name(),
+            username=url.username,
+            host=url.host,
+            port=url.port,
+            database=url.database,
+        )
         return plain.render_as_string(hide_password=True)
 
     @property

@@ -47,13 +47,15 @@ def post_options(command: F) -> F:
     """The options that write a post; shared by `queue add` and `queue edit`."""
     options = [
         click.option("--text", "texts", multiple=True, metavar="LANG=TEXT",
-                     help="The text in one language, e.g. --text 'en=Orange the world'."),
+                     help="The text in one language, e.g. --text 'en=Orange the world' "
+                     "(repeatable: one per language)."),
         click.option("--image", "images", multiple=True, metavar="FILE",
-                     help="An image, relative to the current folder (up to 4)."),
+                     help="An image, relative to the current folder (repeatable, up to 4)."),
         click.option("--alt", "alts", multiple=True, metavar="[N:]LANG=TEXT",
-                     help="Alt text of image N (default 1), e.g. --alt '2:fr=Une carte'."),
+                     help="Alt text of image N (default 1), e.g. --alt '2:fr=Une carte' "
+                     "(repeatable)."),
         click.option("--content-warning", "warnings", multiple=True, metavar="LANG=TEXT",
-                     help="A content warning, in one language."),
+                     help="A content warning, in one language (repeatable)."),
         click.option("--embassy", "embassies", multiple=True, metavar="ID",
                      help="Only this embassy (repeatable; default: all)."),
         click.option("--region", "regions", multiple=True, metavar="ID",

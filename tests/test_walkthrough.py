@@ -106,6 +106,16 @@ def test_settle_takes_the_delivery_id_that_status_prints(database: Path) -> None
     assert again.exit_code == EXIT_USAGE and "is sent" in again.output
 
 
+def test_a_terminal_too_narrow_for_the_table_lists_whole_ids(database: Path) -> None:
+    _set_state(database, f"{CAMPAIGN}/{LONG_ID}", "failed", "the instance refused the post")
+    status = run(database, "status", columns=60)
+    assert status.exit_code == 0, status.output
+    assert f"  {LONG_ID}" in status.output.splitlines()
+    assert "    2026-11-25 09:00 America/New_York: ContentRejected: the instance refused" in (
+        status.output
+    )
+
+
 def test_an_id_in_two_campaigns_lists_both(tmp_path: Path, database: Path) -> None:
     other = write_campaign(
         tmp_path / "other",

@@ -30,6 +30,11 @@ from pathlib import Path
 
 from scheduler.errors import ConfigurationError
 
+
+class MissingCredentials(ConfigurationError):
+    """No stored value for some of an account's credentials: `campaign auth` stores them."""
+
+
 ENV_PREFIX = "CAMPAIGN_SECRET_"
 FILE_VARIABLE = "CAMPAIGN_SECRETS_FILE"
 FILE_NAME = "secrets.toml"
@@ -103,7 +108,7 @@ def load_credentials(
     still_missing = [field for field in wanted if field not in found]
     if still_missing:
         variables = ", ".join(env_name(name, field) for field in still_missing)
-        raise ConfigurationError(
+        raise MissingCredentials(
             f"credentials {name!r}: no {', '.join(still_missing)} in the environment "
             f"({variables}) or in the secrets file {path}"
             + ("" if path.exists() else " (which does not exist)")

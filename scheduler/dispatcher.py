@@ -67,7 +67,7 @@ from scheduler.store.deliveries import mark_missed, move
 from scheduler.store.reconciliation import RELEASED
 from scheduler.store.schema import Account, Campaign, Delivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import describe_span
+from scheduler.timing import missed_message
 
 log = logging.getLogger("campaign.dispatcher")
 S = DeliveryState
@@ -359,7 +359,7 @@ class Dispatcher:
         cause: Exception | None = None,
     ) -> None:
         late = at - job.due_at
-        message = f"{describe_span(late)} late, beyond the grace of {describe_span(job.grace)}"
+        message = missed_message(late, job.grace)
         if cause is not None:
             message += f" (after {type(cause).__name__}: {cause})"
         now = self.clock.now()

@@ -33,7 +33,7 @@ from scheduler.store.reconciliation import (
 )
 from scheduler.store.schema import Account, Delivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import describe_span
+from scheduler.timing import missed_message
 
 log = logging.getLogger("campaign.housekeeping")
 S = DeliveryState
@@ -124,8 +124,7 @@ class Housekeeper:
                     if row.state == S.AWAITING_APPROVAL
                     else "not sent in time"
                 )
-                late = describe_span(now - row.due_at)
-                message = f"{why}: {late} late, beyond the grace of {describe_span(grace)}"
+                message = missed_message(now - row.due_at, grace, why)
                 if mark_missed(
                     session,
                     Delivery.id == row.id,

@@ -10,6 +10,7 @@ and the file that were looked at (``adapters.secrets``).
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -21,7 +22,12 @@ from PIL import Image, UnidentifiedImageError
 from adapters import registry
 from adapters.base import AccountCheck, AccountLimits, Adapter, AdapterSettings, StateStore
 from adapters.capabilities import Platform
-from adapters.secrets import default_secrets_file, load_credentials, session_state
+from adapters.secrets import (
+    MissingCredentials,
+    default_secrets_file,
+    load_credentials,
+    session_state,
+)
 from scheduler.errors import CampaignError, UsageError
 from scheduler.loader import LoadedCampaign
 from scheduler.model import CampaignFile, MastodonAccount
@@ -236,6 +242,7 @@ def run_preflight(
                 settings,
                 secrets,
                 classes[ref.platform],
+                loaded.path,
             ): ref
             for ref in refs
         }
@@ -253,10 +260,16 @@ def check_account(
     settings: Settings,
     secrets_file: Path,
     adapter_class: type[Adapter],
+    campaign_file: Path | None = None,
 ) -> AccountResult:
     """One account: its credentials, who they belong to, and its limits against its posts."""
     try:
         live = _verify(ref, settings, secrets_file, adapter_class)
+    except MissingCredentials as exc:  # say how to store them
+        problem = (
+            f"{type(exc).__name__}: {exc}; store them with `{auth_command(ref, campaign_file)}`"
+        )
+        return AccountResult(ref, len(deliveries), problems=(problem,))
     except CampaignError as exc:  # missing credentials, or the platform's refusal
         return AccountResult(ref, len(deliveries), problems=(f"{type(exc).__name__}: {exc}",))
     except Exception as exc:  # a bug must not hide the other accounts' results
@@ -269,6 +282,14 @@ def check_account(
         )
     limit_problems, notes = compare_limits(deliveries, live.limits)
     return AccountResult(ref, len(deliveries), live, (*problems, *limit_problems), tuple(notes))
+
+
+def auth_command(ref: AccountRef, campaign_file: Path | None) -> str:
+    """The `campaign auth` command that stores this account's credentials."""
+    if ref.embassy_id is not None:
+        file = "" if campaign_file is None else f" {shlex.quote(str(campaign_file))}"
+        return f"campaign auth {ref.platform} --account {ref.embassy_id}{file}"
+    return f"campaign auth {ref.platform} --credentials {ref.credentials}"
 
 
 def _verify(

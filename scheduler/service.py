@@ -7,12 +7,12 @@ adapter, in later layers).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from adapters.capabilities import Platform
@@ -45,6 +45,7 @@ from scheduler.store.posts import (
 from scheduler.store.queries import ReportData, StatusData
 from scheduler.store.schema import Account, Campaign, Post
 from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.states import PENDING
 from scheduler.store.states import DeliveryState as S
 from scheduler.store.sync import (
     ORIGIN_QUEUE,
@@ -171,14 +172,20 @@ def sync_file(
     actor: str,
     dry_run: bool = False,
     now: dt.datetime | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> tuple[SyncReport, list[Problem]]:
-    """Bring the store in line with the file at ``path``: all of it, or (on any error) nothing."""
+    """Bring the store in line with the file at ``path``: all of it, or (on any error) nothing.
+    ``step`` is told what is being done, for a progress display (`campaign sync` on a
+    terminal)."""
+    say = step or (lambda _: None)
+    say(f"checking {path}")
     valid = _valid(path)
     assert valid.campaign is not None and valid.plan is not None
     with database.transaction(commit=not dry_run) as session:
         report = sync_campaign(
-            session, valid.campaign, valid.plan, actor=actor, now=now or now_utc()
+            session, valid.campaign, valid.plan, actor=actor, now=now or now_utc(), step=step
         )
+        say("rolling back (dry run)" if dry_run else "committing")
     return report, valid.problems
 
 
@@ -196,6 +203,8 @@ class PostChange:
     problems: list[Problem]
     placement: dict[str, str] | None = None
     """Local wall time chosen per embassy, for a post queued without a time."""
+    already_cancelled: dt.datetime | None = None
+    """When the post had been cancelled, for a cancel that found it so: nothing changed."""
 
 
 def queue_add(
@@ -261,6 +270,15 @@ def cancel_post(
     with database.transaction() as session:
         campaign = choose_campaign(session, campaign_id)
         post = find_post(session, campaign.id, post_id)
+        if post.cancelled_at is not None:  # cancelling is final: a second time changes nothing
+            return PostChange(
+                campaign.id,
+                post_id,
+                post.version,
+                SyncReport(campaign.id),
+                [],
+                already_cancelled=post.cancelled_at,
+            )
         post.cancelled_at = post.updated_at = moment
         report = SyncReport(campaign.id)
         reconcile_deliveries(
@@ -530,6 +548,22 @@ def sent_copies(
         ]
 
 
+def unsent_copies(database: Database, post_id: str, campaign_id: str | None = None) -> int:
+    """How many copies of a post have not gone out yet: those a retraction cancels."""
+    with database.snapshot() as session:
+        campaign = choose_campaign(session, campaign_id)
+        find_post(session, campaign.id, post_id)
+        return len(
+            session.scalars(
+                select(StoredDelivery.id).where(
+                    StoredDelivery.campaign_id == campaign.id,
+                    StoredDelivery.post_id == post_id,
+                    StoredDelivery.state.in_([str(state) for state in PENDING]),
+                )
+            ).all()
+        )
+
+
 def retract(
     database: Database,
     settings: Settings,
@@ -663,8 +697,8 @@ def settle(
     actor: str,
     url: str | None = None,
     now: dt.datetime | None = None,
-) -> str:
-    """A person's decision on one delivery; returns its new state."""
+) -> tuple[str, str]:
+    """A person's decision on one delivery; returns its whole key and its new state."""
     target, allowed = SETTLEMENTS[decision]
     moment = now or now_utc()
     values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "not_before": None}
@@ -673,11 +707,8 @@ def settle(
     else:
         values.update(error_message=f"{decision} decided by {actor}")
     with database.transaction() as session:
-        row = session.scalars(
-            select(StoredDelivery).where(StoredDelivery.key == delivery_key)
-        ).first()
-        if row is None:
-            raise UsageError(f"no delivery {delivery_key}; `campaign status` lists the keys")
+        row = _delivery_by_key(session, delivery_key)
+        delivery_key = row.key
         moved = _settle_one(session, row.id, target, allowed, moment, values)
         if moved is None:
             states = ", ".join(sorted(allowed))
@@ -692,7 +723,33 @@ def settle(
             decision=decision,
             url=url,
         )
-    return str(moved)
+    return delivery_key, str(moved)
+
+
+def _delivery_by_key(session: Session, given: str) -> StoredDelivery:
+    """The delivery ``given`` names: its full key (campaign/post/embassy/platform/part), or the
+    key without the campaign, as `campaign status` shows it when one campaign is shown."""
+    given = given.strip().strip("/")
+    rows = session.scalars(
+        select(StoredDelivery)
+        .where(
+            or_(
+                StoredDelivery.key == given,
+                StoredDelivery.key.endswith(f"/{given}", autoescape=True),
+            )
+        )
+        .order_by(StoredDelivery.key)
+    ).all()
+    exact = [row for row in rows if row.key == given]
+    if exact:
+        return exact[0]
+    short = [row for row in rows if row.key.split("/", 1)[-1] == given]
+    if len(short) == 1:
+        return short[0]
+    if short:
+        keys = ", ".join(row.key for row in short)
+        raise UsageError(f"{given} is in several campaigns: {keys}; give the whole key")
+    raise UsageError(f"no delivery {given}; `campaign status` lists the keys")
 
 
 def _settle_one(

@@ -105,6 +105,16 @@ def utc_offset_label(instant: dt.datetime, tz: ZoneInfo) -> str:
 
 
 def describe_span(span: dt.timedelta) -> str:
-    """'20 min' or '2.5 h': how late something is, for people."""
-    minutes = span.total_seconds() / 60
+    """'40 s', '20 min' or '2.5 h': how late something is, for people. Under a minute in
+    seconds, never '0 min'."""
+    seconds = span.total_seconds()
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
     return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def missed_message(late: dt.timedelta, grace: dt.timedelta, why: str = "not sent in time") -> str:
+    """Why a delivery was missed, in one wording wherever it is decided:
+    'not sent in time: 3.5 h late, beyond the grace of 30 min'."""
+    return f"{why}: {describe_span(late)} late, beyond the grace of {describe_span(grace)}"

@@ -431,7 +431,10 @@ def test_check_reports_each_broken_account_and_passes_the_others(
     (mismatch,) = accounts["be-mexico-x"]["problems"]
     assert mismatch == "the credentials 'be-mexico-x' belong to @BelgicaBrasil, not @BelgicaMexico"
     (missing,) = accounts["be-ottawa-mastodon"]["problems"]
-    assert "ConfigurationError: credentials 'be-ottawa-mastodon'" in missing
+    assert "MissingCredentials: credentials 'be-ottawa-mastodon'" in missing
+    assert missing.endswith(
+        f"; store them with `campaign auth mastodon --account be-ottawa {CAMPAIGN}`"
+    )
     assert "CAMPAIGN_SECRET_BE_OTTAWA_MASTODON_ACCESS_TOKEN" in missing
     assert str(secrets_file) in missing
     assert accounts["be-ottawa-mastodon"]["identity"] is None

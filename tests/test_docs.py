@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 import types
 import typing
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import click
 import jsonschema
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 from pydantic import BaseModel
 
@@ -360,3 +362,88 @@ def test_csv_columns_are_documented(cli_doc: str) -> None:
     table = _section(cli_doc, "Output columns")
     missing = [column for column in CSV_COLUMNS if f"| `{column}` |" not in table]
     assert not missing
+
+
+# --- what the docs claim, checked against the code (issue 10, item 22) -------------------------
+
+ARCHITECTURE_DOC = ROOT / "docs" / "architecture.md"
+_SHELL_EXAMPLE = re.compile(r"^\$ (campaign [^\n]*)\n((?:(?!\$ )[^\n]+\n)+)", re.MULTILINE)
+
+
+def _shell_examples(doc: str) -> list[tuple[str, str]]:
+    """(command, the output printed under it) for every ``$ campaign ...`` line of a sh block
+    that shows its output."""
+    return [
+        (command, output)
+        for lang, body in _FENCE.findall(doc)
+        if lang == "sh"
+        for command, output in _SHELL_EXAMPLE.findall(body)
+    ]
+
+
+def test_there_are_shell_examples_with_output(cli_doc: str) -> None:
+    assert any(command.startswith("campaign validate") for command, _ in _shell_examples(cli_doc))
+
+
+@pytest.mark.parametrize("number", range(len(_shell_examples(CLI_DOC.read_text("utf-8")))))
+def test_shell_examples_print_what_the_docs_show(
+    cli_doc: str, number: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in the repository, on its own campaigns.yaml: the docs quote the real output."""
+    command, shown = _shell_examples(cli_doc)[number]
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(
+        main, shlex.split(command)[1:], prog_name="campaign", env={"COLUMNS": "200"}
+    )
+    assert result.output == shown, f"docs/cli.md: `{command}` prints:\n{result.output}"
+
+
+def test_every_repeatable_option_says_so() -> None:
+    for path, command in COMMANDS:
+        for param in command.params:
+            if isinstance(param, click.Option) and param.multiple and not param.hidden:
+                assert "repeatable" in (param.help or ""), f"{path} {param.opts[0]}"
+
+
+def test_the_visibility_choices_are_those_the_command_takes(cli_doc: str) -> None:
+    from scheduler.model import Visibility
+
+    row = _row_of(_section(cli_doc, "`campaign queue add`"), "`--visibility`")
+    documented = set(re.findall(r"`([a-z]+)`", row.split("|")[2]))
+    assert documented == {str(v) for v in Visibility}
+
+
+def test_the_cli_doc_says_which_commands_act_on_the_platforms(cli_doc: str) -> None:
+    intro = cli_doc[: cli_doc.index("\n## ")]
+    assert "Nothing is ever sent" not in intro
+    for command in ("campaign run", "campaign retract"):
+        assert f"`{command}`" in intro
+
+
+def test_the_architecture_names_only_modules_that_exist() -> None:
+    doc = ARCHITECTURE_DOC.read_text(encoding="utf-8")
+    named = re.findall(r"^\| `((?:scheduler|adapters)/[^`]*)`", doc, re.MULTILINE)
+    assert named
+    for path in named:
+        assert (ROOT / path).exists(), f"docs/architecture.md names {path}, which does not exist"
+    diagram = next(body for lang, body in _FENCE.findall(doc) if lang == "")
+    store = re.search(r"store \(([^)]*)\)", diagram)
+    assert store is not None
+    for module in store.group(1).split(", "):
+        assert (ROOT / "scheduler" / "store" / f"{module}.py").exists(), module
+
+
+def test_the_architecture_lists_every_service_function() -> None:
+    import inspect
+
+    from scheduler import service
+
+    doc = ARCHITECTURE_DOC.read_text(encoding="utf-8")
+    row = _row_of(doc, "`scheduler/service.py`")
+    functions = [
+        name
+        for name, value in inspect.getmembers(service, inspect.isfunction)
+        if value.__module__ == service.__name__ and not name.startswith("_")
+    ]
+    missing = [name for name in functions if f"`{name}()`" not in row]
+    assert not missing, f"docs/architecture.md: service functions not listed: {missing}"

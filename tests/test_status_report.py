@@ -272,7 +272,7 @@ def test_the_table_puts_attention_first_and_fits_100_columns(synced: Database) -
     assert positions == sorted(positions)
     assert "launch/be-tokyo/mastodon/1" in text and f"{CAMPAIGN}/launch" not in text
     assert "ContentRejected: Validation" in text and "(2 attempts)" in text
-    assert "2026-11-25 08:00 Asia/Tokyo" in text
+    assert "│ 2026-11-25 08:00 │" in text and "│ Asia/Tokyo       │" in text  # zone below
     assert "ambassador's account compromised" in text and "embassy be-tokyo," in text
     assert "suspended since 2026-11-20 12:00 UTC: instance" in text
     header = next(line for line in text.splitlines() if line.lstrip().startswith("failed"))

@@ -116,6 +116,17 @@ def _auth_target(
 
 
 def _ask(label: str, *, hide: bool) -> str:
+    if hide and not sys.stdin.isatty():
+        # Hiding needs a terminal: getpass would print Python's GetPassWarning. From a pipe
+        # nothing is echoed anyway; the secret is read as one line, and never printed.
+        while True:
+            click.echo(f"{label}: ", nl=False, err=True)
+            line = sys.stdin.readline()
+            click.echo(err=True)
+            if not line:
+                raise click.Abort
+            if line.strip():
+                return line.rstrip("\r\n")
     return str(click.prompt(label, hide_input=hide, err=True))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -32,7 +32,9 @@ class CampaignGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CampaignFileError as exc:
-            print_problems(exc.problems, verbose=False)
+            # A file's notices are listed by `campaign validate --verbose`; those of a post given
+            # on the command line (`campaign queue`) have no other place: shown here.
+            print_problems(exc.problems, verbose=not Path(exc.file).is_file())
             fail(f"{exc.file}: {count_problems(exc.problems)}", EXIT_PROBLEMS)
         except UsageError as exc:
             fail(f"error: {exc}", EXIT_USAGE)
@@ -60,7 +62,14 @@ def main() -> None:
     """Plan, check, preview and send coordinated social-media campaigns."""
 
 
-def print_problems(problems: list[Problem], verbose: bool) -> None:
+FILE_NOTICES_HINT = "`campaign validate --verbose` lists them"
+
+
+def print_problems(
+    problems: list[Problem], verbose: bool, hint: str | None = FILE_NOTICES_HINT
+) -> None:
+    """Errors, warnings and (with ``verbose``) notices; ``hint`` says how to see those hidden,
+    only where there is a way: `queue add` has no option for it."""
     hidden = 0
     for problem in problems:
         if problem.severity is Severity.NOTICE and not verbose:
@@ -68,7 +77,8 @@ def print_problems(problems: list[Problem], verbose: bool) -> None:
             continue
         click.secho(printable(str(problem)), fg=_COLOURS[problem.severity])
     if hidden:
-        click.echo(f"({hidden} notice{'s' * (hidden != 1)} not shown; --verbose lists them)")
+        shown = f"{hidden} notice{'s' * (hidden != 1)} not shown"
+        click.echo(f"({shown}; {hint})" if hint else f"({shown})")
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -85,6 +95,32 @@ def write_output(text: str, output: Path | None) -> None:
             partial.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
     click.echo(f"wrote {output}", err=True)
+
+
+@contextlib.contextmanager
+def progress_steps(title: str) -> Iterator[Callable[[str], None] | None]:
+    """On a terminal, a spinner on standard error naming the step under way and the time spent,
+    gone once the work is done; when standard error is not a terminal (a pipe, a log, a
+    script), nothing at all: the callable is None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console  # only a terminal pays for rich
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(title)
+
+        def step(what: str) -> None:
+            progress.update(task, description=f"{title}: {what}", refresh=True)
+
+        yield step
 
 
 def config_option(command: Callable[..., Any]) -> Callable[..., Any]:

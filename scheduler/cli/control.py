@@ -121,9 +121,13 @@ def retract(
     settings = load_settings(config)
     with closing(open_database(database or settings.database)) as opened:
         copies = service.sent_copies(opened, post_id, campaign_id)
+        unsent = service.unsent_copies(opened, post_id, campaign_id)
+        if not copies and not unsent:
+            click.echo(f"{post_id}: no copy is on a platform and none waits; nothing to retract")
+            return
         for key, account, url in copies:
             click.echo(f"  {account}: {url or key}")
-        question = f"Delete these {len(copies)} copies of {post_id} and cancel the rest?"
+        question = _retract_question(post_id, len(copies), unsent)
         if not yes and not click.confirm(question, default=False):
             raise click.Abort
         results = service.retract(
@@ -138,6 +142,24 @@ def retract(
     click.echo(f"{post_id}: {len(results) - failed} deleted, {failed} not deleted")
     if failed:
         raise SystemExit(1)
+
+
+def _retract_question(post_id: str, sent: int, unsent: int) -> str:
+    """What retract will do, with both numbers: "Delete these 2 copies of launch and cancel
+    the 5 not sent yet?"."""
+
+    def copies(count: int) -> str:
+        return f"{count} cop{'y' if count == 1 else 'ies'}"
+
+    delete = (
+        f"Delete {'this' if sent == 1 else 'these'} {copies(sent)} of {post_id}"
+        if sent
+        else f"No copy of {post_id} is on a platform. Delete nothing"
+    )
+    cancel = (
+        f"cancel the {copies(unsent)} not sent yet" if unsent else "cancel nothing (none waits)"
+    )
+    return f"{delete} and {cancel}?"
 
 
 @main.command()
@@ -160,7 +182,8 @@ def settle(
     """Decide, for one delivery, what the daemon could not.
 
     For a delivery whose outcome is unknown or under review, or one that failed or was missed.
-    DELIVERY is its key, as status and report show it (campaign/post/embassy/platform/part).
+    DELIVERY is its id as status shows it (post/embassy/platform/part), or its whole key with
+    the campaign first, as report shows it; an id in several campaigns needs the whole key.
     """
     given = {
         "posted": posted_url is not None,
@@ -172,5 +195,5 @@ def settle(
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --posted URL, --not-posted, --retry, --give-up")
     with closing(open_database(database)) as opened:
-        state = service.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
-    click.secho(f"{delivery}: {state}", fg="green")
+        key, state = service.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
+    click.secho(f"{key}: {state}", fg="green")

@@ -47,7 +47,7 @@ def validate(file: Path, as_json: bool, verbose: bool) -> None:
         }
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        print_problems(result.problems, verbose)
+        print_problems(result.problems, verbose, hint="--verbose lists them")
         planned = f", {len(result.plan.deliveries)} deliveries planned" if result.plan else ""
         click.secho(
             f"{file}: {count_problems(result.problems)}{planned}",
@@ -70,16 +70,28 @@ def schema(output: Path | None) -> None:
 
 
 def _parse_day(plan: Plan, text: str) -> dt.date:
+    """A campaign day or a date, refused alike (exit 2, naming the window) when outside it."""
+    last = (plan.window_end - plan.window_start).days + 1
+    window = f"{plan.window_start} to {plan.window_end}"
+    outside = (
+        f"--day {text}: not in the campaign, which runs from day 1 to day {last} ({window}); "
+        "expected a day number or a date in it"
+    )
     if text.isdigit():
-        last = (plan.window_end - plan.window_start).days + 1
         # Checked before any date arithmetic: '²' or '99999999999' must not reach timedelta.
         if not text.isascii() or not 1 <= int(text) <= last:
-            raise UsageError(f"--day {text}: expected a campaign day from 1 to {last}")
+            raise UsageError(outside)
         return plan.window_start + dt.timedelta(days=int(text) - 1)
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"--day {text}: expected a day number or a date like 2026-11-27") from exc
+        raise UsageError(
+            f"--day {text}: expected a day number (1 to {last}) or a date like "
+            f"{plan.window_start}; the campaign runs from {window}"
+        ) from exc
+    if not plan.window_start <= day <= plan.window_end:
+        raise UsageError(outside)
+    return day
 
 
 def _decimal(value: str, option: str) -> Decimal:
@@ -117,7 +129,7 @@ PREVIEW_FORMATS = ("table", "json", "csv", "html")
     "platforms",
     multiple=True,
     type=click.Choice([str(p) for p in Platform]),
-    help="Only this platform.",
+    help="Only this platform (repeatable).",
 )
 @click.option(
     "--day",

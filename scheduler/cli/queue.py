@@ -47,13 +47,15 @@ def post_options(command: F) -> F:
     """The options that write a post; shared by `queue add` and `queue edit`."""
     options = [
         click.option("--text", "texts", multiple=True, metavar="LANG=TEXT",
-                     help="The text in one language, e.g. --text 'en=Orange the world'."),
+                     help="The text in one language, e.g. --text 'en=Orange the world' "
+                     "(repeatable: one per language)."),
         click.option("--image", "images", multiple=True, metavar="FILE",
-                     help="An image, relative to the current folder (up to 4)."),
+                     help="An image, relative to the current folder (repeatable, up to 4)."),
         click.option("--alt", "alts", multiple=True, metavar="[N:]LANG=TEXT",
-                     help="Alt text of image N (default 1), e.g. --alt '2:fr=Une carte'."),
+                     help="Alt text of image N (default 1), e.g. --alt '2:fr=Une carte' "
+                     "(repeatable)."),
         click.option("--content-warning", "warnings", multiple=True, metavar="LANG=TEXT",
-                     help="A content warning, in one language."),
+                     help="A content warning, in one language (repeatable)."),
         click.option("--embassy", "embassies", multiple=True, metavar="ID",
                      help="Only this embassy (repeatable; default: all)."),
         click.option("--region", "regions", multiple=True, metavar="ID",
@@ -139,6 +141,13 @@ def queue_cancel(
         change = service.cancel_post(
             opened, post_id, actor=actor, reason=reason, campaign_id=campaign_id
         )
+    if change.already_cancelled is not None:
+        click.secho(
+            f"{change.campaign_id}: post {post_id} was already cancelled "
+            f"({change.already_cancelled.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC); nothing changed",
+            fg="yellow",
+        )
+        return
     _print_change("cancelled", change)
 
 
@@ -286,7 +295,8 @@ def _when(text: str) -> dict[str, Any]:
 
 
 def _print_change(verb: str, change: service.PostChange) -> None:
-    print_problems(change.problems, verbose=False)
+    # Every notice is shown: a queued post has few, and no option lists them later.
+    print_problems(change.problems, verbose=True)
     states = Counter(c.state for c in change.report.changes)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no deliveries"
     click.secho(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from scheduler import service
-from scheduler.cli.common import CampaignPath, main, print_problems
+from scheduler.cli.common import CampaignPath, main, print_problems, progress_steps
 from scheduler.settings import CONFIG_ENV, load_settings
 from scheduler.store.audit import ACTOR_ENV, default_actor
 from scheduler.store.database import (
@@ -108,8 +108,8 @@ def sync(
     New posts are scheduled, changed ones updated if not yet sent, removed ones cancelled.
     Sent posts are never touched; a change to one is reported. Queued posts are left alone.
     """
-    with closing(open_database(database)) as opened:
-        report, problems = service.sync_file(file, opened, actor=actor, dry_run=dry_run)
+    with closing(open_database(database)) as opened, progress_steps("sync") as step:
+        report, problems = service.sync_file(file, opened, actor=actor, dry_run=dry_run, step=step)
     if as_json:
         click.echo(json.dumps(_report_json(report, dry_run), indent=2, ensure_ascii=False))
         return

@@ -39,7 +39,8 @@ def render_table(
     )
     console.print(
         f"[bold]{plan.campaign_name}[/] ({plan.campaign_id}), "
-        f"{plan.window_start} to {plan.window_end} - dry run, nothing is sent"
+        f"{plan.window_start} to {plan.window_end} - dry run, nothing is sent",
+        soft_wrap=True,
     )
     inline = problems_by_source(problems)
     for day, items in _by_local_day(deliveries).items():

@@ -26,7 +26,9 @@ def render_preflight(
         highlight=False,
         soft_wrap=False,
     )
-    table = Table(title=f"Preflight of {report.file}", title_justify="left")
+    # The heading is a sentence, not the table's title: a long path never breaks it in two.
+    console.print(Text(f"Preflight of {report.file}", "italic"), soft_wrap=True)
+    table = Table()
     for name in ("Embassy", "Platform", "Handle", "Result"):
         table.add_column(name, no_wrap=True)
     table.add_column("Details", overflow="fold")
@@ -42,8 +44,9 @@ def render_preflight(
     console.print(table)
     for media in report.media:
         if not media.ok:
-            console.print(Text(f"{media.file}: {media.problem}", "red"))
-    console.print(_summary(report), style="green" if report.ok else "red")
+            console.print(Text(f"{media.file}: {media.problem}", "red"), soft_wrap=True)
+    # Sentences are never hard-wrapped: a long path must not break a line for a script or a log.
+    console.print(_summary(report), style="green" if report.ok else "red", soft_wrap=True)
     return out.getvalue()
 
 

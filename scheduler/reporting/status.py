@@ -170,7 +170,7 @@ def render_status(
         )
         return out.getvalue()
     console.print(_heading(data, database), soft_wrap=True)
-    for renderable in _attention(data):
+    for renderable in _attention(data, console.width):
         console.print(renderable, soft_wrap=isinstance(renderable, Text))
     if data.pauses:
         console.print(_pauses_table(data.pauses))
@@ -202,7 +202,7 @@ def _minute(instant: dt.datetime) -> str:
     return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def _attention(data: StatusData) -> list[Table | Text]:
+def _attention(data: StatusData, width: int) -> list[Table | Text]:
     if not data.attention_total:
         return [Text("Nothing needs attention.", style="green")]
     counts = ", ".join(
@@ -214,7 +214,7 @@ def _attention(data: StatusData) -> list[Table | Text]:
     # One campaign: its id is in the heading, so keys are shown as the planner's ids.
     prefix = f"{data.campaigns[0].id}/" if len(data.campaigns) == 1 else ""
     for state, items in groupby(data.attention, key=lambda item: item.state):
-        shown.append(_attention_table(state, list(items), data.states.counts[state], prefix))
+        shown.append(_attention_table(state, list(items), data.states.counts[state], prefix, width))
     if data.attention_more:
         shown.append(
             Text(
@@ -225,26 +225,46 @@ def _attention(data: StatusData) -> list[Table | Text]:
     return shown
 
 
+_LOCAL_TIME_WIDTH = 16  # "2026-11-25 08:00", the zone below it
+_WHY_WIDTH = 20
+_TABLE_EDGES = 10  # the borders and padding of a three-column table
+
+
 def _attention_table(
-    state: DeliveryState, items: list[AttentionItem], total: int, prefix: str
-) -> Table:
+    state: DeliveryState, items: list[AttentionItem], total: int, prefix: str, width: int
+) -> Table | Text:
     listed = f"{len(items)} of {total}" if len(items) < total else str(total)
+    keys = [item.key.removeprefix(prefix) for item in items]
+    local = max(_LOCAL_TIME_WIDTH, *(len(item.timezone) for item in items))
+    if local + max(map(len, keys)) + _WHY_WIDTH + _TABLE_EDGES > width:
+        return _attention_lines(state, items, keys, listed)
     table = Table(
         title=f"{label(state).capitalize()}: {listed}",
         title_justify="left",
         title_style=_COLOURS.get(state, ""),
         expand=True,
     )
-    table.add_column("Local time", min_width=16)
-    table.add_column("Delivery", overflow="fold", ratio=1)
-    table.add_column("Why", overflow="fold", ratio=1)
-    for item in items:
-        table.add_row(
-            f"{item.local_time.replace('T', ' ')} {item.timezone}",
-            item.key.removeprefix(prefix),
-            _why(item),
-        )
+    # A delivery id is what `campaign settle` takes: it is never cut (on a terminal too narrow
+    # for the table, the list below is printed instead). The local time may break between
+    # time and zone; the reason wraps.
+    table.add_column("Local time", width=local)
+    table.add_column("Delivery", no_wrap=True, min_width=max(map(len, keys)))
+    table.add_column("Why", overflow="fold", min_width=_WHY_WIDTH, ratio=1)
+    for item, key in zip(items, keys, strict=True):
+        table.add_row(f"{item.local_time.replace('T', ' ')} {item.timezone}", key, _why(item))
     return table
+
+
+def _attention_lines(
+    state: DeliveryState, items: list[AttentionItem], keys: list[str], listed: str
+) -> Text:
+    """The attention table as lines, for a terminal too narrow for it: each id whole on a line
+    of its own (the terminal may wrap it, never cut it), then its time and why."""
+    text = Text(f"{label(state).capitalize()}: {listed}", style=_COLOURS.get(state, ""))
+    for item, key in zip(items, keys, strict=True):
+        text.append(f"\n  {key}\n", style="bold")
+        text.append(f"    {item.local_time.replace('T', ' ')} {item.timezone}: {_why(item)}")
+    return text
 
 
 def _why(item: AttentionItem) -> str:

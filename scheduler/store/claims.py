@@ -30,10 +30,14 @@ from sqlalchemy.orm import Session, aliased
 
 from scheduler.store.deliveries import move
 from scheduler.store.schema import Account, Attempt, Delivery, Pause
-from scheduler.store.states import DeliveryState
+from scheduler.store.states import DeliveryState, guard
 
 S = DeliveryState
-CLAIMABLE = (str(S.SCHEDULED), str(S.RETRY_WAITING))
+# The claim is the one state change that is not a move(): it needs the claimed row back in the
+# same statement (RETURNING). Its from-states are checked against the machine all the same.
+CLAIMABLE = tuple(
+    str(s) for s in sorted(guard(S.CLAIMED, frozenset({S.SCHEDULED, S.RETRY_WAITING})))
+)
 BUSY = (str(S.CLAIMED), str(S.SENDING))
 
 

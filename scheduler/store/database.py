@@ -61,8 +61,19 @@ class Database:
 
     @property
     def name(self) -> str:
-        """The location, fit to print: never with a password."""
-        return self.engine.url.render_as_string(hide_password=True)
+        """The location, fit to print for comms officers: a SQLite file's plain path, a
+        server's ``postgresql://user@host/db`` without the driver; never with a password."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return url.database or ":memory:"
+        plain = URL.create(
+            url.get_backend_name(),
+            username=url.username,
+            host=url.host,
+            port=url.port,
+            database=url.database,
+        )
+        return plain.render_as_string(hide_password=True)
 
     @property
     def dialect(self) -> str:

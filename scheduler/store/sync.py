@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -90,18 +90,31 @@ class SyncReport:
 
 
 def sync_campaign(
-    session: Session, loaded: LoadedCampaign, plan: Plan, *, actor: str, now: dt.datetime
+    session: Session,
+    loaded: LoadedCampaign,
+    plan: Plan,
+    *,
+    actor: str,
+    now: dt.datetime,
+    step: Callable[[str], None] | None = None,
 ) -> SyncReport:
-    """Apply ``plan`` (of ``loaded``) to the store within ``session``'s transaction."""
+    """Apply ``plan`` (of ``loaded``) to the store within ``session``'s transaction.
+    ``step`` is told what is being done, for a progress display."""
+    say = step or (lambda _: None)
     spec = loaded.spec
     report = SyncReport(spec.campaign.id)
+    say("campaign, embassies and accounts")
     _upsert_campaign(session, loaded, actor, now)
     _replace_embassies(session, spec)
     accounts = _upsert_accounts(session, spec)
+    say(f"{len(spec.posts)} posts")
     posts = _sync_posts(session, spec, report, actor, now)
+    say("media")
     store_media(session, plan, loaded.folder)
     policy = spec.campaign.policies.approval
+    say(f"{len(plan.deliveries)} deliveries")
     reconcile_deliveries(session, plan.deliveries, posts, accounts, policy, report, now)
+    say("approvals")
     apply_approval_policy(session, policy.required, posts, report, now)
     record(
         session,

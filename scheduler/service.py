@@ -122,7 +122,23 @@ def sync_file(
     now: dt.datetime | None = None,
 ) -> tuple[SyncReport, list[Problem]]:
     """Bring the store in line with the file at ``path``: all of it, or (on any error) nothing."""
-    valid = _valid(path)
+    return sync_valid(_valid(path), database, actor=actor, dry_run=dry_run, now=now)
+
+
+def valid_file(path: Path) -> Validation:
+    """The validation of a file with no error: CampaignFileError (every problem) otherwise."""
+    return _valid(path)
+
+
+def sync_valid(
+    valid: Validation,
+    database: Database,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> tuple[SyncReport, list[Problem]]:
+    """:func:`sync_file` for a file validated already (:func:`valid_file`)."""
     assert valid.campaign is not None and valid.plan is not None
     with database.transaction(commit=not dry_run) as session:
         report = sync_campaign(

@@ -190,7 +190,7 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
 
 
 def _opened(database: str | None) -> closing[Any]:
-    return closing(open_database(database))
+    return closing(open_database(database, create=False))
 
 
 @contextmanager

@@ -85,7 +85,7 @@ def db_upgrade(database: str | None) -> None:
 @database_option
 def db_revision(database: str | None) -> None:
     """Show the database's schema revision and the one this program expects."""
-    opened = open_database(database, check_schema=False)
+    opened = open_database(database, check_schema=False, create=False)
     try:
         current = current_revision(opened)
     finally:
@@ -108,8 +108,9 @@ def sync(
     New posts are scheduled, changed ones updated if not yet sent, removed ones cancelled.
     Sent posts are never touched; a change to one is reported. Queued posts are left alone.
     """
-    with closing(open_database(database)) as opened:
-        report, problems = service.sync_file(file, opened, actor=actor, dry_run=dry_run)
+    valid = service.valid_file(file)  # an invalid file creates no database
+    with closing(open_database(database, create=not dry_run)) as opened:
+        report, problems = service.sync_valid(valid, opened, actor=actor, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(_report_json(report, dry_run), indent=2, ensure_ascii=False))
         return

@@ -14,10 +14,12 @@ import click
 
 from scheduler import service
 from scheduler.cli.common import CampaignPath, main, print_problems
+from scheduler.errors import NoSuchDatabase
 from scheduler.settings import CONFIG_ENV, load_settings
 from scheduler.store.audit import ACTOR_ENV, default_actor
 from scheduler.store.database import (
     DATABASE_ENV,
+    IN_MEMORY,
     current_revision,
     head_revision,
     open_database,
@@ -109,10 +111,23 @@ def sync(
     Sent posts are never touched; a change to one is reported. Queued posts are left alone.
     """
     valid = service.valid_file(file)  # an invalid file creates no database
-    with closing(open_database(database, create=not dry_run)) as opened:
+    missing: str | None = None
+    try:
+        opened = open_database(database, create=not dry_run)
+    except NoSuchDatabase as exc:
+        if not dry_run:
+            raise
+        missing = str(exc)  # a dry run of a first sync: against an empty database in memory
+        opened = open_database(IN_MEMORY)
+    with closing(opened):
         report, problems = service.sync_valid(valid, opened, actor=actor, dry_run=dry_run)
+    if missing and not as_json:  # JSON says it as "database_missing"
+        click.secho(f"{missing}; shown against an empty database", fg="yellow", err=True)
     if as_json:
-        click.echo(json.dumps(_report_json(report, dry_run), indent=2, ensure_ascii=False))
+        document = _report_json(report, dry_run) | (
+            {"database_missing": missing} if missing else {}
+        )
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     print_problems([p for p in problems if p.is_error or p.severity == "warning"], False)
     _print_sync(report, dry_run, verbose)

@@ -69,7 +69,9 @@ class Database:
     @property
     def name(self) -> str:
         """The location, fit to print: never with a password."""
-        return self.engine.url.render_as_string(hide_password=True)
+        path = sqlite_path(self.engine.url)
+        url = URL.create("sqlite+pysqlite", database=path) if path else self.engine.url
+        return url.render_as_string(hide_password=True)
 
     @property
     def location(self) -> str:
@@ -143,6 +145,17 @@ def open_database(
         database.close()
         raise
     return database
+
+
+def missing_file(target: str | None) -> str | None:
+    """The path of a SQLite database that does not exist (yet); None when it exists, or for
+    PostgreSQL."""
+    path = sqlite_path(database_url(target))
+    return path if path is not None and not Path(path).is_file() else None
+
+
+IN_MEMORY = "sqlite+pysqlite:///:memory:"
+"""A database that lives as long as the process: a dry run against a missing file uses it."""
 
 
 def _refuse_missing(url: URL) -> None:

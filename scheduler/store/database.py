@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -182,24 +183,37 @@ def _engine(url: URL, *, create: bool = True) -> Engine:
         path = sqlite_path(url)
         if path and create:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # `?timeout=SECONDS` on a sqlite:// URL: how long to wait for another program's write.
+        timeout = _seconds(url.query.get("timeout"), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        url = url.difference_update_query(["timeout"])
+        connect_args: dict[str, Any] = {"timeout": timeout}
         if path and not create and not url.query:
             # Opened as a URI with mode=rw, SQLite itself never creates the file: one removed
             # between the check and the connection stays missing.
             url = url.set(database=f"file:{quote(path)}", query={"mode": "rw", "uri": "true"})
         engine = create_engine(url, connect_args=connect_args)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", partial(_sqlite_on_connect, int(timeout * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _seconds(text: Any, default: float) -> float:
+    try:
+        value = float(text) if isinstance(text, str) else default
+    except ValueError:
+        raise ConfigurationError(f"--database: timeout={text} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise ConfigurationError(f"--database: timeout={text}: expected 0 to 3600 seconds")
+    return value
+
+
+def _sqlite_on_connect(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the daemon's writes
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpoint
     cursor.close()
@@ -307,8 +321,8 @@ _UNAVAILABLE_STATES = {
 }
 _SCHEMA_STATES = {"42P01": "a table is missing", "42703": "a column is missing"}
 _SQLITE_UNAVAILABLE = {
-    "database is locked": "it is locked by another program (waited "
-    f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s); try again when it has finished",
+    "database is locked": "it is locked by another program writing to it; try again when it "
+    "has finished",
     "readonly database": "it is read-only: check the file's and its folder's permissions",
     "disk is full": "the disk is full",
     "disk i/o error": "a disk I/O error occurred",

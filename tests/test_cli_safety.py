@@ -1,0 +1,268 @@
+"""Commands that must not do the wrong thing quietly (issue 10): the kill switch on a target that
+does not exist, a mistyped --database, the database's own errors, and past-due work."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from campaign_builders import post, write_campaign
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select, text
+
+from scheduler.cli import EXIT_USAGE, main
+from scheduler.store.database import open_database
+from scheduler.store.schema import Pause
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, database: str | None = None, stdin: str | None = None) -> Result:
+    env = {"CAMPAIGN_USER": "ines", "CAMPAIGN_DATABASE": database} if database else {}
+    return CliRunner().invoke(
+        main, list(args), env={"CAMPAIGN_USER": "ines", **env}, input=stdin, catch_exceptions=False
+    )
+
+
+def one_clean_line(result: Result) -> str:
+    """The error, which must be one line with no traceback, SQL or parameters."""
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    for leak in ("Traceback", "INSERT", "UPDATE", "SELECT", "[parameters", "sqlalche.me"):
+        assert leak not in result.output, result.output
+    return lines[0]
+
+
+@pytest.fixture
+def synced(tmp_path: Path, database_url: str) -> Iterator[str]:
+    """A database holding the builders' campaign: orange-2026, be-tokyo, be-newyork, be-paris,
+    post launch."""
+    result = run("sync", str(write_campaign(tmp_path / "c")), database=database_url)
+    assert result.exit_code == 0, result.output
+    yield database_url
+
+
+def pauses(database_url: str) -> int:
+    opened = open_database(database_url)
+    try:
+        with opened.snapshot() as session:
+            return session.scalar(select(func.count()).select_from(Pause)) or 0
+    finally:
+        opened.close()
+
+
+# --- 1. the kill switch refuses targets that do not exist ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "typo", "hint"),
+    [
+        ("--embassy", "be-tokio", "be-tokyo"),
+        ("--post", "lanch", "launch"),
+        ("--campaign", "orange-2025", "orange-2026"),
+    ],
+)
+def test_pause_refuses_a_mistyped_target_and_pauses_nothing(
+    synced: str, option: str, typo: str, hint: str
+) -> None:
+    result = run("pause", option, typo, "--reason", "test", database=synced)
+    assert result.exit_code == EXIT_USAGE, result.output
+    line = one_clean_line(result)
+    assert f"{option} {typo}: no such" in line and f"did you mean '{hint}'?" in line
+    assert "paused" not in line.split(";")[0]
+    assert pauses(synced) == 0
+
+
+def test_pause_lists_the_valid_ids_when_nothing_is_close(synced: str) -> None:
+    result = run("pause", "--embassy", "be-nowhere", "--reason", "test", database=synced)
+    assert result.exit_code == EXIT_USAGE
+    assert "expected one of: be-newyork, be-paris, be-tokyo" in one_clean_line(result)
+    assert pauses(synced) == 0
+
+
+def test_an_embassy_of_another_campaign_is_not_in_scope(synced: str) -> None:
+    result = run(
+        "pause", "--campaign", "orange-2026", "--post", "nope", "--reason", "x", database=synced
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "--post nope: no such post in campaign orange-2026" in result.output
+
+
+def test_resume_refuses_a_mistyped_target(synced: str) -> None:
+    assert run("pause", "--embassy", "be-tokyo", "--reason", "t", database=synced).exit_code == 0
+    result = run("resume", "--embassy", "be-tokio", database=synced)
+    assert result.exit_code == EXIT_USAGE
+    assert "did you mean 'be-tokyo'?" in one_clean_line(result)
+    lifted = run("resume", "--embassy", "be-tokyo", database=synced)
+    assert lifted.exit_code == 0 and "1 pause(s) lifted" in lifted.output
+
+
+# --- 2. a mistyped --database creates nothing ---------------------------------------------------
+
+COMMANDS_THAT_NEVER_CREATE = [
+    ["status"],
+    ["status", "--json"],
+    ["report", "-f", "csv"],
+    ["queue", "list"],
+    ["queue", "add", "--text", "en=Hello"],
+    ["queue", "cancel", "launch", "--reason", "x"],
+    ["approve", "launch"],
+    ["pause", "--reason", "x"],
+    ["resume"],
+    ["settle", "orange-2026/launch/be-tokyo/x/1", "--give-up"],
+    ["retract", "launch", "--reason", "x", "--yes"],
+    ["db", "revision"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS_THAT_NEVER_CREATE, ids=" ".join)
+def test_a_missing_database_is_refused_and_not_created(tmp_path: Path, args: list[str]) -> None:
+    missing = tmp_path / "nowhere" / "x.db"
+    result = run(*args, "--database", str(missing))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert one_clean_line(result).startswith(f"error: no such database: {missing}")
+    assert not missing.parent.exists()
+
+
+def test_run_refuses_a_missing_database(tmp_path: Path) -> None:
+    """Through a process of its own: before the fix, `run` made the database and kept going."""
+    missing = tmp_path / "nowhere" / "x.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CAMPAIGN_USER": "ines"}
+    env.pop("CAMPAIGN_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "from scheduler.cli import main; main()", "run", "--database",
+         str(missing)],
+        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert f"no such database: {missing}" in done.stderr and "Traceback" not in done.stderr
+    assert not missing.parent.exists()
+
+
+def test_sync_of_an_invalid_file_creates_no_database(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "x.db"
+    path = write_campaign(tmp_path / "c", posts=[post("launch", day=40)])
+    result = run("sync", str(path), "--database", str(missing))
+    assert result.exit_code == 1
+    assert not missing.parent.exists()
+
+
+def test_a_dry_run_sync_of_a_missing_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "x.db"
+    result = run(
+        "sync", str(write_campaign(tmp_path / "c")), "--dry-run", "--database", str(missing)
+    )
+    assert result.exit_code == 0, result.output
+    assert f"no such database: {missing}" in result.output
+    assert "would change: 7 added" in result.output
+    assert not missing.parent.exists()
+    created = run("sync", str(write_campaign(tmp_path / "c")), "--database", str(missing))
+    assert created.exit_code == 0 and missing.is_file()
+
+
+def test_a_postgresql_database_that_does_not_exist_is_one_line(postgres_server: str) -> None:
+    url = postgres_server.rsplit("/", 1)[0] + "/campaign_no_such_database"
+    result = run("status", "--database", url)
+    assert result.exit_code == EXIT_USAGE
+    assert "no such database: postgresql+psycopg://" in one_clean_line(result)
+
+
+# --- 3. the database's errors are one line naming the database, no SQL, no data -----------------
+
+SECRET_REASON = "the-campaign-data-7f3a"
+PERMISSIONS = "check the file's and its folder's permissions"
+
+
+def _writes(tmp_path: Path) -> list[list[str]]:
+    return [
+        ["pause", "--reason", SECRET_REASON],
+        ["approve", "launch", "--as", "marc"],
+        ["sync", str(write_campaign(tmp_path / "c2", posts=[post("launch"), post("day2", day=2)]))],
+        ["queue", "add", "--text", f"en={SECRET_REASON}", "--at", "2026-12-09T10:00Z"],
+    ]
+
+
+@pytest.fixture
+def sqlite_synced(tmp_path: Path) -> Path:
+    target = tmp_path / "db" / "campaign.db"
+    result = run("sync", str(write_campaign(tmp_path / "c")), "--database", str(target))
+    assert result.exit_code == 0, result.output
+    return target
+
+
+def test_a_read_only_database_is_one_line(tmp_path: Path, sqlite_synced: Path) -> None:
+    """Read-only through SQLite's own `mode=ro` URI: chmod does not stop root, who may run the
+    tests; the next test uses chmod where it does stop writes."""
+    url = f"sqlite+pysqlite:///file:{sqlite_synced}?mode=ro&uri=true"
+    for args in _writes(tmp_path):
+        result = run(*args, "--database", url)
+        assert result.exit_code == 1, (args, result.output)
+        line = one_clean_line(result)
+        assert line == f"error: database {sqlite_synced}: it is read-only: " + PERMISSIONS
+        assert SECRET_REASON not in line
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a file whatever its mode")
+def test_a_read_only_file_and_folder_are_one_line(tmp_path: Path, sqlite_synced: Path) -> None:
+    sqlite_synced.chmod(0o444)
+    sqlite_synced.parent.chmod(0o555)
+    try:
+        for args in _writes(tmp_path):
+            result = run(*args, "--database", str(sqlite_synced))
+            assert result.exit_code == 1, (args, result.output)
+            assert "read-only" in one_clean_line(result) or "cannot be opened" in result.output
+    finally:
+        sqlite_synced.parent.chmod(0o755)
+        sqlite_synced.chmod(0o644)
+
+
+def test_a_locked_database_is_one_line(tmp_path: Path, sqlite_synced: Path) -> None:
+    holder = sqlite3.connect(sqlite_synced, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program's write transaction, held
+    try:
+        url = f"sqlite+pysqlite:///{sqlite_synced}?timeout=0.2"
+        result = run("pause", "--reason", SECRET_REASON, "--database", url)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    line = one_clean_line(result)
+    assert line.startswith(f"error: database {sqlite_synced}: it is locked by another program")
+    assert pauses(str(sqlite_synced)) == 0
+
+
+def test_a_server_that_refuses_is_one_line_without_the_password() -> None:
+    with socket_closed() as port:
+        url = f"postgresql+psycopg://postgres:hunter2@127.0.0.1:{port}/campaign"
+        result = run("pause", "--reason", SECRET_REASON, "--database", url)
+    assert result.exit_code == 1
+    line = one_clean_line(result)
+    assert f"postgresql+psycopg://postgres:***@127.0.0.1:{port}/campaign" in line
+    assert "refused" in line.lower() and "hunter2" not in result.output
+
+
+def test_a_schema_newer_than_the_program_is_one_line(database_url: str, synced: str) -> None:
+    opened = open_database(database_url)
+    with opened.transaction() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = 'ffff0000ffff'"))
+    opened.close()
+    for args in (["status"], ["pause", "--reason", "x"], ["queue", "list"]):
+        result = run(*args, database=database_url)
+        assert result.exit_code == 1
+        assert "newer than this version of campaign-scheduler" in one_clean_line(result)
+
+
+@contextmanager
+def socket_closed() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    yield port

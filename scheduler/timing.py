@@ -108,3 +108,9 @@ def describe_span(span: dt.timedelta) -> str:
     """'20 min' or '2.5 h': how late something is, for people."""
     minutes = span.total_seconds() / 60
     return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def past_grace(due_at: dt.datetime, grace: dt.timedelta, now: dt.datetime) -> bool:
+    """Whether a delivery due at ``due_at`` is too late to send at ``now``: the one rule by which
+    the dispatcher and housekeeping mark it missed, and commands warn of it beforehand."""
+    return now > due_at + grace

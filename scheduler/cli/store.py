@@ -154,6 +154,8 @@ def _print_sync(report: SyncReport, dry_run: bool, verbose: bool) -> None:
     summary += f"{report.unchanged} unchanged; {posts}"
     if report.awaiting_approval_again:
         summary += f"; {report.awaiting_approval_again} deliveries wait for approval again"
+    if report.past_due:
+        click.secho(report.past_due.describe(), fg="yellow")
     click.secho(summary + (" (dry run: nothing written)" if dry_run else ""), fg="green")
 
 
@@ -169,6 +171,11 @@ def _report_json(report: SyncReport, dry_run: bool) -> dict[str, Any]:
             "removed": report.posts_removed,
         },
         "awaiting_approval_again": report.awaiting_approval_again,
+        "past_due": {
+            "late": report.past_due.late if report.past_due else 0,
+            "missed": report.past_due.missed if report.past_due else 0,
+            "grace_seconds": int(report.past_due.grace.total_seconds()) if report.past_due else 0,
+        },
         "changes": [
             {
                 "kind": str(change.kind),

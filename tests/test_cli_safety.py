@@ -266,3 +266,101 @@ def socket_closed() -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     yield port
+
+
+# --- 5. past-due work is said before it happens -------------------------------------------------
+# The builders' post 'launch' is due on 2026-11-25 at 09:00 local: 00:00 UTC in Tokyo (3 copies),
+# 08:00 UTC in Paris (2), 14:00 UTC in New York (2). At 08:30 UTC with a grace of 1 h, Paris is
+# late within the grace and Tokyo beyond it.
+
+CAMPAIGN_NOW = "2026-11-25T08:30:00+00:00"
+PAST_DUE = (
+    "5 deliveries are already past due: 2 will go out late within the grace (up to 60 min), "
+    "3 will be missed (more than 60 min late)"
+)
+
+
+@pytest.fixture
+def late_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A campaign file and the database path, with campaign time at CAMPAIGN_NOW."""
+    clock = tmp_path / "clock"
+    clock.write_text(CAMPAIGN_NOW + "\n", encoding="utf-8")
+    monkeypatch.setenv("CAMPAIGN_CLOCK_FILE", str(clock))
+    late = {"late": {"grace": "1h"}}
+    path = write_campaign(tmp_path / "c", policies={**late, "approval": {"required": True}})
+    return path, tmp_path / "campaign.db"
+
+
+def test_sync_says_which_deliveries_are_past_due(late_world: tuple[Path, Path]) -> None:
+    path, target = late_world
+    expected = (
+        "5 deliveries are already past due: 2 will go out late within the grace (up to 60 min; "
+        "2 of them only if approved in time), 3 will be missed (more than 60 min late)"
+    )
+    dry = run("sync", str(path), "--dry-run", "--database", str(target))
+    assert dry.exit_code == 0 and expected in dry.output, dry.output
+    result = run("sync", str(path), "--database", str(target))
+    assert result.exit_code == 0 and expected in result.output, result.output
+    document = run("sync", str(path), "--json", "--database", str(target)).output
+    assert '"past_due": {\n    "late": 2,\n    "missed": 3,\n    "grace_seconds": 3600' in document
+
+
+def test_approve_says_which_deliveries_are_past_due(late_world: tuple[Path, Path]) -> None:
+    path, target = late_world
+    assert run("sync", str(path), "--database", str(target)).exit_code == 0
+    result = run("approve", "launch", "--as", "marc", "--database", str(target))
+    assert result.exit_code == 0, result.output
+    assert "7 deliveries scheduled" in result.output
+    assert PAST_DUE in result.output
+
+
+def test_the_warning_follows_the_dispatchers_rule(late_world: tuple[Path, Path]) -> None:
+    """What sync announces is what housekeeping then does, at the same instant."""
+    import collections
+    import datetime as dt
+
+    from scheduler.accounts import Accounts
+    from scheduler.clock import SteppedClock
+    from scheduler.housekeeping import Housekeeper
+    from scheduler.settings import Settings
+
+    path, target = late_world
+    assert PAST_DUE.split(":")[0] in run("sync", str(path), "--database", str(target)).output
+    clock = SteppedClock(dt.datetime.fromisoformat(CAMPAIGN_NOW))
+    opened = open_database(str(target), create=False)
+    try:
+        accounts = Accounts(Settings(), dry_run=True, clock=clock)
+        keeper = Housekeeper(opened, clock, accounts, collections.Counter(), "test")
+        assert keeper.sweep_missed() == 3
+    finally:
+        opened.close()
+
+
+def test_queue_add_refuses_a_time_beyond_the_grace(late_world: tuple[Path, Path]) -> None:
+    path, target = late_world
+    assert run("sync", str(path), "--database", str(target)).exit_code == 0
+    args = ["queue", "add", "--text", "en={embassy} is with you", "--id", "extra"]
+    result = run(*args, "--at", "2026-11-25T07:00Z", "--database", str(target))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert one_clean_line(result) == (
+        "error: --at: 7 copies would be due more than the grace (60 min) before now "
+        "(2026-11-25 08:30 UTC) and never go out (missed); give a later time, or leave out "
+        "--at for the next free slots"
+    )
+    listing = run("queue", "list", "--database", str(target))
+    assert "extra" not in listing.output
+    local = run(*args, "--at", "2026-11-25 09:00", "--database", str(target))
+    assert local.exit_code == EXIT_USAGE and "3 copies would be due" in local.output
+
+
+def test_queue_add_warns_of_a_time_within_the_grace(late_world: tuple[Path, Path]) -> None:
+    path, target = late_world
+    assert run("sync", str(path), "--database", str(target)).exit_code == 0
+    args = ["queue", "add", "--text", "en={embassy} is with you", "--id", "extra"]
+    result = run(*args, "--at", "2026-11-25T08:00Z", "--database", str(target))
+    assert result.exit_code == 0, result.output
+    assert (
+        "7 deliveries are already past due: 7 will go out late within the grace (up to 60 min; "
+        "7 of them only if approved in time)"
+    ) in result.output
+    assert "queued post extra" in result.output

@@ -148,13 +148,6 @@ def open_database(
     return database
 
 
-def missing_file(target: str | None) -> str | None:
-    """The path of a SQLite database that does not exist (yet); None when it exists, or for
-    PostgreSQL."""
-    path = sqlite_path(database_url(target))
-    return path if path is not None and not Path(path).is_file() else None
-
-
 IN_MEMORY = "sqlite+pysqlite:///:memory:"
 """A database that lives as long as the process: a dry run against a missing file uses it."""
 

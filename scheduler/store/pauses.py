@@ -100,20 +100,20 @@ def check_targets(session: Session, scope: Scope, *, paused: bool = False) -> No
     the ones it does): a typo in an emergency must not pause nothing while looking done. With
     ``paused``, an id that an active pause names is accepted too, so that such a pause can be
     lifted after its target left the campaign."""
+    in_campaign = scope.campaign_id
     checks = (
         ("--campaign", "campaign", scope.campaign_id, select(Campaign.id), Pause.campaign_id),
-        ("--embassy", "embassy", scope.embassy_id, select(Embassy.id), Pause.embassy_id),
-        ("--post", "post", scope.post_id, select(Post.id), Pause.post_id),
-    )
+        ("--embassy", "embassy", scope.embassy_id,
+         select(Embassy.id).where(true() if in_campaign is None
+                                  else Embassy.campaign_id == in_campaign),
+         Pause.embassy_id),
+        ("--post", "post", scope.post_id,
+         select(Post.id).where(true() if in_campaign is None else Post.campaign_id == in_campaign),
+         Pause.post_id),
+    )  # fmt: skip
     for option, noun, value, query, paused_column in checks:
         if value is None:
             continue
-        if scope.campaign_id is not None and noun != "campaign":
-            query = (
-                query.where(Post.campaign_id == scope.campaign_id)
-                if noun == "post"
-                else (query.where(Embassy.campaign_id == scope.campaign_id))
-            )
         known = sorted(set(session.scalars(query)))
         if paused:
             active = select(paused_column).where(Pause.lifted_at.is_(None))

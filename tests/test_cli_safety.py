@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from campaign_builders import post, write_campaign
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 
 from scheduler.cli import EXIT_USAGE, main
+from scheduler.errors import DatabaseUnavailable
 from scheduler.store.database import open_database
 from scheduler.store.schema import Pause
 
@@ -364,3 +366,41 @@ def test_queue_add_warns_of_a_time_within_the_grace(late_world: tuple[Path, Path
         "7 of them only if approved in time)"
     ) in result.output
     assert "queued post extra" in result.output
+
+
+def test_a_full_database_is_one_line(sqlite_synced: Path) -> None:
+    """SQLite's own limit on the file's pages (max_page_count) gives the error of a full disk,
+    SQLITE_FULL, on a real write: no disk has to be filled."""
+    opened = open_database(str(sqlite_synced), create=False)
+    try:
+        with pytest.raises(DatabaseUnavailable) as raised, opened.transaction() as session:
+            pages = session.execute(text("PRAGMA page_count")).scalar_one()
+            session.execute(text(f"PRAGMA max_page_count = {pages}"))
+            session.execute(
+                text("UPDATE campaigns SET name = :name"), {"name": SECRET_REASON * 100_000}
+            )
+    finally:
+        opened.close()
+    message = str(raised.value)
+    assert message == f"database {sqlite_synced}: the disk is full"
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def test_a_connection_lost_mid_transaction_is_one_line(postgres_server: str) -> None:
+    """The server ends the session (pg_terminate_backend, as a restart or a failover does)."""
+    opened = open_database(postgres_server)
+    try:
+        with pytest.raises(DatabaseUnavailable) as raised, opened.transaction() as session:
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with psycopg.connect(libpq(postgres_server), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            session.execute(text("SELECT :secret"), {"secret": SECRET_REASON})
+    finally:
+        opened.close()
+    message = str(raised.value)
+    assert "\n" not in message and SECRET_REASON not in message and "SELECT" not in message
+    assert message.startswith("database postgresql+psycopg://postgres@127.0.0.1")
+    assert "connection" in message, message

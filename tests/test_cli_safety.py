@@ -404,3 +404,16 @@ def test_a_connection_lost_mid_transaction_is_one_line(postgres_server: str) -> 
     assert "\n" not in message and SECRET_REASON not in message and "SELECT" not in message
     assert message.startswith("database postgresql+psycopg://postgres@127.0.0.1")
     assert "connection" in message, message
+
+
+def test_queue_edit_refuses_a_time_beyond_the_grace(late_world: tuple[Path, Path]) -> None:
+    path, target = late_world
+    assert run("sync", str(path), "--database", str(target)).exit_code == 0
+    add = ["queue", "add", "--text", "en={embassy} is with you", "--id", "extra"]
+    assert run(*add, "--at", "2026-11-26T10:00Z", "--database", str(target)).exit_code == 0
+    edit = ["queue", "edit", "extra", "--at", "2026-11-24T10:00Z", "--database", str(target)]
+    result = run(*edit)
+    assert result.exit_code == EXIT_USAGE
+    assert "7 copies would be due more than the grace (60 min)" in result.output
+    listing = run("queue", "list", "--json", "--database", str(target)).output
+    assert '"version": 1' in listing and "2026-11-26" in listing

@@ -67,7 +67,7 @@ from scheduler.store.deliveries import mark_missed, move
 from scheduler.store.reconciliation import RELEASED
 from scheduler.store.schema import Account, Campaign, Delivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import missed_message
+from scheduler.timing import missed_message, past_grace
 
 log = logging.getLogger("campaign.dispatcher")
 S = DeliveryState
@@ -207,7 +207,7 @@ class Dispatcher:
             self.stats["lost"] += 1
             return
         now = self.clock.now()
-        if now > job.due_at + job.grace:
+        if past_grace(job.due_at, job.grace, now):
             self._missed(job, now, allowed_from=CLAIMED_ONLY)
             return
         try:  # made before the attempt: missing credentials suspend the account, nothing is sent
@@ -310,7 +310,7 @@ class Dispatcher:
         self, job: Job, error: PublishError, at: dt.datetime, *, rate_limited: bool = False
     ) -> None:
         tries = job.claim.attempt_count + 1
-        if at > job.due_at + job.grace:
+        if past_grace(job.due_at, job.grace, at):
             self._missed(job, at, allowed_from=frozenset({S.SENDING}), cause=error)
         elif not rate_limited and tries > self.settings.daemon.retries:
             self._finish(

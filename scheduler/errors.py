@@ -5,6 +5,9 @@
     │   ├── CampaignFileError       campaigns.yaml has problems (all of them are attached)
     │   └── UsageError              a command was given options that do not fit together
     ├── StoreError                  the database could not do what was asked
+    │   ├── NoSuchDatabase          --database names a database that does not exist (exit 2)
+    │   ├── DatabaseUnavailable     refused, lost, locked, read-only, full: the operator acts
+    │   └── SchemaMismatch          the database's schema is older or newer than the program
     └── PublishError                a platform call failed (adapters.base draws this branch)
 
 Library code raises these; the CLI turns them into messages in one place
@@ -41,6 +44,20 @@ class UsageError(ConfigurationError):
 
 class StoreError(CampaignError):
     """The store failed or refused an operation."""
+
+
+class NoSuchDatabase(StoreError):
+    """``--database`` names a database that does not exist, for a command that must not create
+    one: most likely a typo, so a usage error (exit 2)."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot do the work now: the server refused or dropped the connection,
+    another program holds the lock, the file is read-only, the disk is full."""
+
+
+class SchemaMismatch(StoreError):
+    """The database's schema is not the one this program was written for."""
 
 
 class PublishError(CampaignError):

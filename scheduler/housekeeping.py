@@ -33,7 +33,7 @@ from scheduler.store.reconciliation import (
 )
 from scheduler.store.schema import Account, Delivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import missed_message
+from scheduler.timing import missed_message, past_grace
 
 log = logging.getLogger("campaign.housekeeping")
 S = DeliveryState
@@ -117,7 +117,7 @@ class Housekeeper:
             ).all()
             for row in rows:
                 grace = dt.timedelta(seconds=row.grace_seconds)
-                if row.due_at + grace >= now:
+                if not past_grace(row.due_at, grace, now):
                     continue
                 why = (
                     "not approved in time"

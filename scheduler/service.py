@@ -7,6 +7,7 @@ adapter, in later layers).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.approvals import approval_policy, approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
-from scheduler.store.deliveries import back_on_schedule, move
+from scheduler.store.deliveries import PastDue, back_on_schedule, move, past_due
 from scheduler.store.pauses import Scope
 from scheduler.store.posts import (
     campaign_with,
@@ -56,7 +57,7 @@ from scheduler.store.sync import (
     store_media,
     sync_campaign,
 )
-from scheduler.timing import ResolvedTime
+from scheduler.timing import ResolvedTime, describe_span
 
 if TYPE_CHECKING:  # imported where used: they load adapters.registry, which imports this package
     from scheduler.onboarding import Ask, Authorized, Tell
@@ -161,8 +162,25 @@ def _valid(path: Path) -> Validation:
     return result
 
 
+CLOCK_ENV = "CAMPAIGN_CLOCK_FILE"
+
+
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """Campaign time for the commands: the wall clock; or, for rehearsals and tests, the instant
+    in the file that CAMPAIGN_CLOCK_FILE names, read as `campaign run --clock-file` reads it."""
+    clock_file = os.environ.get(CLOCK_ENV)
+    if not clock_file:
+        return dt.datetime.now(dt.UTC)
+    from scheduler.stepping import read_instant
+
+    try:
+        return read_instant(Path(clock_file))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{CLOCK_ENV}={clock_file}: cannot read it: {exc.strerror}"
+        ) from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"{CLOCK_ENV}: {exc}") from exc
 
 
 def sync_file(
@@ -177,9 +195,30 @@ def sync_file(
     """Bring the store in line with the file at ``path``: all of it, or (on any error) nothing.
     ``step`` is told what is being done, for a progress display (`campaign sync` on a
     terminal)."""
-    say = step or (lambda _: None)
-    say(f"checking {path}")
-    valid = _valid(path)
+    (step or _quiet)(f"checking {path}")
+    return sync_valid(_valid(path), database, actor=actor, dry_run=dry_run, now=now, step=step)
+
+
+def _quiet(_: str) -> None:
+    """No progress display."""
+
+
+def valid_file(path: Path) -> Validation:
+    """The validation of a file with no error: CampaignFileError (every problem) otherwise."""
+    return _valid(path)
+
+
+def sync_valid(
+    valid: Validation,
+    database: Database,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    step: Callable[[str], None] | None = None,
+) -> tuple[SyncReport, list[Problem]]:
+    """:func:`sync_file` for a file validated already (:func:`valid_file`)."""
+    say = step or _quiet
     assert valid.campaign is not None and valid.plan is not None
     with database.transaction(commit=not dry_run) as session:
         report = sync_campaign(
@@ -225,7 +264,10 @@ def queue_add(
         campaign = choose_campaign(session, campaign_id)
         if session.get(Post, (campaign.id, definition.get("id"))) is not None:
             raise UsageError(f"--id {definition.get('id')}: a post with this id already exists")
-        return _write_post(session, campaign, definition, None, actor, folder, now or now_utc())
+        return _write_post(
+            session, campaign, definition, None, actor, folder, now or now_utc(),
+            refuse_missed=has_time(definition),
+        )  # fmt: skip
 
 
 def queue_edit(
@@ -253,7 +295,10 @@ def queue_edit(
             for key in ("day", "date", "time", "at"):
                 if key not in changes:
                     definition.pop(key, None)
-        return _write_post(session, campaign, definition, post, actor, folder, now or now_utc())
+        return _write_post(
+            session, campaign, definition, post, actor, folder, now or now_utc(),
+            refuse_missed=has_time(changes),
+        )  # fmt: skip
 
 
 def cancel_post(
@@ -302,13 +347,16 @@ def approve_post(
     approver: str,
     campaign_id: str | None = None,
     now: dt.datetime | None = None,
-) -> tuple[str, int, int]:
-    """Approve the current version of a post: (campaign id, version, deliveries released)."""
+) -> tuple[str, int, int, PastDue]:
+    """Approve the current version of a post: (campaign id, version, deliveries released, those
+    of its deliveries whose time has passed already)."""
+    moment = now or now_utc()
     with database.transaction() as session:
         campaign = choose_campaign(session, campaign_id)
         post = find_post(session, campaign.id, post_id)
-        released = approve(session, post, _approval(campaign), approver, now or now_utc())
-        return campaign.id, post.version, released
+        released = approve(session, post, _approval(campaign), approver, moment)
+        ours = (StoredDelivery.campaign_id == campaign.id) & (StoredDelivery.post_id == post.id)
+        return campaign.id, post.version, released, past_due(session, ours, moment)
 
 
 def list_posts(
@@ -332,7 +380,11 @@ def _write_post(
     actor: str,
     folder: Path,
     now: dt.datetime,
+    *,
+    refuse_missed: bool = False,
 ) -> PostChange:
+    """Check and store a queued post. With ``refuse_missed`` (a time was given), a time at which
+    some copies would already be beyond the grace, and so missed, is refused (UsageError)."""
     path = folder / QUEUE_SOURCE
     # Without a time, the post goes in free slots; day 1 only lets it pass the file's rule that
     # every post says when, and the slots override it.
@@ -361,10 +413,23 @@ def _write_post(
         session, valid.plan.deliveries, {post.id: post}, accounts, policy, report, now
     )
     apply_approval_policy(session, policy.required, {post.id: post}, report, now)
+    ours = (StoredDelivery.campaign_id == campaign.id) & (StoredDelivery.post_id == post.id)
+    report.past_due = past_due(session, ours, now)
+    if refuse_missed and report.past_due.missed:
+        raise UsageError(_too_late(report.past_due, now))
     action = "queue edit" if existing else "queue add"
     record(session, now, actor, action, campaign.id, post.id, version=post.version)
     problems = [p for p in valid.problems if p.path[:1] == ("posts",)]
     return PostChange(campaign.id, post.id, post.version, report, problems, post.placement)
+
+
+def _too_late(past: PastDue, now: dt.datetime) -> str:
+    copies = "copy" if past.missed == 1 else "copies"
+    return (
+        f"--at: {past.missed} {copies} would be due more than the grace "
+        f"({describe_span(past.grace)}) before now ({now:%Y-%m-%d %H:%M} UTC) and never go out "
+        "(missed); give a later time, or leave out --at for the next free slots"
+    )
 
 
 @dataclass

@@ -118,3 +118,9 @@ def missed_message(late: dt.timedelta, grace: dt.timedelta, why: str = "not sent
     """Why a delivery was missed, in one wording wherever it is decided:
     'not sent in time: 3.5 h late, beyond the grace of 30 min'."""
     return f"{why}: {describe_span(late)} late, beyond the grace of {describe_span(grace)}"
+
+
+def past_grace(due_at: dt.datetime, grace: dt.timedelta, now: dt.datetime) -> bool:
+    """Whether a delivery due at ``due_at`` is too late to send at ``now``: the one rule by which
+    the dispatcher and housekeeping mark it missed, and commands warn of it beforehand."""
+    return now > due_at + grace

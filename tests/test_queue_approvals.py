@@ -172,7 +172,7 @@ def test_the_two_person_rule_refuses_the_author(tmp_path: Path, database: Databa
     _queue(database, tmp_path)
     with pytest.raises(UsageError, match=r"written by marc; .*two-person rule"):
         approve_post(database, "extra", approver="marc", now=NOW)
-    campaign, version, released = approve_post(database, "extra", approver="ines", now=NOW)
+    campaign, version, released, _late = approve_post(database, "extra", approver="ines", now=NOW)
     assert (campaign, version, released) == ("orange-2026", 1, 7)
     states = {row.state for row in _deliveries(database, "extra").values()}
     assert states == {DeliveryState.SCHEDULED}

@@ -24,7 +24,7 @@ from scheduler import service
 from scheduler.cli import EXIT_USAGE, main
 from scheduler.reporting.report import CSV_COLUMNS, report_html
 from scheduler.reporting.status import render_status
-from scheduler.store.database import Database
+from scheduler.store.database import Database, open_database
 from scheduler.store.queries import STATE_ORDER
 from scheduler.store.schema import Account, Delivery, Pause
 from scheduler.store.states import ATTENTION, DeliveryState
@@ -380,6 +380,7 @@ def test_status_json_has_the_documented_shape(synced: Database, database_url: st
 
 
 def test_status_of_an_empty_database_exits_0(database_url: str) -> None:
+    open_database(database_url).close()  # made (empty) by `db upgrade`; status makes nothing
     result = run("status", "--database", database_url)
     assert result.exit_code == 0, result.output
     assert "nothing synced yet" in result.output
@@ -505,6 +506,7 @@ def test_report_needs_a_format(database_url: str) -> None:
 
 
 def test_a_report_of_an_empty_database_is_empty(database_url: str) -> None:
+    open_database(database_url).close()  # made (empty) by `db upgrade`; report makes nothing
     result = run("report", "-f", "csv", "--database", database_url)
     assert result.exit_code == 0, result.output
     assert result.stdout == ",".join(CSV_COLUMNS) + "\n"
@@ -536,7 +538,6 @@ def test_a_long_database_path_does_not_break_the_message(tmp_path: Path) -> None
     """The message was hard-wrapped at the terminal width when output is not a terminal, so
     the test above failed whenever pytest's temporary folder had a long name."""
     deep = tmp_path / ("a-folder-with-a-long-name-" * 8) / "campaign.db"
-    from scheduler.store.database import open_database
 
     open_database(str(deep)).close()
     result = run("status", "--database", str(deep))

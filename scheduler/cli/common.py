@@ -11,7 +11,13 @@ from typing import Any, NoReturn
 
 import click
 
-from scheduler.errors import CampaignError, CampaignFileError, ConfigurationError, UsageError
+from scheduler.errors import (
+    CampaignError,
+    CampaignFileError,
+    ConfigurationError,
+    NoSuchDatabase,
+    UsageError,
+)
 from scheduler.problems import Problem, Severity
 from scheduler.problems import summarize as count_problems
 
@@ -36,7 +42,7 @@ class CampaignGroup(click.Group):
             # on the command line (`campaign queue`) have no other place: shown here.
             print_problems(exc.problems, verbose=not Path(exc.file).is_file())
             fail(f"{exc.file}: {count_problems(exc.problems)}", EXIT_PROBLEMS)
-        except UsageError as exc:
+        except (UsageError, NoSuchDatabase) as exc:
             fail(f"error: {exc}", EXIT_USAGE)
         except CampaignError as exc:
             fail(f"error: {exc}", EXIT_PROBLEMS)

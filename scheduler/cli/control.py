@@ -60,7 +60,7 @@ def pause(
     Without --embassy, --platform or --post, everything stops. Calls already in flight finish.
     """
     scope = Scope(campaign_id, embassy, platform, post)
-    with closing(open_database(database)) as opened:
+    with closing(open_database(database, create=False)) as opened:
         pause_id = service.pause(opened, scope, reason=reason, actor=actor)
     click.secho(f"paused {scope.describe()} (pause {pause_id}): {reason}", fg="yellow")
 
@@ -85,7 +85,7 @@ def resume(
     Deliveries that became too late while paused are reported as missed, not sent late.
     """
     scope = None if pause_id is not None else Scope(campaign_id, embassy, platform, post)
-    with closing(open_database(database)) as opened:
+    with closing(open_database(database, create=False)) as opened:
         lifted, released = service.resume(opened, scope, pause_id=pause_id, actor=actor)
     click.secho(f"resumed: {lifted} pause(s) lifted, {released} account(s) released", fg="green")
 
@@ -119,7 +119,7 @@ def retract(
     """
     reason = service.retraction_reason(reason)  # a blank one is refused before anything else
     settings = load_settings(config)
-    with closing(open_database(database or settings.database)) as opened:
+    with closing(open_database(database or settings.database, create=False)) as opened:
         copies = service.sent_copies(opened, post_id, campaign_id)
         unsent = service.unsent_copies(opened, post_id, campaign_id)
         if not copies and not unsent:
@@ -194,6 +194,6 @@ def settle(
     chosen = [name for name, flag in given.items() if flag]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --posted URL, --not-posted, --retry, --give-up")
-    with closing(open_database(database)) as opened:
+    with closing(open_database(database, create=False)) as opened:
         key, state = service.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
     click.secho(f"{key}: {state}", fg="green")

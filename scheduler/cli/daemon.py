@@ -71,7 +71,7 @@ def run(
     preload_adapters()
     clock = _clock(rehearse_from, speed, clock_file)
     target = database or settings.database
-    opened = _scratch_copy(target) if dry_run else open_database(target)
+    opened = _scratch_copy(target) if dry_run else open_database(target, create=False)
     daemon = Daemon(settings, opened, clock=clock, dry_run=dry_run, config_path=config)
     sys.exit(daemon.run())
 

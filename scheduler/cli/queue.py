@@ -188,7 +188,7 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
     with --as.
     """
     with _opened(database) as opened:
-        campaign, version, released = service.approve_post(
+        campaign, version, released, past = service.approve_post(
             opened, post_id, approver=actor, campaign_id=campaign_id
         )
     click.secho(
@@ -196,10 +196,12 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
         f"{released} deliver{'y' if released == 1 else 'ies'} scheduled",
         fg="green",
     )
+    if past:
+        click.secho(f"  {past.describe()}", fg="yellow")
 
 
 def _opened(database: str | None) -> closing[Any]:
-    return closing(open_database(database))
+    return closing(open_database(database, create=False))
 
 
 @contextmanager
@@ -303,6 +305,8 @@ def _print_change(verb: str, change: service.PostChange) -> None:
         f"{change.campaign_id}: {verb} post {change.post_id} (version {change.version}): {summary}",
         fg="green",
     )
+    if change.report.past_due:
+        click.secho(f"  {change.report.past_due.describe()}", fg="yellow")
     for embassy, local in sorted((change.placement or {}).items()):
         click.echo(f"  {embassy}: next free slot {local.replace('T', ' ')} local time")
     for item in change.report.changes:

@@ -41,7 +41,7 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
     What needs attention comes first: failed, unknown, needs review, missed, awaiting approval.
     Counts are per local day (each embassy's own date), per embassy and per platform.
     """
-    with closing(open_database(database)) as opened:
+    with closing(open_database(database, create=False)) as opened:
         data = service.status(opened, campaign_id, attention_limit=limit or None)
     if as_json:
         from scheduler.reporting.status import status_json
@@ -78,7 +78,7 @@ def report(
     Sent deliveries come with the post's URL on the platform and when the platform accepted it;
     retracted ones with who took them down, when and why (their URL no longer works).
     """
-    with closing(open_database(database)) as opened:
+    with closing(open_database(database, create=False)) as opened:
         data = service.report(opened, campaign_id)
     # Imported on demand, as the preview's renderers are: a CSV export need not load the HTML.
     if output_format == "csv":

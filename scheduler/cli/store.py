@@ -14,10 +14,12 @@ import click
 
 from scheduler import service
 from scheduler.cli.common import CampaignPath, main, print_problems, progress_steps
+from scheduler.errors import NoSuchDatabase
 from scheduler.settings import CONFIG_ENV, load_settings
 from scheduler.store.audit import ACTOR_ENV, default_actor
 from scheduler.store.database import (
     DATABASE_ENV,
+    IN_MEMORY,
     current_revision,
     head_revision,
     open_database,
@@ -85,7 +87,7 @@ def db_upgrade(database: str | None) -> None:
 @database_option
 def db_revision(database: str | None) -> None:
     """Show the database's schema revision and the one this program expects."""
-    opened = open_database(database, check_schema=False)
+    opened = open_database(database, check_schema=False, create=False)
     try:
         current = current_revision(opened)
     finally:
@@ -108,10 +110,29 @@ def sync(
     New posts are scheduled, changed ones updated if not yet sent, removed ones cancelled.
     Sent posts are never touched; a change to one is reported. Queued posts are left alone.
     """
-    with closing(open_database(database)) as opened, progress_steps("sync") as step:
-        report, problems = service.sync_file(file, opened, actor=actor, dry_run=dry_run, step=step)
+    missing: str | None = None
+    with progress_steps("sync") as step:
+        if step is not None:
+            step(f"checking {file}")
+        valid = service.valid_file(file)  # an invalid file creates no database
+        try:
+            opened = open_database(database, create=not dry_run)
+        except NoSuchDatabase as exc:
+            if not dry_run:
+                raise
+            missing = str(exc)  # a dry run of a first sync: against an empty database in memory
+            opened = open_database(IN_MEMORY)
+        with closing(opened):
+            report, problems = service.sync_valid(
+                valid, opened, actor=actor, dry_run=dry_run, step=step
+            )
+    if missing and not as_json:  # JSON says it as "database_missing"
+        click.secho(f"{missing}; shown against an empty database", fg="yellow", err=True)
     if as_json:
-        click.echo(json.dumps(_report_json(report, dry_run), indent=2, ensure_ascii=False))
+        document = _report_json(report, dry_run) | (
+            {"database_missing": missing} if missing else {}
+        )
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     print_problems([p for p in problems if p.is_error or p.severity == "warning"], False)
     _print_sync(report, dry_run, verbose)
@@ -138,6 +159,8 @@ def _print_sync(report: SyncReport, dry_run: bool, verbose: bool) -> None:
     summary += f"{report.unchanged} unchanged; {posts}"
     if report.awaiting_approval_again:
         summary += f"; {report.awaiting_approval_again} deliveries wait for approval again"
+    if report.past_due:
+        click.secho(report.past_due.describe(), fg="yellow")
     click.secho(summary + (" (dry run: nothing written)" if dry_run else ""), fg="green")
 
 
@@ -153,6 +176,11 @@ def _report_json(report: SyncReport, dry_run: bool) -> dict[str, Any]:
             "removed": report.posts_removed,
         },
         "awaiting_approval_again": report.awaiting_approval_again,
+        "past_due": {
+            "late": report.past_due.late if report.past_due else 0,
+            "missed": report.past_due.missed if report.past_due else 0,
+            "grace_seconds": int(report.past_due.grace.total_seconds()) if report.past_due else 0,
+        },
         "changes": [
             {
                 "kind": str(change.kind),

@@ -13,8 +13,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from alembic import command
 from alembic.config import Config
@@ -23,10 +25,16 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.errors import ConfigurationError, StoreError
+from scheduler.errors import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    NoSuchDatabase,
+    SchemaMismatch,
+    StoreError,
+)
 
 DATABASE_ENV = "CAMPAIGN_DATABASE"
 DEFAULT_DATABASE = "campaign.db"
@@ -65,7 +73,7 @@ class Database:
         server's ``postgresql://user@host/db`` without the driver; never with a password."""
         url = self.engine.url
         if url.get_backend_name() == "sqlite":
-            return url.database or ":memory:"
+            return sqlite_path(url) or ":memory:"
         plain = URL.create(
             url.get_backend_name(),
             username=url.username,
@@ -89,7 +97,7 @@ class Database:
         writers = self._writers if self.dialect == "sqlite" else nullcontext()
         session = self.sessions()
         try:
-            with writers, session.begin():
+            with self.errors(), writers, session.begin():
                 yield session
                 if not commit:
                     session.rollback()
@@ -100,48 +108,108 @@ class Database:
     def snapshot(self) -> Iterator[Session]:
         """Reads that see one consistent state and never block the daemon's writes: a deferred
         transaction on SQLite (WAL readers take no lock), REPEATABLE READ on PostgreSQL."""
-        with self.engine.connect() as connection:
+        with self.errors(), self.engine.connect() as connection:
             if self.dialect == "postgresql":
                 connection.execution_options(isolation_level="REPEATABLE READ")
             connection.execution_options(campaign_read_only=True)
             with connection.begin(), Session(bind=connection) as session:
                 yield session
 
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """The driver's errors as our own (see :func:`store_error`): one line naming the
+        database, never the SQL or the values it carried."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise store_error(exc, self.name) from None
+
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_database(target: str | None = None, *, check_schema: bool = True) -> Database:
-    """Connect; create a brand-new database at the current schema; refuse an outdated one."""
+def open_database(
+    target: str | None = None, *, check_schema: bool = True, create: bool = True
+) -> Database:
+    """Connect; create a brand-new database at the current schema; refuse an outdated one.
+
+    With ``create=False`` (every command but ``sync`` and ``db upgrade``) a database that does
+    not exist, or holds nothing at all, is refused (NoSuchDatabase): no file, no folder, no
+    tables are made for a mistyped ``--database``.
+    """
     url = database_url(target)
-    engine = _engine(url)
+    if not create:
+        _refuse_missing(url)
+    engine = _engine(url, create=create)
     database = Database(engine, sessionmaker(engine, expire_on_commit=False))
     try:
         if check_schema:
-            _ensure_current(database)
+            _ensure_current(database, create=create)
     except BaseException:
         database.close()
         raise
     return database
 
 
-def _engine(url: URL) -> Engine:
+IN_MEMORY = "sqlite+pysqlite:///:memory:"
+"""A database that lives as long as the process: a dry run against a missing file uses it."""
+
+
+def _refuse_missing(url: URL) -> None:
+    path = sqlite_path(url)
+    if path is not None and not Path(path).is_file():  # a PostgreSQL server says it itself
+        raise NoSuchDatabase(
+            f"no such database: {path} (check --database or {DATABASE_ENV}; "
+            "`campaign sync FILE` creates one)"
+        )
+
+
+def sqlite_path(url: URL) -> str | None:
+    """The file of a SQLite URL, as a plain path (also for a ``file:`` URI); None for
+    PostgreSQL and for an in-memory database."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if url.database.startswith("file:"):
+        return unquote(url.database.removeprefix("file:"))
+    return url.database
+
+
+def _engine(url: URL, *, create: bool = True) -> Engine:
     if url.get_backend_name() == "sqlite":
-        if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        path = sqlite_path(url)
+        if path and create:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # `?timeout=SECONDS` on a sqlite:// URL: how long to wait for another program's write.
+        timeout = _seconds(url.query.get("timeout"), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        url = url.difference_update_query(["timeout"])
+        connect_args: dict[str, Any] = {"timeout": timeout}
+        if path and not create and not url.query:
+            # Opened as a URI with mode=rw, SQLite itself never creates the file: one removed
+            # between the check and the connection stays missing.
+            url = url.set(database=f"file:{quote(path)}", query={"mode": "rw", "uri": "true"})
+        engine = create_engine(url, connect_args=connect_args)
+        event.listen(engine, "connect", partial(_sqlite_on_connect, int(timeout * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _seconds(text: Any, default: float) -> float:
+    try:
+        value = float(text) if isinstance(text, str) else default
+    except ValueError:
+        raise ConfigurationError(f"--database: timeout={text} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise ConfigurationError(f"--database: timeout={text}: expected 0 to 3600 seconds")
+    return value
+
+
+def _sqlite_on_connect(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the daemon's writes
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpoint
     cursor.close()
@@ -181,23 +249,28 @@ def upgrade(database: Database) -> tuple[str | None, str]:
     return before, head_revision()
 
 
-def _ensure_current(database: Database) -> None:
+def _ensure_current(database: Database, *, create: bool = True) -> None:
     current, head = current_revision(database), head_revision()
     if current == head:
         return
     if current is None and not _has_tables(database):
+        if not create:
+            raise NoSuchDatabase(
+                f"no such database: {database.name} is empty, not a campaign database yet "
+                "(`campaign sync FILE` or `campaign db upgrade` sets it up)"
+            )
         upgrade(database)
         return
     if current is None:
-        raise StoreError(
+        raise SchemaMismatch(
             f"{database.name} holds tables but no schema revision: it is not a campaign database"
         )
     if not _known_revision(current):
-        raise StoreError(
+        raise SchemaMismatch(
             f"{database.name} is at schema revision {current}, newer than this version of "
             "campaign-scheduler knows: upgrade the program"
         )
-    raise StoreError(
+    raise SchemaMismatch(
         f"{database.name} is at schema revision {current}, older than this program's {head}: "
         "back it up, then run `campaign db upgrade`"
     )
@@ -223,15 +296,69 @@ def _has_tables(database: Database) -> bool:
 
 @contextmanager
 def _connect(database: Database) -> Iterator[Connection]:
-    try:
-        with database.engine.connect() as connection:
-            yield connection
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the database {database.name}: {_reason(exc)}") from exc
+    with database.errors(), database.engine.connect() as connection:
+        yield connection
 
 
-def _reason(exc: SQLAlchemyError) -> str:
-    # The driver's own first line says what went wrong (refused, no such database, locked)
-    # without the SQL or parameters, which may carry data we do not want in a message.
-    original = getattr(exc, "orig", None) or exc
-    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
+# SQLSTATE classes and codes of PostgreSQL (psycopg's ``sqlstate``), and SQLite's messages.
+_UNAVAILABLE_STATES = {
+    "08": "the connection to the server failed",
+    "57P01": "the server is shutting down",
+    "57P02": "the server is shutting down",
+    "57P03": "the server is not accepting connections yet",
+    "53100": "the disk is full",
+    "53200": "the server is out of memory",
+    "53300": "the server has too many connections",
+    "25006": "it is read-only (a standby, or a read-only transaction)",
+    "55P03": "it is locked by another program; try again",
+    "40P01": "two programs waited on each other (deadlock); try again",
+    "40001": "another program changed the same rows; try again",
+}
+_SCHEMA_STATES = {"42P01": "a table is missing", "42703": "a column is missing"}
+_SQLITE_UNAVAILABLE = {
+    "database is locked": "it is locked by another program writing to it; try again when it "
+    "has finished",
+    "readonly database": "it is read-only: check the file's and its folder's permissions",
+    "disk is full": "the disk is full",
+    "disk i/o error": "a disk I/O error occurred",
+    "unable to open database file": "the file cannot be opened (missing, or no permission)",
+    "not a database": "the file is not a SQLite database",
+    "malformed": "the file is damaged (malformed)",
+}
+_SQLITE_SCHEMA = ("no such table", "no such column", "has no column named")
+
+
+def store_error(exc: SQLAlchemyError, name: str) -> StoreError:
+    """One line naming the database and what went wrong, for a person: never the SQL statement
+    or its parameters (the campaign's texts, ids and tokens), never a password (``name`` is the
+    database as :attr:`Database.name` renders it)."""
+    original = getattr(exc, "orig", None)
+    state = str(getattr(original, "sqlstate", None) or "")
+    text = _first_line(original if original is not None else exc)
+    lowered = text.lower()
+    if state == "3D000" or ("does not exist" in lowered and "database" in lowered):
+        return NoSuchDatabase(f"no such database: {name} (the server says it does not exist)")
+    for key, why in _UNAVAILABLE_STATES.items():
+        if state.startswith(key):
+            return DatabaseUnavailable(f"database {name}: {why} ({text})")
+    for key, why in _SQLITE_UNAVAILABLE.items():
+        if key in lowered:
+            return DatabaseUnavailable(f"database {name}: {why}")
+    if state in _SCHEMA_STATES or any(key in lowered for key in _SQLITE_SCHEMA):
+        why = _SCHEMA_STATES.get(state, text)
+        return SchemaMismatch(
+            f"database {name} does not have the schema this program expects ({why}): "
+            "`campaign db revision` says which it has"
+        )
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailable(f"database {name}: the connection was lost ({text})")
+    if "connection" in lowered and any(w in lowered for w in ("refused", "failed", "closed")):
+        return DatabaseUnavailable(f"database {name}: cannot connect ({text})")
+    return StoreError(f"database {name}: {type(original or exc).__name__}: {text}")
+
+
+def _first_line(error: BaseException) -> str:
+    # The driver's own first line says what went wrong (refused, locked, read-only) without the
+    # SQL or parameters; SQLAlchemy's own text adds both, so only the driver's is used.
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, select, update
@@ -14,6 +15,7 @@ from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.schema import PAYLOAD_VERSION, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState, guard
+from scheduler.timing import describe_span, past_grace
 
 
 def move(
@@ -168,3 +170,63 @@ def thread_remote_ids(session: Session, row: StoredDelivery) -> tuple[str | None
     )
     parts: dict[int, str | None] = dict(session.execute(query).all())
     return parts.get(row.part - 1), parts.get(1)
+
+
+WAITING = frozenset(
+    {DeliveryState.SCHEDULED, DeliveryState.RETRY_WAITING, DeliveryState.AWAITING_APPROVAL}
+)
+"""States in which a delivery waits for its time (or its approval): those that can be late."""
+
+
+@dataclass(frozen=True)
+class PastDue:
+    """Waiting deliveries whose time has passed, as the dispatcher will treat them."""
+
+    late: int
+    """Within the grace: they go out late, as soon as a daemon claims them."""
+    missed: int
+    """Beyond the grace: the daemon marks them missed, never sends them."""
+    grace: dt.timedelta
+    """The campaign's grace (the widest, when posts set their own)."""
+    unapproved: int = 0
+    """Of the ``late`` ones, those still awaiting approval: late only if approved in time."""
+
+    def __bool__(self) -> bool:
+        return bool(self.late or self.missed)
+
+    def describe(self) -> str:
+        """'12 deliveries are already past due: 3 will go out late within the grace (up to
+        1 h), 9 will be missed (more than 1 h late)'."""
+        total = self.late + self.missed
+        grace = describe_span(self.grace)
+        parts = []
+        if self.late:
+            waiting = f"; {self.unapproved} of them only if approved in time" * bool(
+                self.unapproved
+            )
+            parts.append(f"{self.late} will go out late within the grace (up to {grace}{waiting})")
+        if self.missed:
+            parts.append(f"{self.missed} will be missed (more than {grace} late)")
+        noun = "delivery is" if total == 1 else "deliveries are"
+        return f"{total} {noun} already past due: " + ", ".join(parts)
+
+
+def past_due(session: Session, where: ColumnElement[bool], now: dt.datetime) -> PastDue:
+    """The waiting deliveries matching ``where`` that are due before ``now``, split by the
+    dispatcher's own rule (:func:`scheduler.timing.past_grace`)."""
+    rows = session.execute(
+        select(StoredDelivery.due_at, StoredDelivery.grace_seconds, StoredDelivery.state).where(
+            where,
+            StoredDelivery.state.in_([str(state) for state in WAITING]),
+            StoredDelivery.due_at < now,
+        )
+    ).all()
+    graces = [dt.timedelta(seconds=row.grace_seconds) for row in rows]
+    late = [
+        row
+        for row, grace in zip(rows, graces, strict=True)
+        if not past_grace(row.due_at, grace, now)
+    ]
+    unapproved = sum(row.state == DeliveryState.AWAITING_APPROVAL for row in late)
+    grace = max(graces, default=dt.timedelta())
+    return PastDue(len(late), len(rows) - len(late), grace, unapproved)

@@ -8,6 +8,7 @@ releases the accounts that match, which the daemon suspends on invalid credentia
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, select, true, update
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from scheduler.errors import UsageError
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.audit import record
-from scheduler.store.schema import Account, Pause
+from scheduler.store.schema import Account, Campaign, Embassy, Pause, Post
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Scope:
 def pause(session: Session, scope: Scope, *, reason: str, actor: str, now: dt.datetime) -> int:
     if not reason.strip():
         raise UsageError("--reason: say why, for the team and the audit log")
+    check_targets(session, scope)
     row = Pause(
         campaign_id=scope.campaign_id,
         embassy_id=scope.embassy_id,
@@ -65,6 +67,8 @@ def resume(
 ) -> tuple[int, int]:
     """Lift the pauses with exactly this scope (or the one with ``pause_id``); release the
     suspended accounts it covers. Returns (pauses lifted, accounts released)."""
+    if pause_id is None:
+        check_targets(session, scope or Scope(), paused=True)
     where = Pause.id == pause_id if pause_id is not None else _same_scope(scope or Scope())
     lifted = session.execute(
         update(Pause)
@@ -89,6 +93,42 @@ def resume(
     raise_alert(session, now, AlertKind.RESUMED, message)
     record(session, now, actor, "resume", None, description, pauses=lifted, accounts=released)
     return lifted, released
+
+
+def check_targets(session: Session, scope: Scope, *, paused: bool = False) -> None:
+    """Refuse a campaign, embassy or post that the database does not hold (UsageError, naming
+    the ones it does): a typo in an emergency must not pause nothing while looking done. With
+    ``paused``, an id that an active pause names is accepted too, so that such a pause can be
+    lifted after its target left the campaign."""
+    in_campaign = scope.campaign_id
+    checks = (
+        ("--campaign", "campaign", scope.campaign_id, select(Campaign.id), Pause.campaign_id),
+        ("--embassy", "embassy", scope.embassy_id,
+         select(Embassy.id).where(true() if in_campaign is None
+                                  else Embassy.campaign_id == in_campaign),
+         Pause.embassy_id),
+        ("--post", "post", scope.post_id,
+         select(Post.id).where(true() if in_campaign is None else Post.campaign_id == in_campaign),
+         Pause.post_id),
+    )  # fmt: skip
+    for option, noun, value, query, paused_column in checks:
+        if value is None:
+            continue
+        known = sorted(set(session.scalars(query)))
+        if paused:
+            active = select(paused_column).where(Pause.lifted_at.is_(None))
+            known = sorted(set(known) | {v for v in session.scalars(active) if v is not None})
+        if value in known:
+            continue
+        where = (
+            f" in campaign {scope.campaign_id}" if noun != "campaign" and scope.campaign_id else ""
+        )
+        hint = difflib.get_close_matches(value, known, n=1)
+        message = f"{option} {value}: no such {noun}{where}"
+        if hint:
+            message += f" (did you mean '{hint[0]}'?)"
+        message += "; expected one of: " + (", ".join(known) or "(none synced yet)")
+        raise UsageError(f"{message}; nothing was {'resumed' if paused else 'paused'}")
 
 
 def suspend_account(

@@ -13,7 +13,6 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Table, event, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from scheduler.errors import StoreError
@@ -84,13 +83,9 @@ def _check_revision(source: Database) -> None:
 def _revision(source: Database) -> str | None:
     # Read in a snapshot: database.current_revision would begin a writing transaction, which on
     # SQLite takes the write lock (and is refused on this read-only engine).
-    try:
-        with source.snapshot() as session:
-            return MigrationContext.configure(session.connection()).get_current_revision()
-    except OperationalError as exc:
-        # The driver's first line says why (refused, no such database) without SQL or values.
-        reason = next(iter(str(exc.orig).strip().splitlines()), type(exc.orig).__name__)
-        raise StoreError(f"cannot open the database {source.name}: {reason}") from exc
+    # The snapshot turns the driver's errors into StoreError (refused, no such database).
+    with source.snapshot() as session:
+        return MigrationContext.configure(session.connection()).get_current_revision()
 
 
 def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:

@@ -30,7 +30,7 @@ from scheduler.planner import Delivery as PlannedDelivery
 from scheduler.planner import Plan
 from scheduler.store.approvals import initial_state, is_approved, withdraw_approval
 from scheduler.store.audit import record
-from scheduler.store.deliveries import delivery_key, move, planned_values
+from scheduler.store.deliveries import PastDue, delivery_key, move, past_due, planned_values
 from scheduler.store.schema import Account, Campaign, Embassy, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import IN_FLIGHT, PENDING, DeliveryState
@@ -80,6 +80,8 @@ class SyncReport:
     posts_edited: list[str] = field(default_factory=list)
     posts_removed: list[str] = field(default_factory=list)
     awaiting_approval_again: int = 0
+    past_due: PastDue | None = None
+    """The campaign's (or the post's) waiting deliveries whose time has passed already."""
 
     def counts(self) -> Counter[ChangeKind]:
         return Counter(change.kind for change in self.changes)
@@ -126,6 +128,7 @@ def sync_campaign(
         changes={str(kind): n for kind, n in report.counts().items()},
         unchanged=report.unchanged,
     )
+    report.past_due = past_due(session, StoredDelivery.campaign_id == spec.campaign.id, now)
     return report
 
 

@@ -43,13 +43,6 @@ minute; this only catches a hung command."""
 
 READ_ONLY = {"validate", "preview", "schema", "check", "status", "report"}
 """Commands documented as changing nothing in the database (plus any --dry-run)."""
-KNOWN_OPEN = {
-    "sync": "issue 10 item 2 (another part of the issue): a dry run of sync on a "
-    "database that does not exist yet creates it",
-}
-"""Dry runs that still change the database, though the docs say they change nothing: only the
-creation of a database that did not exist. Reported, and the test is an expected failure (xfail,
-not strict) until they are fixed, so that every other check still runs."""
 
 
 def tour_commands(readme: str) -> list[list[str]]:
@@ -213,7 +206,6 @@ def test_the_readme_tour_runs_top_to_bottom(clone: Path, platforms: Platforms) -
     env = _environment(clone, platforms)
     database = clone / "campaign.db"
     steps: list[Step] = []
-    unchanged_broken: list[str] = []
     for command in tour_commands(README.read_text(encoding="utf-8")):
         before = database_content(database)
         if command[1] == "auth":
@@ -226,13 +218,9 @@ def test_the_readme_tour_runs_top_to_bottom(clone: Path, platforms: Platforms) -
         shown = shlex.join(command)
         assert "Traceback" not in step.output, f"{shown}:\n{step.output}"
         assert step.code == 0, f"{shown} exited {step.code}:\n{step.output}"
-        if _says_it_changes_nothing(command) and database_content(database) != before:
-            known = KNOWN_OPEN.get(command[1]) if "--dry-run" in command else None
-            if known is None or before is not None:
-                pytest.fail(f"{shown} changed the database, though it says it changes nothing")
-            unchanged_broken.append(f"{shown}: {known}")
+        if _says_it_changes_nothing(command):
+            after = database_content(database)
+            assert after == before, f"{shown} changed the database, though it says it does not"
     assert (clone / "preview.html").exists() and (clone / "report.html").exists()
     assert (clone / "campaign.schema.json").exists()
     assert [step.command[1] for step in steps][-1] == "retract"
-    if unchanged_broken:
-        pytest.xfail("; ".join(unchanged_broken))

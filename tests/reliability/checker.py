@@ -49,6 +49,8 @@ class Verdict:
     """Left in a state that is neither final nor explained."""
     extra_posts: int = 0
     """Posts on the accounts that no delivery accounts for."""
+    extra_seen: list[str] = field(default_factory=list)
+    """What those posts are (platform, account, ids, start of the text), to tell why."""
 
     @property
     def clean(self) -> bool:
@@ -82,6 +84,7 @@ class Verdict:
             keys = getattr(self, name)
             if keys:
                 lines.append(f"{name}: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
+        lines += [f"extra post: {seen}" for seen in self.extra_seen[:10]]
         return "\n".join(lines)
 
 
@@ -122,7 +125,9 @@ def judge(database: Database, posts: Posts) -> Verdict:
                 verdict.held += 1
             else:
                 _judge_one(verdict, row, ids)
-    verdict.extra_posts = sum(len(ids) for key, ids in posts.items() if key not in expected)
+    extra = {key: ids for key, ids in posts.items() if key not in expected}
+    verdict.extra_posts = sum(len(ids) for ids in extra.values())
+    verdict.extra_seen = [f"{p} {h} {ids}: {text[:100]!r}" for (p, h, text), ids in extra.items()]
     return verdict
 
 

@@ -150,12 +150,13 @@ def _planned_despite_errors(
 
 def plan_file(path: Path) -> tuple[Plan, list[Problem]]:
     """The plan of a valid file, with its warnings; raises CampaignFileError on any error."""
-    result = _valid(path)
+    result = valid_file(path)
     assert result.plan is not None
     return result.plan, result.problems
 
 
-def _valid(path: Path) -> Validation:
+def valid_file(path: Path) -> Validation:
+    """The validation of a file with no error: CampaignFileError (every problem) otherwise."""
     result = validate_file(path)
     if not result.ok or result.plan is None or result.campaign is None:
         raise CampaignFileError(str(path), result.problems)
@@ -196,16 +197,11 @@ def sync_file(
     ``step`` is told what is being done, for a progress display (`campaign sync` on a
     terminal)."""
     (step or _quiet)(f"checking {path}")
-    return sync_valid(_valid(path), database, actor=actor, dry_run=dry_run, now=now, step=step)
+    return sync_valid(valid_file(path), database, actor=actor, dry_run=dry_run, now=now, step=step)
 
 
 def _quiet(_: str) -> None:
     """No progress display."""
-
-
-def valid_file(path: Path) -> Validation:
-    """The validation of a file with no error: CampaignFileError (every problem) otherwise."""
-    return _valid(path)
 
 
 def sync_valid(
@@ -552,7 +548,7 @@ def check_file(
     account verified and compared with its planned posts, every image read."""
     from scheduler.preflight import run_preflight
 
-    valid = _valid(path)
+    valid = valid_file(path)
     assert valid.campaign is not None and valid.plan is not None
     result = run_preflight(
         valid.campaign,

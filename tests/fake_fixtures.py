@@ -245,3 +245,34 @@ def kit(request: pytest.FixtureRequest) -> Iterator[Kit]:
                 "applyWrites",
                 "getSession",
             )
+
+
+# --- X media processing, waited on a clock the test moves ----------------------------------
+
+
+class Stopwatch:
+    """The clock media processing is waited on: it moves only when the adapter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def waiting_x_adapter(fake: FakeX, watch: Stopwatch, *, deadline: float = 5) -> XAdapter:
+    """An adapter that waits as long as X's ``check_after_secs`` asks, on ``watch``."""
+    return XAdapter(
+        settings=AdapterSettings(
+            handle="@BelgiumInJapan", timeout=TEST_TIMEOUT, media_deadline=deadline
+        ),
+        credentials=secrets_of(X_CREDENTIALS),
+        base_url=fake.url,
+        sleep=watch.sleep,
+        monotonic=watch.monotonic,
+    )

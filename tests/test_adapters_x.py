@@ -10,7 +10,11 @@ import json
 from typing import Any
 
 import pytest
-from fake_fixtures import TEST_TIMEOUT, X_CREDENTIALS, secrets_of, x_adapter
+from fake_fixtures import (
+    Stopwatch,
+    waiting_x_adapter,
+    x_adapter,
+)
 from fakes import FakeX
 from fakes.server import Request
 from fakes.x import COMMAND_REFUSED, Processing
@@ -18,7 +22,6 @@ from PIL import Image
 from tweepy.errors import HTTPException
 
 from adapters.base import (
-    AdapterSettings,
     ContentRejected,
     CredentialsInvalid,
     Duplicate,
@@ -30,35 +33,6 @@ from adapters.base import (
     ServerError,
     TransientError,
 )
-from adapters.x import XAdapter
-
-
-class Stopwatch:
-    """The clock media processing is waited on: it moves only when the adapter sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def waiting_adapter(fake: FakeX, watch: Stopwatch, *, deadline: float = 5) -> XAdapter:
-    """An adapter that waits as long as X's ``check_after_secs`` asks, on ``watch``."""
-    return XAdapter(
-        settings=AdapterSettings(
-            handle="@BelgiumInJapan", timeout=TEST_TIMEOUT, media_deadline=deadline
-        ),
-        credentials=secrets_of(X_CREDENTIALS),
-        base_url=fake.url,
-        sleep=watch.sleep,
-        monotonic=watch.monotonic,
-    )
 
 
 def gif(frames: int = 2) -> bytes:
@@ -165,7 +139,7 @@ def test_animated_gifs_are_chunked_and_wait_for_processing(fake_x: FakeX) -> Non
     fake_x.process_media(Processing(pending=1, in_progress=2, check_after_secs=3))
     watch = Stopwatch()
     item = MediaItem(mime="image/gif", alt="A looping card", data=gif())
-    adapter = waiting_adapter(fake_x, watch, deadline=30)
+    adapter = waiting_x_adapter(fake_x, watch, deadline=30)
     published = adapter.publish(OutgoingPart("Loop", "k", media=(item,)))
 
     [media_id] = published.media_ids
@@ -197,7 +171,7 @@ def test_processing_that_never_ends_stops_at_the_deadline(fake_x: FakeX) -> None
     watch = Stopwatch()
     item = MediaItem(mime="image/gif", alt="A card that never ends", data=gif())
     with pytest.raises(ServerError) as raised:
-        waiting_adapter(fake_x, watch, deadline=5).publish(
+        waiting_x_adapter(fake_x, watch, deadline=5).publish(
             OutgoingPart("Never", "k", media=(item,))
         )
     assert isinstance(raised.value, TransientError)  # retried later, the GIF uploaded again
@@ -216,7 +190,9 @@ def test_the_last_wait_ends_at_the_deadline(fake_x: FakeX) -> None:
     watch = Stopwatch()
     item = MediaItem(mime="image/gif", alt="Slow", data=gif())
     with pytest.raises(ServerError):
-        waiting_adapter(fake_x, watch, deadline=5).publish(OutgoingPart("Slow", "k", media=(item,)))
+        waiting_x_adapter(fake_x, watch, deadline=5).publish(
+            OutgoingPart("Slow", "k", media=(item,))
+        )
     assert watch.sleeps == [5]
     assert next(iter(fake_x.uploads.values())).steps.count("status") == 1
 
@@ -227,7 +203,7 @@ def test_failed_processing_is_a_permanent_error_naming_the_image(fake_x: FakeX) 
     card = MediaItem(mime="image/png", alt="First card", data=b"\x89PNG" * 4)
     looping = MediaItem(mime="image/gif", alt="A looping card", data=gif())
     with pytest.raises(ContentRejected) as raised:
-        waiting_adapter(fake_x, watch).publish(OutgoingPart("Two", "k", media=(card, looping)))
+        waiting_x_adapter(fake_x, watch).publish(OutgoingPart("Two", "k", media=(card, looping)))
     assert isinstance(raised.value, PermanentError)
     message = str(raised.value)
     assert "@BelgiumInJapan" in message

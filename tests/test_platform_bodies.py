@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from fake_fixtures import TEST_TIMEOUT, X_CREDENTIALS, secrets_of, x_adapter
+from fake_fixtures import TEST_TIMEOUT, Stopwatch, secrets_of, waiting_x_adapter, x_adapter
 from fakes import FakeX, Fault
 from fakes.mastodon import FakeMastodon, documented, render_html
 from fakes.x import Processing, as_x_returns
@@ -41,7 +41,7 @@ from adapters.mastodon import (
     plain_text,
     scopes_for,
 )
-from adapters.x import XAdapter, _as_sent
+from adapters.x import _as_sent
 
 BODIES = Path(__file__).parent / "data" / "platforms"
 
@@ -241,29 +241,6 @@ def _answer(recorded: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in recorded.items() if not key.startswith("_")}
 
 
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def _waiting_x(fake: FakeX, watch: _Stopwatch) -> XAdapter:
-    return XAdapter(
-        settings=AdapterSettings("@BelgiumInJapan", timeout=TEST_TIMEOUT, media_deadline=60),
-        credentials=secrets_of(X_CREDENTIALS),
-        base_url=fake.url,
-        sleep=watch.sleep,
-        monotonic=watch.monotonic,
-    )
-
-
 def _looping_gif() -> MediaItem:
     frames = [Image.new("RGB", (40, 20), c) for c in ((255, 140, 0), (120, 40, 160))]
     buffer = io.BytesIO()
@@ -288,8 +265,8 @@ def test_x_documented_media_answers_carry_a_chunked_upload(fake_x: FakeX) -> Non
     _answer_as_recorded(fake_x, "POST", "/append$", append)
     _answer_as_recorded(fake_x, "POST", "/finalize$", finalize)
     _answer_as_recorded(fake_x, "GET", "^/2/media/upload$", status)
-    watch = _Stopwatch()
-    published = _waiting_x(fake_x, watch).publish(
+    watch = Stopwatch()
+    published = waiting_x_adapter(fake_x, watch, deadline=60).publish(
         OutgoingPart("Loop", "k", media=(_looping_gif(),))
     )
     assert published.media_ids == (media_id,)
@@ -305,9 +282,10 @@ def test_x_documented_processing_states_in_progress_then_failed(fake_x: FakeX) -
     for state in ("in_progress", "failed"):
         data = {"id": media_id, "processing_info": recorded[state]["processing_info"]}
         _answer_as_recorded(fake_x, "GET", "^/2/media/upload$", {"data": data})
-    watch = _Stopwatch()
+    watch = Stopwatch()
     with pytest.raises(ContentRejected, match=r"Unsupported video format \(InvalidMedia\)"):
-        _waiting_x(fake_x, watch).publish(OutgoingPart("Loop", "k", media=(_looping_gif(),)))
+        adapter = waiting_x_adapter(fake_x, watch, deadline=60)
+        adapter.publish(OutgoingPart("Loop", "k", media=(_looping_gif(),)))
     in_progress = recorded["in_progress"]["processing_info"]
     assert watch.sleeps == [1, in_progress["check_after_secs"]]  # the fake's pending, then X's
     assert fake_x.posted == []

@@ -3,6 +3,7 @@ flows refusing what the real platforms refuse."""
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import parse_qs
 
 import pytest
@@ -97,3 +98,29 @@ def test_bluesky_accounts_post_to_their_own_repo_and_can_be_revoked(
     with pytest.raises(CredentialsInvalid):
         adapter.verify()
     assert bluesky_adapter(fake_bluesky).verify().handle == "@belgiuminjapan.bsky.social"
+
+
+def test_a_request_cut_off_mid_body_is_never_acted_on(fake_mastodon: FakeMastodon) -> None:
+    """Before: the fake created a status from the half it had read (an empty text, keeping the
+    request's Idempotency-Key), and a resend with that key got the empty status back as its own:
+    the kill -9 scenario then counted a silent loss and an extra post. Real servers read the
+    whole body before the application sees a request."""
+    body = "status=Orange+the+World%3A+end+digital+violence&visibility=public"
+    head = (
+        "POST /api/v1/statuses HTTP/1.1\r\n"
+        f"Host: {fake_mastodon.url.removeprefix('http://')}\r\n"
+        "Authorization: Bearer mastodon-token\r\n"
+        "Idempotency-Key: k-cut\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    host, port = fake_mastodon.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(head.encode() + body[:10].encode())
+        connection.shutdown(socket.SHUT_WR)  # the sender is gone
+        assert connection.recv(1024) == b""  # closed without an answer
+    assert fake_mastodon.posted == []
+    sent = mastodon_adapter(fake_mastodon).publish(OutgoingPart(
+        "Orange the World: end digital violence", "k-cut"))  # fmt: skip
+    [status] = fake_mastodon.posted
+    assert (status.id, status.text) == (sent.remote_id, "Orange the World: end digital violence")

@@ -354,6 +354,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client died mid-body (a daemon killed while sending): no web server hands
+            # half a request to the application, so no platform acts on it or keeps its key.
+            self.close_connection = True
+            return
         parts = urlsplit(self.path)
         host = self.headers.get("Host", "")
         request = Request(

@@ -174,8 +174,8 @@ def _auth(command: list[str], clone: Path, env: dict[str, str], platforms: Platf
 
 
 def _run_daemon(command: list[str], clone: Path, env: dict[str, str]) -> Step:
-    """`campaign run --dry-run` runs until stopped: let it start and work, then SIGTERM, which
-    the docs say stops it cleanly with exit 0."""
+    """`campaign run --dry-run` runs until stopped: once it says it is ready, SIGTERM, which
+    the docs say stops it cleanly with exit 0 (waiting on its log, not on a span of time)."""
     log = clone.parent / "daemon.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -187,7 +187,6 @@ def _run_daemon(command: list[str], clone: Path, env: dict[str, str]) -> Step:
                 if "ready: worker" in log.read_text(encoding="utf-8", errors="replace"):
                     break
                 time.sleep(0.2)
-            time.sleep(2)  # a few rounds of work on the scratch copy
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=DEADLINE)
         finally:

@@ -11,25 +11,27 @@ from adapters.base import (
     Adapter,
     AdapterSettings,
     Authorization,
-    ContentRejected,
-    CredentialsInvalid,
-    Duplicate,
     MediaItem,
     MemoryState,
-    NetworkError,
-    OutcomeUnknown,
     OutgoingPart,
-    OutOfQuota,
-    PermanentError,
     Published,
-    RateLimited,
-    ServerError,
     StateStore,
-    Timeout,
-    TransientError,
     idempotency_key,
 )
 from adapters.capabilities import CAPABILITIES, Capabilities, LengthRule, Platform
+from adapters.errors import (
+    ContentRejected,
+    CredentialsInvalid,
+    Duplicate,
+    NetworkError,
+    OutcomeUnknown,
+    OutOfQuota,
+    PermanentError,
+    RateLimited,
+    ServerError,
+    Timeout,
+    TransientError,
+)
 from adapters.secrets import Secret, load_credentials, save_credentials
 
 __all__ = [  # noqa: RUF022 - plain sorted, as tests/test_exported_members.py checks

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from adapters.base import NetworkError, OutcomeUnknown, Timeout
-from scheduler.errors import PublishError
+from adapters.errors import NetworkError, OutcomeUnknown, PublishError, Timeout
 
 _NOT_CONNECTED = frozenset(
     {

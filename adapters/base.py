@@ -1,29 +1,13 @@
-"""The adapter interface, what goes in and out of it, and the publish branch of the error tree.
+"""The adapter interface and what goes in and out of it.
 
-Every platform error ends up as exactly one of these (``scheduler.errors`` draws the roots)::
-
-    PublishError                    a platform call failed
-    ├── TransientError              nothing went out; retrying later is safe
-    │   ├── RateLimited             ``reset_at``: the aware UTC instant the platform lets us back
-    │   ├── NetworkError            the request could not be sent, or a safe call lost its answer
-    │   │   └── Timeout             ... because a connect or read deadline passed
-    │   └── ServerError             the platform answered 5xx
-    ├── PermanentError              the same call will fail the same way; do not retry
-    │   ├── ContentRejected         a 4xx about the content itself: too long, bad media, bad reply
-    │   ├── CredentialsInvalid      the token or password is wrong, expired for good, or revoked
-    │   ├── OutOfQuota              the account has no credit left (X answers 402)
-    │   └── Duplicate               already posted (X's 403 "duplicate content")
-    └── OutcomeUnknown              the request may have reached the platform: a read timeout or a
-                                    dropped connection after a post was sent. Neither retrying
-                                    (a double post) nor giving up (a missing post) is safe: look
-                                    for the post first (``Adapter.find_published``).
-
-Each adapter interprets platform errors in one place, a small context manager around its SDK
-calls (``_map_errors``), and raises these with ``raise ... from exc``; ``Adapter._errors``
-wraps it and takes every secret the adapter holds out of the messages, since a platform's
-error text may quote the request (a broken server, a proxy, a hostile one). Adapters never
-wait out a rate limit (it is reported with its reset instant; the caller reschedules) and never
-return a boolean for failure.
+Every platform error ends up as exactly one class of the publish branch of the error tree
+(``adapters.errors``). Each adapter interprets platform errors in one place, a small context
+manager around its SDK calls (``_map_errors``), and raises them with ``raise ... from exc``;
+``Adapter._errors`` wraps it and takes every secret the adapter holds out of the messages, since a
+platform's error text may quote the request (a broken server, a proxy, a hostile one). Adapters
+never wait out a rate limit (it is reported with its reset instant; the caller reschedules) and
+never return a boolean for failure. The one wait they do is bounded and short: a platform's
+processing of uploaded media (X, Mastodon), through a sleep and clock the caller injects.
 
 This module imports no platform SDK and no store: only data and the error tree.
 """
@@ -41,70 +25,19 @@ from typing import ClassVar, Protocol
 from urllib.parse import quote, quote_plus
 
 from adapters.capabilities import Capabilities, Platform
+from adapters.errors import ConfigurationError, OutcomeUnknown, PublishError
 from adapters.secrets import Secret
-from scheduler.errors import ConfigurationError, PublishError
 
 VISIBILITIES = frozenset({"public", "unlisted", "private"})
-"""The values of ``scheduler.model.Visibility``; kept as strings so this module needs no model."""
+"""The values of ``scheduler.campaign.model.Visibility``, as strings: adapters need no model."""
 REPLY_POLICIES = frozenset({"everyone", "following", "mentioned"})
-"""The values of ``scheduler.model.Replies``."""
+"""The values of ``scheduler.campaign.model.Replies``."""
 
 Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class TransientError(PublishError):
-    """Nothing went out; the same call may succeed later."""
-
-
-class RateLimited(TransientError):
-    def __init__(self, message: str, *, reset_at: dt.datetime) -> None:
-        super().__init__(f"{message} (resets at {reset_at:%Y-%m-%d %H:%M:%S} UTC)")
-        self.reset_at = reset_at
-        """Aware UTC instant after which the platform accepts calls again."""
-
-
-class NetworkError(TransientError):
-    """The platform could not be reached, or a call that is safe to repeat lost its answer."""
-
-
-class Timeout(NetworkError):
-    """A connect deadline (or a read deadline on a call that is safe to repeat) passed."""
-
-
-class ServerError(TransientError):
-    """The platform answered 5xx."""
-
-
-class PermanentError(PublishError):
-    """Retrying the same call fails the same way: a person has to act."""
-
-
-class ContentRejected(PermanentError):
-    """The platform refused the content itself: length, media, language, reply target."""
-
-
-class CredentialsInvalid(PermanentError):
-    """Wrong, expired or revoked credentials."""
-
-
-class OutOfQuota(PermanentError):
-    """The account or app has no credit or quota left (X: 402 Payment Required, or 429
-    UsageCapExceeded for the month): the account is suspended until a person resumes it."""
-
-
-class Duplicate(PermanentError):
-    """The platform says this exact content is already posted (X: 403 duplicate content)."""
-
-
-class OutcomeUnknown(PublishError):
-    """The request may have reached the platform and been acted on; its answer was lost."""
 
 
 # --- what goes in and out ---------------------------------------------------------------------

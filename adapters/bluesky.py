@@ -10,7 +10,7 @@ What the SDK does not do for us, and this adapter does:
   that the adapter logs in again, and the rejected call is made once more.
 - **Length**: at most 300 graphemes and 3,000 bytes of UTF-8 (the post lexicon's
   ``maxGraphemes`` and ``maxLength``), checked before anything is uploaded with the validator's
-  own rule (``scheduler.textlength.too_long``). The SDK checks neither: its model caps the text
+  own rule (``adapters.textlength.too_long``). The SDK checks neither: its model caps the text
   at 3,000 code points, and 130 family emoji are 910 code points but 3,250 bytes.
 - **Facets** (links, hashtags, mentions) come from the SDK's ``detect_facets``, which gives UTF-8
   byte offsets and resolves mentioned handles to DIDs through the PDS.
@@ -75,20 +75,22 @@ from adapters.base import (
     Adapter,
     AdapterSettings,
     Authorization,
+    MediaItem,
+    OutgoingPart,
+    Published,
+)
+from adapters.capabilities import BLUESKY
+from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
     Duplicate,
-    MediaItem,
     OutcomeUnknown,
-    OutgoingPart,
-    Published,
+    PublishError,
     RateLimited,
     ServerError,
 )
-from adapters.capabilities import BLUESKY
 from adapters.secrets import Secret
-from scheduler.errors import PublishError
-from scheduler.textlength import too_long
+from adapters.textlength import too_long
 
 log = logging.getLogger(__name__)
 

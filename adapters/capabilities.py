@@ -54,7 +54,7 @@ class Capabilities:
     max_bytes: int | None = None
     """UTF-8 bytes the text may take, where the platform caps those as well as ``max_length``
     (Bluesky: the ``app.bsky.feed.post`` lexicon's ``maxLength``). Checked with the length by
-    ``scheduler.textlength.too_long``."""
+    ``adapters.textlength.too_long``."""
 
 
 IMAGE_TYPES_COMMON = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

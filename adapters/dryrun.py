@@ -17,13 +17,13 @@ from adapters.base import (
     AccountLimits,
     Adapter,
     AdapterSettings,
-    ContentRejected,
     OutgoingPart,
     Published,
 )
 from adapters.capabilities import CAPABILITIES, Platform
+from adapters.errors import ContentRejected
 from adapters.secrets import Secret
-from scheduler.textlength import too_long
+from adapters.textlength import too_long
 
 
 class DryRunAdapter(Adapter):

@@ -77,18 +77,21 @@ from adapters.base import (
     Adapter,
     AdapterSettings,
     Authorization,
-    ContentRejected,
-    CredentialsInvalid,
     MediaItem,
-    OutcomeUnknown,
     OutgoingPart,
     Published,
+)
+from adapters.capabilities import MASTODON
+from adapters.errors import (
+    ConfigurationError,
+    ContentRejected,
+    CredentialsInvalid,
+    OutcomeUnknown,
+    PublishError,
     RateLimited,
     ServerError,
 )
-from adapters.capabilities import MASTODON
 from adapters.secrets import Secret
-from scheduler.errors import ConfigurationError, PublishError
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from importlib.metadata import entry_points
 from adapters.base import Adapter, AdapterSettings
 from adapters.capabilities import Platform
 from adapters.dryrun import dry_run_class
+from adapters.errors import ConfigurationError
 from adapters.secrets import Secret
-from scheduler.errors import ConfigurationError
 
 ENTRY_POINT_GROUP = "campaign.adapters"
 

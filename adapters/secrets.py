@@ -28,7 +28,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from scheduler.errors import ConfigurationError
+from adapters.errors import ConfigurationError
 
 
 class MissingCredentials(ConfigurationError):

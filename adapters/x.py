@@ -70,21 +70,23 @@ from adapters.base import (
     Adapter,
     AdapterSettings,
     Authorization,
+    MediaItem,
+    OutgoingPart,
+    Published,
+)
+from adapters.capabilities import X
+from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
     Duplicate,
-    MediaItem,
     OutcomeUnknown,
-    OutgoingPart,
     OutOfQuota,
-    Published,
+    PublishError,
     RateLimited,
     ServerError,
     TransientError,
 )
-from adapters.capabilities import X
 from adapters.secrets import Secret
-from scheduler.errors import PublishError
 
 TWEEPY_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 """Where tweepy sends requests; rewritten to the adapter's base URL."""

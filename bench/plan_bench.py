@@ -4,7 +4,7 @@ Generates a realistic campaign (N embassies x 3 platforms x 64 posts: 4 a day fo
 a temporary folder, then, for each size, in a fresh Python process per repetition so that no
 cache is warm:
 
-- parses the YAML alone: ``scheduler.sourcemap.parse_yaml`` (the loader's own parse), a plain
+- parses the YAML alone: ``sourcemap.parse_yaml`` (the loader's own parse), a plain
   ruamel round-trip load, and PyYAML's ``safe_load`` (pure Python and libyaml) for context;
 - runs ``scheduler.service.validate_file`` (read, parse, model, checks, plan, delivery checks);
 - renders the JSON preview (``select`` + ``summarize`` + ``tabular.to_json``), as
@@ -371,10 +371,10 @@ def measure(path: Path, *, trace: bool) -> dict[str, Any]:
     except ImportError:
         yaml = None
 
-    from scheduler.preview import Filters, XPricing, select, summarize
-    from scheduler.preview.tabular import to_json
-    from scheduler.service import validate_file
-    from scheduler.sourcemap import parse_yaml
+    from scheduler.campaign.sourcemap import parse_yaml
+    from scheduler.service.validation import validate_file
+    from scheduler.views.preview import Filters, XPricing, select, summarize
+    from scheduler.views.preview.tabular import to_json
 
     text = path.read_text("utf-8")
     baseline = _peak_rss_mb()
@@ -415,9 +415,9 @@ def measure(path: Path, *, trace: bool) -> dict[str, Any]:
 
 def profile(path: Path, top: int) -> str:
     """cProfile of validate + plan + JSON preview: the functions with the most own time."""
-    from scheduler.preview import Filters, XPricing, select, summarize
-    from scheduler.preview.tabular import to_json
-    from scheduler.service import validate_file
+    from scheduler.service.validation import validate_file
+    from scheduler.views.preview import Filters, XPricing, select, summarize
+    from scheduler.views.preview.tabular import to_json
 
     profiler = cProfile.Profile()
     profiler.enable()

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.preview import Filters, XPricing, select, summarize  # noqa: E402
-from scheduler.preview.html import WIDE_GRID, render_html  # noqa: E402
-from scheduler.service import plan_file  # noqa: E402
+from scheduler.service.validation import plan_file  # noqa: E402
+from scheduler.views.preview import Filters, XPricing, select, summarize  # noqa: E402
+from scheduler.views.preview.html import WIDE_GRID, render_html  # noqa: E402
 
 SCROLLBAR = 15
 """Pixels a vertical scroll bar takes on a desktop browser."""

@@ -8,7 +8,10 @@
     │   ├── NoSuchDatabase          --database names a database that does not exist (exit 2)
     │   ├── DatabaseUnavailable     refused, lost, locked, read-only, full: the operator acts
     │   └── SchemaMismatch          the database's schema is older or newer than the program
-    └── PublishError                a platform call failed (adapters.base draws this branch)
+    └── PublishError                a platform call failed (adapters.errors draws this branch)
+
+The root, ConfigurationError and the publish branch live in ``adapters.errors``, below everything,
+so that adapters raise into this tree without importing the scheduler.
 
 Library code raises these; the CLI turns them into messages in one place
 (scheduler.cli.common), so a user never sees a traceback for bad input.
@@ -18,15 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters.errors import CampaignError, ConfigurationError, PublishError
 from scheduler.problems import Problem, summarize
 
-
-class CampaignError(Exception):
-    """Root of every error this project raises on purpose."""
-
-
-class ConfigurationError(CampaignError):
-    """The input is wrong: a file, an option or a setting."""
+__all__ = [
+    "CampaignError",
+    "CampaignFileError",
+    "ConfigurationError",
+    "DatabaseUnavailable",
+    "NoSuchDatabase",
+    "PublishError",
+    "SchemaMismatch",
+    "StoreError",
+    "UsageError",
+]
 
 
 class CampaignFileError(ConfigurationError):
@@ -58,7 +66,3 @@ class DatabaseUnavailable(StoreError):
 
 class SchemaMismatch(StoreError):
     """The database's schema is not the one this program was written for."""
-
-
-class PublishError(CampaignError):
-    """A platform call failed; the subclasses in adapters.base say whether to retry."""

@@ -16,8 +16,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.capabilities import Platform
+from scheduler.campaign.model import Duration
 from scheduler.errors import ConfigurationError
-from scheduler.model import Duration
 
 CONFIG_ENV = "CAMPAIGN_CONFIG"
 BASE_URL_ENV = {

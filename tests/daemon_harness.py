@@ -6,7 +6,7 @@ it at the fakes; ``wait_for`` polls the store with a deadline (the daemon is ano
 there is no event to wait on).
 
 ``SteppedTime`` gives a daemon a clock the test moves (``campaign run --clock-file``,
-scheduler/stepping.py): campaign time stands still while the daemon works, and jumps to its next
+daemon/stepping.py): campaign time stands still while the daemon works, and jumps to its next
 wakeup once it says it is idle. What such a test sees does not depend on the machine's speed or
 load; its deadlines only catch a hung daemon.
 """
@@ -30,8 +30,8 @@ from fakes import FakeBluesky, FakeMastodon, FakeX
 from sqlalchemy import func, select
 
 from adapters.secrets import env_name
-from scheduler.clock import SteppedClock
-from scheduler.stepping import Status, read_status, write_instant
+from scheduler.daemon.clock import SteppedClock
+from scheduler.daemon.stepping import Status, read_status, write_instant
 from scheduler.store.database import Database
 from scheduler.store.schema import Account, Delivery
 
@@ -180,7 +180,7 @@ class SteppedTime:
 
     ``now`` is the instant last written: give it to the fakes (``Platforms.follow``) so that
     the platforms live in the daemon's time. Each move waits for the daemon to be idle at the
-    current instant first, then for it to be idle at the new one (see scheduler/stepping.py).
+    current instant first, then for it to be idle at the new one (see scheduler/daemon/stepping.py).
     """
 
     path: Path

@@ -20,9 +20,9 @@ from daemon_harness import Platforms
 from fakes import FakeBluesky, FakeMastodon, FakeX
 from sqlalchemy import select
 
-from scheduler.clock import SteppedClock
-from scheduler.dispatcher import Dispatcher
-from scheduler.service import sync_file
+from scheduler.daemon.clock import SteppedClock
+from scheduler.daemon.dispatcher import Dispatcher
+from scheduler.service.sync import sync_file
 from scheduler.settings import DaemonSettings, PlatformSettings, Settings
 from scheduler.store.database import Database
 from scheduler.store.schema import Alert, Delivery

@@ -11,7 +11,8 @@ import pytest
 from fake_fixtures import bluesky_adapter, png
 from fakes import FakeBluesky
 
-from adapters.base import ContentRejected, MediaItem, MemoryState, OutgoingPart, RateLimited
+from adapters.base import MediaItem, MemoryState, OutgoingPart
+from adapters.errors import ContentRejected, RateLimited
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
 """One grapheme, 7 code points, 25 bytes of UTF-8."""

@@ -14,13 +14,8 @@ from fakes import FakeMastodon
 from mastodon import Mastodon
 from mastodon.errors import MastodonNotFoundError
 
-from adapters.base import (
-    CredentialsInvalid,
-    MediaItem,
-    OutgoingPart,
-    RateLimited,
-    ServerError,
-)
+from adapters.base import MediaItem, OutgoingPart
+from adapters.errors import CredentialsInvalid, RateLimited, ServerError
 from adapters.mastodon import (
     CLASSIC_SCOPES,
     OUT_OF_BAND,

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from adapters import registry
-from adapters.base import AdapterSettings, ContentRejected, MediaItem, OutgoingPart
+from adapters.base import AdapterSettings, MediaItem, OutgoingPart
 from adapters.capabilities import CAPABILITIES, Platform
 from adapters.dryrun import DryRunAdapter
+from adapters.errors import ContentRejected
 from scheduler.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parent.parent

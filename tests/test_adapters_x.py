@@ -21,12 +21,11 @@ from fakes.x import COMMAND_REFUSED, Processing
 from PIL import Image
 from tweepy.errors import HTTPException
 
-from adapters.base import (
+from adapters.base import MediaItem, OutgoingPart
+from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
     Duplicate,
-    MediaItem,
-    OutgoingPart,
     OutOfQuota,
     PermanentError,
     RateLimited,

@@ -30,14 +30,15 @@ from fake_fixtures import mastodon_adapter
 from fakes import FakeBluesky, FakeMastodon, FakeX
 from keyboard import mastodon_code, typed, x_pin
 
-from adapters.base import AccountLimits, OutcomeUnknown, OutgoingPart
+from adapters.base import AccountLimits, OutgoingPart
 from adapters.capabilities import Platform
+from adapters.errors import OutcomeUnknown
 from adapters.mastodon import CLASSIC_SCOPES, OUT_OF_BAND, SCOPES
 from adapters.secrets import env_name, read_secrets_file, save_credentials
+from scheduler.campaign.loader import load_file
 from scheduler.cli import main
-from scheduler.loader import load_file
-from scheduler.preflight import AccountRef, accounts_of, compare_limits, same_handle
-from scheduler.service import plan_file
+from scheduler.service.preflight import AccountRef, accounts_of, compare_limits, same_handle
+from scheduler.service.validation import plan_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "campaigns.yaml"

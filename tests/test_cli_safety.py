@@ -321,9 +321,9 @@ def test_the_warning_follows_the_dispatchers_rule(late_world: tuple[Path, Path])
     import collections
     import datetime as dt
 
-    from scheduler.accounts import Accounts
-    from scheduler.clock import SteppedClock
-    from scheduler.housekeeping import Housekeeper
+    from scheduler.daemon.accounts import Accounts
+    from scheduler.daemon.clock import SteppedClock
+    from scheduler.daemon.housekeeping import Housekeeper
     from scheduler.settings import Settings
 
     path, target = late_world

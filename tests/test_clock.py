@@ -1,5 +1,5 @@
-"""The clocks (scheduler/clock.py) and a stepped daemon's exchange with its driver
-(scheduler/stepping.py): the stepper alone with a settle of our own, then a real daemon in this
+"""The clocks (scheduler/daemon/clock.py) and a stepped daemon's exchange with its driver
+(daemon/stepping.py): the stepper alone with a settle of our own, then a real daemon in this
 process, on the dry-run adapters."""
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from campaign_builders import post, write_campaign
 from sqlalchemy import select
 
 from scheduler.cli.daemon import _clock as choose_clock
-from scheduler.clock import Clock, SteppedClock
-from scheduler.daemon import Daemon
-from scheduler.errors import UsageError
-from scheduler.service import sync_file
-from scheduler.settings import DaemonSettings, Settings
-from scheduler.stepping import (
+from scheduler.daemon.clock import Clock, SteppedClock
+from scheduler.daemon.runner import Daemon
+from scheduler.daemon.stepping import (
     Status,
     Stepper,
     parse_instant,
@@ -32,6 +29,9 @@ from scheduler.stepping import (
     status_path,
     write_instant,
 )
+from scheduler.errors import UsageError
+from scheduler.service.sync import sync_file
+from scheduler.settings import DaemonSettings, Settings
 from scheduler.store.database import open_database
 from scheduler.store.schema import Delivery
 

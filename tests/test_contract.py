@@ -11,15 +11,12 @@ import pytest
 from fake_fixtures import Kit, png
 from fakes.server import Request
 
-from adapters.base import (
-    Adapter,
+from adapters.base import Adapter, MediaItem, OutgoingPart, Published
+from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
-    MediaItem,
     NetworkError,
     OutcomeUnknown,
-    OutgoingPart,
-    Published,
     PublishError,
     RateLimited,
     ServerError,

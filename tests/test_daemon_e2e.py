@@ -39,7 +39,9 @@ from daemon_harness import (
 from sqlalchemy import select
 from store_dump import dump
 
-from scheduler.service import cancel_post, pause, queue_add, resume, sync_file
+from scheduler.service.control import pause, resume
+from scheduler.service.queue import cancel_post, queue_add
+from scheduler.service.sync import sync_file
 from scheduler.store.database import Database, open_database
 from scheduler.store.pauses import Scope
 from scheduler.store.schema import Alert, Attempt, Delivery

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from adapters.capabilities import Platform
-from scheduler.notify import check_alert_urls
+from scheduler.daemon.notify import check_alert_urls
 from scheduler.settings import AlertSettings, PlatformSettings, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from campaign_builders import embassy, post, write_campaign
 from daemon_harness import Platforms
 from sqlalchemy import select, update
 
-from scheduler.clock import Clock, SteppedClock
-from scheduler.dispatcher import Dispatcher
-from scheduler.service import sync_file
+from scheduler.daemon.clock import Clock, SteppedClock
+from scheduler.daemon.dispatcher import Dispatcher
+from scheduler.service.sync import sync_file
 from scheduler.settings import DaemonSettings, Settings
 from scheduler.store.database import Database
 from scheduler.store.schema import Account, Alert, Delivery

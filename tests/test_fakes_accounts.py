@@ -12,8 +12,9 @@ from fake_fixtures import bluesky_adapter, mastodon_adapter, settings, x_adapter
 from fakes import FakeBluesky, FakeMastodon, FakeX
 from requests_oauthlib import OAuth1Session
 
-from adapters.base import CredentialsInvalid, OutgoingPart
+from adapters.base import OutgoingPart
 from adapters.bluesky import BlueskyAdapter
+from adapters.errors import CredentialsInvalid
 from adapters.mastodon import SCOPES, MastodonAuthorization
 from adapters.secrets import Secret
 

@@ -1,4 +1,4 @@
-"""The alerts digest (scheduler.notify), sent through apprise to a fake endpoint on 127.0.0.1.
+"""The alerts digest (daemon.notify), sent through apprise to a fake endpoint on 127.0.0.1.
 
 apprise posts synchronously: when send_digest returns, the fake has the request or never will,
 so nothing here waits.
@@ -16,8 +16,14 @@ import pytest
 from fakes.alerts import FakeAlerts
 from sqlalchemy import select
 
+from scheduler.daemon.notify import (
+    PendingAlert,
+    build_digest,
+    check_alert_urls,
+    scheme,
+    send_digest,
+)
 from scheduler.errors import ConfigurationError
-from scheduler.notify import PendingAlert, build_digest, check_alert_urls, scheme, send_digest
 from scheduler.settings import AlertSettings, Settings
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.database import Database

@@ -1,4 +1,4 @@
-"""Operations (scheduler.ops): logs, sd_notify over a real datagram socket, /healthz and /metrics
+"""Operations (daemon.ops): logs, sd_notify over a real datagram socket, /healthz and /metrics
 over real HTTP, and the metrics of a real synced campaign."""
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import pytest
 from campaign_builders import write_campaign
 from sqlalchemy import update
 
-from scheduler.errors import ConfigurationError
-from scheduler.ops import (
+from scheduler.daemon.ops import (
     DISPATCHER_EVENTS,
     METRICS_CONTENT_TYPE,
     HealthServer,
@@ -29,7 +28,9 @@ from scheduler.ops import (
     configure_logging,
     metrics_text,
 )
-from scheduler.service import pause, sync_file
+from scheduler.errors import ConfigurationError
+from scheduler.service.control import pause
+from scheduler.service.sync import sync_file
 from scheduler.settings import LogFormat
 from scheduler.store.database import Database
 from scheduler.store.pauses import Scope

@@ -20,11 +20,11 @@ from campaign_builders import (
 )
 
 from adapters.capabilities import LengthRule, Platform
+from adapters.textlength import text_length
+from scheduler.campaign.planner import Delivery, Plan
 from scheduler.errors import CampaignFileError
-from scheduler.planner import Delivery, Plan
 from scheduler.problems import Problem, Severity
-from scheduler.service import plan_file, validate_file
-from scheduler.textlength import text_length
+from scheduler.service.validation import plan_file, validate_file
 
 UTC = dt.UTC
 THREAD = [

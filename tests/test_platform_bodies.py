@@ -22,16 +22,8 @@ from fakes.mastodon import FakeMastodon, documented, render_html
 from fakes.x import Processing, as_x_returns
 from PIL import Image
 
-from adapters.base import (
-    AdapterSettings,
-    ContentRejected,
-    CredentialsInvalid,
-    Duplicate,
-    MediaItem,
-    OutgoingPart,
-    OutOfQuota,
-    RateLimited,
-)
+from adapters.base import AdapterSettings, MediaItem, OutgoingPart
+from adapters.errors import ContentRejected, CredentialsInvalid, Duplicate, OutOfQuota, RateLimited
 from adapters.mastodon import (
     SCOPES,
     MastodonAdapter,

@@ -20,13 +20,8 @@ from fake_fixtures import bluesky_adapter, png
 from fakes import FakeBluesky
 from fakes.server import Fault
 
-from adapters.base import (
-    ContentRejected,
-    CredentialsInvalid,
-    MediaItem,
-    OutgoingPart,
-    RateLimited,
-)
+from adapters.base import MediaItem, OutgoingPart
+from adapters.errors import ContentRejected, CredentialsInvalid, RateLimited
 
 BODIES = Path(__file__).parent / "data" / "platforms"
 POST = "app.bsky.feed.post"

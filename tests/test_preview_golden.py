@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scheduler import service
 from scheduler.cli import main
-from scheduler.preview import Filters, XPricing, select, summarize
-from scheduler.preview.html import render_html
-from scheduler.preview.table import render_table
+from scheduler.service import validation
+from scheduler.views.preview import Filters, XPricing, select, summarize
+from scheduler.views.preview.html import render_html
+from scheduler.views.preview.table import render_table
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CAMPAIGN = "campaign.yaml"
@@ -41,14 +41,14 @@ def preview_through_cli(output_format: str) -> str:
 
 
 def table_at_fixed_width() -> str:
-    plan, problems = service.plan_file(Path(CAMPAIGN))
+    plan, problems = validation.plan_file(Path(CAMPAIGN))
     deliveries = select(plan, Filters())
     summary = summarize(deliveries, XPricing())
     return render_table(plan, deliveries, summary, problems, width=TABLE_WIDTH, colour=False)
 
 
 def html_page() -> str:
-    plan, problems = service.plan_file(Path(CAMPAIGN))
+    plan, problems = validation.plan_file(Path(CAMPAIGN))
     deliveries = select(plan, Filters())
     summary = summarize(deliveries, XPricing())
     return render_html(plan, deliveries, summary, problems, Path("."))
@@ -95,7 +95,7 @@ def test_table_does_not_depend_on_the_terminal(monkeypatch: pytest.MonkeyPatch) 
 
 def test_golden_campaign_covers_what_it_claims() -> None:
     """The features the goldens are meant to pin down are really in the campaign."""
-    plan, problems = service.plan_file(Path(CAMPAIGN))
+    plan, problems = validation.plan_file(Path(CAMPAIGN))
     offsets = {d.local_time - d.due_at.replace(tzinfo=None) for d in plan.deliveries}
     assert any(offset.seconds % 3600 == 45 * 60 for offset in offsets)  # Asia/Kathmandu
     assert len({d.embassy_id for d in plan.deliveries}) == 3

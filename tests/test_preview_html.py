@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from scheduler.campaign.planner import Delivery, Plan
 from scheduler.cli import main
-from scheduler.planner import Delivery, Plan
-from scheduler.preview import Filters, XPricing, select, summarize
-from scheduler.preview.html import render_html
 from scheduler.problems import Problem
-from scheduler.service import plan_file, validate_file
+from scheduler.service.validation import plan_file, validate_file
+from scheduler.views.preview import Filters, XPricing, select, summarize
+from scheduler.views.preview.html import render_html
 
 CAMPAIGN = """\
 campaign:

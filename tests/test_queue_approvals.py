@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 
 from scheduler.cli import main
 from scheduler.errors import CampaignFileError, StoreError, UsageError
-from scheduler.service import approve_post, cancel_post, queue_add, queue_edit, sync_file
+from scheduler.service.queue import approve_post, cancel_post, queue_add, queue_edit
+from scheduler.service.sync import sync_file
 from scheduler.store.database import Database
 from scheduler.store.schema import AuditEntry, Delivery
 from scheduler.store.states import DeliveryState

@@ -31,7 +31,7 @@ from daemon_harness import Platforms
 from keyboard import mastodon_code
 
 from adapters.secrets import env_name
-from scheduler.service import validate_file
+from scheduler.service.validation import validate_file
 from scheduler.store.schema import Account
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.capabilities import Platform
-from scheduler.model import Replies
-from scheduler.planner import Plan
-from scheduler.service import validate_file
+from scheduler.campaign.model import Replies
+from scheduler.campaign.planner import Plan
+from scheduler.service.validation import validate_file
 
 CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns.yaml"
 START, END = dt.date(2026, 11, 25), dt.date(2026, 12, 10)

@@ -23,7 +23,8 @@ import pytest
 from daemon_harness import DaemonProcess, Platforms, SteppedTime, all_in, write_config
 from sqlalchemy import select
 
-from scheduler.service import approve_post, list_posts, sync_file
+from scheduler.service.queue import approve_post, list_posts
+from scheduler.service.sync import sync_file
 from scheduler.store.database import open_database
 from scheduler.store.schema import Delivery
 

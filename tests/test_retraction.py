@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 from dispatch_world import CREATE, DUE, World, clock, fakes, world
 from sqlalchemy import select
 
-from scheduler import service
 from scheduler.cli import EXIT_USAGE, main
+from scheduler.service import queue, retraction, sync
 from scheduler.settings import load_settings
 from scheduler.store.schema import Alert, AuditEntry, Delivery
 
@@ -116,7 +116,7 @@ def test_nothing_ever_sends_a_retracted_copy_again(sent: World, tmp_path: Path) 
     settle: a retracted copy stays retracted and off the platforms."""
     moment = sent.clock.now() + dt.timedelta(minutes=10)
     sent.clock.advance_to(moment)
-    done = service.retract(sent.database, load_settings(None), "launch", actor="marc",
+    done = retraction.retract(sent.database, load_settings(None), "launch", actor="marc",
                            reason="wrong helpline", now=moment)  # fmt: skip
     assert [item.outcome for item in done] == ["deleted"] * 3
     assert {(row.state, row.retracted_at) for row in sent.rows()} == {("retracted", moment)}
@@ -126,7 +126,7 @@ def test_nothing_ever_sends_a_retracted_copy_again(sent: World, tmp_path: Path) 
     edited = post("launch", time="09:00", text={"en": TEXT + " Or 1813."})
     path = write_campaign(tmp_path / "again", embassies=cities, posts=[edited],
                           policies={"late": {"grace": "3h", "spacing": "2m"}})  # fmt: skip
-    service.sync_file(path, sent.database, actor="ines", now=moment)
+    sync.sync_file(path, sent.database, actor="ines", now=moment)
     for _ in range(3):
         sent.later(dt.timedelta(minutes=30))
         sent.settle()
@@ -157,7 +157,7 @@ def open_outcome(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     world.send()
     assert world.states() == ["unknown"]
     assert world.platforms.posted_texts() == []
-    service.cancel_post(world.database, "launch", actor="marc", reason="wrong helpline",
+    queue.cancel_post(world.database, "launch", actor="marc", reason="wrong helpline",
                         now=world.clock.now())  # fmt: skip
     assert world.states() == ["unknown"]  # possibly on the platform: left for reconciliation
     return world

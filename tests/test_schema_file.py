@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scheduler.model import json_schema
+from scheduler.campaign.model import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,9 +19,9 @@ from daemon_harness import wait_for
 from dispatch_world import CREATE, DUE, SETTLED, World, clock, world
 from fakes import FakeBluesky, FakeMastodon, FakeX
 
-from scheduler import service
-from scheduler.clock import Clock, SteppedClock, from_platform
-from scheduler.reporting import report_record
+from scheduler.daemon.clock import Clock, SteppedClock, from_platform
+from scheduler.service import reports
+from scheduler.views.reporting import report_record
 
 __all__ = ["clock", "world"]  # fixtures, used by name
 
@@ -70,7 +70,7 @@ def test_a_sent_post_keeps_the_platform_time_beside_ours(world: World, platform:
     assert DUE + SKEW - MILLISECOND < row.platform_sent_at < DUE + SKEW + MILLISECOND
     if platform != "bluesky":
         assert row.platform_sent_at == _platform_time(world, platform)
-    [reported] = service.report(world.database, now=DUE).rows
+    [reported] = reports.report(world.database, now=DUE).rows
     record = report_record(reported)
     assert (record["sent_clock"], record["our_sent_at"]) == ("platform", "2026-11-25T08:00:00Z")
     assert record["sent_at"] == row.platform_sent_at.isoformat().replace("+00:00", "Z")
@@ -120,7 +120,7 @@ def test_a_bluesky_post_read_back_by_its_record_key_has_no_platform_time(
         ours = DUE + SETTLED
     [row] = world.rows()
     assert (row.state, row.sent_at, row.platform_sent_at) == ("sent", ours, None)
-    record = report_record(service.report(world.database, now=DUE).rows[0])
+    record = report_record(reports.report(world.database, now=DUE).rows[0])
     assert (record["sent_at"], record["sent_clock"]) == (
         ours.isoformat().replace("+00:00", "Z"),
         "ours",

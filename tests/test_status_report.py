@@ -20,14 +20,14 @@ from campaign_builders import campaign_data, post, write_campaign, write_yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import select, update
 
-from scheduler import service
 from scheduler.cli import EXIT_USAGE, main
-from scheduler.reporting.report import CSV_COLUMNS, report_html
-from scheduler.reporting.status import render_status
+from scheduler.service import reports, sync
 from scheduler.store.database import Database, open_database
 from scheduler.store.queries import STATE_ORDER
 from scheduler.store.schema import Account, Delivery, Pause
 from scheduler.store.states import ATTENTION, DeliveryState
+from scheduler.views.reporting.report import CSV_COLUMNS, report_html
+from scheduler.views.reporting.status import render_status
 
 S = DeliveryState
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -110,7 +110,7 @@ def _apply_outcomes(database: Database) -> None:
 
 @pytest.fixture
 def synced(tmp_path: Path, database: Database) -> Database:
-    service.sync_file(_campaign(tmp_path), database, actor="ines", now=NOW)
+    sync.sync_file(_campaign(tmp_path), database, actor="ines", now=NOW)
     _apply_outcomes(database)
     return database
 
@@ -153,7 +153,7 @@ def _add_brakes(database: Database) -> None:
 
 
 def test_counts_are_per_local_day_embassy_and_platform(synced: Database) -> None:
-    data = service.status(synced, now=LATER)
+    data = reports.status(synced, now=LATER)
     assert data.states.total == DELIVERIES
     # launch at 08:00 in Tokyo is due on 24 November in UTC, but it is counted on the 25th.
     tokyo_x = OUTCOMES["launch/be-tokyo/x/1"]["sent_at"]
@@ -186,7 +186,7 @@ def test_counts_are_per_local_day_embassy_and_platform(synced: Database) -> None
 
 
 def test_attention_lists_the_most_urgent_first(synced: Database) -> None:
-    data = service.status(synced, now=LATER)
+    data = reports.status(synced, now=LATER)
     assert [item.state for item in data.attention] == list(ATTENTION)
     assert [item.key.removeprefix(f"{CAMPAIGN}/") for item in data.attention] == [
         "launch/be-tokyo/mastodon/1",
@@ -202,14 +202,14 @@ def test_attention_lists_the_most_urgent_first(synced: Database) -> None:
 
 
 def test_attention_is_limited_and_counts_the_rest(synced: Database) -> None:
-    data = service.status(synced, attention_limit=2, now=LATER)
+    data = reports.status(synced, attention_limit=2, now=LATER)
     assert [item.state for item in data.attention] == [S.FAILED, S.UNKNOWN]
     assert (data.attention_total, data.attention_more) == (5, 3)
 
 
 def test_active_pauses_and_blocked_accounts(synced: Database) -> None:
     _add_brakes(synced)
-    data = service.status(synced, CAMPAIGN, now=LATER)
+    data = reports.status(synced, CAMPAIGN, now=LATER)
     assert [(p.reason, p.author, p.scope) for p in data.pauses] == [
         (
             "ambassador's account compromised",
@@ -226,21 +226,21 @@ def test_active_pauses_and_blocked_accounts(synced: Database) -> None:
     assert suspended.rate_limited_until is None
     assert limited.rate_limited_until == LATER + dt.timedelta(hours=1)
     # Without --campaign, every campaign's pauses count.
-    assert len(service.status(synced, now=LATER).pauses) == 2
+    assert len(reports.status(synced, now=LATER).pauses) == 2
 
 
 def test_campaign_option_selects_one_campaign(tmp_path: Path, synced: Database) -> None:
     other = campaign_data(posts=[post("launch")], id="other-2026", name="Other")
-    service.sync_file(write_yaml(tmp_path / "other.yaml", other), synced, actor="ines", now=NOW)
-    assert service.status(synced, now=LATER).states.total == DELIVERIES + 7
-    only = service.status(synced, CAMPAIGN, now=LATER)
+    sync.sync_file(write_yaml(tmp_path / "other.yaml", other), synced, actor="ines", now=NOW)
+    assert reports.status(synced, now=LATER).states.total == DELIVERIES + 7
+    only = reports.status(synced, CAMPAIGN, now=LATER)
     assert [c.id for c in only.campaigns] == [CAMPAIGN]
     assert only.states.total == DELIVERIES
-    assert service.report(synced, "other-2026", now=LATER).rows == []
+    assert reports.report(synced, "other-2026", now=LATER).rows == []
 
 
 def test_an_empty_database_has_nothing_to_show(database: Database) -> None:
-    data = service.status(database, now=LATER)
+    data = reports.status(database, now=LATER)
     assert data.campaigns == [] and data.states.total == 0 and data.attention == []
     assert "nothing synced yet" in render_status(data, "campaign.db", width=100, colour=False)
 
@@ -250,7 +250,7 @@ def test_an_empty_database_has_nothing_to_show(database: Database) -> None:
 
 def test_the_table_puts_attention_first_and_fits_100_columns(synced: Database) -> None:
     _add_brakes(synced)
-    text = render_status(service.status(synced, now=LATER), "db", width=100, colour=False)
+    text = render_status(reports.status(synced, now=LATER), "db", width=100, colour=False)
     assert max(len(line) for line in text.splitlines()) <= 100
     assert (
         "Needs attention: 1 failed, 1 unknown, 1 needs review, 1 missed, 1 awaiting approval"
@@ -297,7 +297,7 @@ def test_every_state_at_once_still_fits_100_columns(synced: Database) -> None:
                 .where(Delivery.key == f"{CAMPAIGN}/{key}")
                 .values(state=str(state), state_since=LATER)
             )
-    data = service.status(synced, now=LATER)
+    data = reports.status(synced, now=LATER)
     assert all(data.states.counts[state] for state in STATE_ORDER)
     text = render_status(data, "db", width=100, colour=False)
     assert max(len(line) for line in text.splitlines()) <= 100
@@ -399,7 +399,7 @@ def test_an_unknown_campaign_is_a_usage_error(synced: Database, database_url: st
 
 
 def test_report_lists_outcomes_in_order(synced: Database) -> None:
-    data = service.report(synced, now=LATER)
+    data = reports.report(synced, now=LATER)
     assert [row.state for row in data.rows] == [
         S.SENT,
         S.SENT,
@@ -468,7 +468,7 @@ def test_report_json(synced: Database, database_url: str) -> None:
 
 
 def test_report_html_is_self_contained_and_escaped(synced: Database) -> None:
-    page = report_html(service.report(synced, now=LATER), "db")
+    page = report_html(reports.report(synced, now=LATER), "db")
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; " in page
     assert re.search(r"\b(src|srcset)=|<link|@import|url\(", page) is None
@@ -520,7 +520,7 @@ def test_no_output_names_credentials(synced: Database, database_url: str) -> Non
         run("status", "--database", database_url).output,
         run("status", "--json", "--database", database_url).output,
         *(run("report", "-f", f, "--database", database_url).output for f in ("csv", "json")),
-        report_html(service.report(synced, now=LATER), "db"),
+        report_html(reports.report(synced, now=LATER), "db"),
     ]
     credentials = ["be-tokyo-x", "be-paris-mastodon", "be-tokyo-bluesky", "be-newyork-x"]
     for output in outputs:
@@ -576,7 +576,7 @@ def test_sent_is_the_platform_time_with_ours_beside_it(synced: Database, databas
     )
     failed = rows[f"{CAMPAIGN}/launch/be-tokyo/mastodon/1"]
     assert (failed["sent_at"], failed["sent_clock"], failed["our_sent_at"]) == ("", "", "")
-    page = report_html(service.report(synced, now=LATER), "db")
+    page = report_html(reports.report(synced, now=LATER), "db")
     assert (
         "sent 2026-11-24 23:00:01 UTC (the platform's clock; our clock 2026-11-24 23:00:04 UTC)"
         in page
@@ -594,7 +594,7 @@ def test_the_report_shows_a_retracted_copy_as_retracted_without_a_link(
     synced: Database, database_url: str
 ) -> None:
     _retract_tokyo_x(synced)
-    data = service.report(synced, now=LATER)
+    data = reports.report(synced, now=LATER)
     assert [row.key for row in data.section(S.RETRACTED)] == [TOKYO_X]
     assert TOKYO_X not in [row.key for row in data.section(S.SENT)]
     assert [row.state for row in data.rows][:3] == [S.SENT, S.RETRACTED, S.FAILED]
@@ -624,7 +624,7 @@ def test_status_counts_retracted_copies_and_says_who_and_why(
     synced: Database, database_url: str
 ) -> None:
     _retract_tokyo_x(synced)
-    data = service.status(synced, now=LATER)
+    data = reports.status(synced, now=LATER)
     assert (data.states.counts[S.RETRACTED], data.states.counts[S.SENT]) == (1, 1)
     assert data.per_day[dt.date(2026, 11, 25)].counts[S.RETRACTED] == 1
     text = render_status(data, "db", width=100, colour=False)

@@ -11,7 +11,7 @@ import pytest
 from campaign_builders import embassy, post, write_campaign
 from sqlalchemy import select, update
 
-from scheduler.service import sync_file
+from scheduler.service.sync import sync_file
 from scheduler.store.claims import Claim, begin_attempt, claim_next, finish, reap, release
 from scheduler.store.database import Database, open_database
 from scheduler.store.schema import Account, Attempt, Delivery, Pause

@@ -164,7 +164,7 @@ def test_upgrade_to_0003_names_deliveries_that_share_a_post(
     """0003 makes (account, remote id) unique: two deliveries holding one post are named."""
     from campaign_builders import post, write_campaign
 
-    from scheduler.service import sync_file
+    from scheduler.service.sync import sync_file
 
     path = write_campaign(tmp_path, posts=[post("a", time="09:00"), post("b", time="10:00")])
     database = open_database(database_url)
@@ -193,7 +193,7 @@ def test_upgrade_to_0004_moves_copies_retracted_before_it_to_retracted(
     gives an older version back the state it knows."""
     from campaign_builders import post, write_campaign
 
-    from scheduler.service import sync_file
+    from scheduler.service.sync import sync_file
     from scheduler.store.schema import Delivery
 
     path = write_campaign(tmp_path, posts=[post("a", time="09:00")])

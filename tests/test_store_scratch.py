@@ -15,7 +15,8 @@ from sqlalchemy import make_url, select
 from store_dump import dump
 
 from scheduler.errors import DatabaseUnavailable, StoreError
-from scheduler.service import pause, sync_file
+from scheduler.service.control import pause
+from scheduler.service.sync import sync_file
 from scheduler.store.database import (
     Database,
     alembic_config,

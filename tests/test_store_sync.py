@@ -12,7 +12,7 @@ from campaign_builders import campaign_data, image, post, write_campaign, write_
 from sqlalchemy import select, update
 
 from scheduler.errors import CampaignFileError, StoreError
-from scheduler.service import sync_file
+from scheduler.service.sync import sync_file
 from scheduler.store.database import Database
 from scheduler.store.deliveries import move
 from scheduler.store.schema import Delivery, Media, Post

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.templating import UnknownPlaceholder, placeholders, render
+from scheduler.campaign.templating import UnknownPlaceholder, placeholders, render
 
 VALUES = {
     "embassy": "Embassy of Belgium in Japan",

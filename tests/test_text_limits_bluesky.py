@@ -1,5 +1,5 @@
 """Bluesky's two text limits, 300 graphemes and 3,000 bytes of UTF-8, in the one rule
-(``scheduler.textlength.too_long``) that the validator, the queue and the adapter report
+(``adapters.textlength.too_long``) that the validator, the queue and the adapter report
 through (the adapter: test_adapters_bluesky.py; the PDS's answer: test_platform_bodies_bluesky).
 
 A family emoji is one grapheme of 25 bytes: 130 of them fit every count of characters and are
@@ -17,16 +17,19 @@ from campaign_builders import post, write_campaign
 from sqlalchemy import select
 
 from adapters import registry
-from adapters.base import AdapterSettings, ContentRejected, OutgoingPart
+from adapters.base import AdapterSettings, OutgoingPart
 from adapters.capabilities import BLUESKY, MASTODON, X
-from scheduler import preview
+from adapters.errors import ContentRejected
+from adapters.textlength import too_long, utf8_bytes
 from scheduler.errors import CampaignFileError
-from scheduler.preview.html import render_html
-from scheduler.service import queue_add, queue_edit, sync_file, validate_file
+from scheduler.service.queue import queue_add, queue_edit
+from scheduler.service.sync import sync_file
+from scheduler.service.validation import validate_file
 from scheduler.store.database import Database
 from scheduler.store.deliveries import read_payload
 from scheduler.store.schema import Delivery
-from scheduler.textlength import too_long, utf8_bytes
+from scheduler.views import preview
+from scheduler.views.preview.html import render_html
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
 OVER_BYTES = "at most 300 graphemes and 3,000 bytes of UTF-8 (this text is 3,250 bytes)"

@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from adapters.capabilities import CAPABILITIES, LengthRule, Platform
-from scheduler.textlength import MASTODON_URL_LENGTH, graphemes, text_length
+from adapters.textlength import MASTODON_URL_LENGTH, graphemes, text_length
 
 CONFORMANCE = Path(__file__).parent / "data" / "twitter_text_conformance.yml"
 

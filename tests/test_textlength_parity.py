@@ -1,6 +1,6 @@
-"""The faster X counter in scheduler.textlength gives exactly what twitter-text's parse_tweet gives.
+"""The faster X counter in adapters.textlength gives exactly what twitter-text's parse_tweet gives.
 
-scheduler.textlength runs parse_tweet's own code with three helpers swapped for faster
+adapters.textlength runs parse_tweet's own code with three helpers swapped for faster
 equivalents. These tests compare every field of the result with the library's plain function,
 on the upstream conformance texts and on emoji-dense, mixed-script campaign texts.
 """
@@ -15,7 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 from twitter_text import parse_tweet
 
-from scheduler import textlength
+from adapters import textlength
 
 CONFORMANCE = Path(__file__).parent / "data" / "twitter_text_conformance.yml"
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.model import DstPolicy, FoldPolicy, GapPolicy
-from scheduler.timing import (
+from scheduler.campaign.model import DstPolicy, FoldPolicy, GapPolicy
+from scheduler.campaign.timing import (
     LocalTimeError,
     in_zone,
     parse_clock,

@@ -24,10 +24,10 @@ from campaign_builders import embassy, post, write_campaign
 from click.testing import CliRunner, Result
 from sqlalchemy import update
 
+from scheduler.campaign.timing import describe_span, missed_message
 from scheduler.cli import EXIT_USAGE, main
 from scheduler.store.database import open_database
 from scheduler.store.schema import Delivery
-from scheduler.timing import describe_span, missed_message
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = "orange-2026"

@@ -13,13 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.capabilities import CAPABILITIES, Platform
 from adapters.secrets import FILE_VARIABLE, valid_name
-from scheduler import service
 from scheduler.cli.common import EXIT_PROBLEMS, CampaignPath, config_option, main
 from scheduler.errors import UsageError
-from scheduler.onboarding import Authorized
-from scheduler.preflight import WORKERS, AccountRef, AccountResult
-from scheduler.reporting.preflight import render_preflight
+from scheduler.service import accounts
+from scheduler.service.onboarding import Authorized
+from scheduler.service.preflight import WORKERS, AccountRef, AccountResult
 from scheduler.settings import load_settings
+from scheduler.views.reporting.preflight import render_preflight
 
 DEFAULT_FILE = Path("campaigns.yaml")
 
@@ -74,7 +74,7 @@ def auth(
     from --credentials. The credentials are checked against the handle before being stored.
     """
     ref = _auth_target(Platform(platform), file, embassy_id, credentials, handle, instance)
-    done = service.authorize_account(
+    done = accounts.authorize_account(
         ref,
         load_settings(config),
         ask=_ask,
@@ -101,7 +101,7 @@ def _auth_target(
             )
         if handle or instance:
             raise UsageError("--handle and --instance go with --credentials; FILE gives them")
-        return service.account_in_file(file or DEFAULT_FILE, platform, embassy_id)
+        return accounts.account_in_file(file or DEFAULT_FILE, platform, embassy_id)
     if file is not None:
         raise UsageError("--credentials: the account is not read from FILE; give one or the other")
     if not valid_name(credentials):
@@ -189,7 +189,7 @@ def check(
         transient=True,
         disable=not console.is_terminal,
     ) as bar:
-        report, _ = service.check_file(
+        report, _ = accounts.check_file(
             file,
             load_settings(config),
             secrets_file=secrets_file,

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import click
 
 from adapters.capabilities import Platform
-from scheduler import service
 from scheduler.cli.common import config_option, main
 from scheduler.cli.store import actor_option, campaign_option, database_option
+from scheduler.service import control, retraction, settlement
 from scheduler.settings import load_settings
 from scheduler.store.database import open_database
 from scheduler.store.pauses import Scope
@@ -61,7 +61,7 @@ def pause(
     """
     scope = Scope(campaign_id, embassy, platform, post)
     with closing(open_database(database, create=False)) as opened:
-        pause_id = service.pause(opened, scope, reason=reason, actor=actor)
+        pause_id = control.pause(opened, scope, reason=reason, actor=actor)
     click.secho(f"paused {scope.describe()} (pause {pause_id}): {reason}", fg="yellow")
 
 
@@ -86,7 +86,7 @@ def resume(
     """
     scope = None if pause_id is not None else Scope(campaign_id, embassy, platform, post)
     with closing(open_database(database, create=False)) as opened:
-        lifted, released = service.resume(opened, scope, pause_id=pause_id, actor=actor)
+        lifted, released = control.resume(opened, scope, pause_id=pause_id, actor=actor)
     click.secho(f"resumed: {lifted} pause(s) lifted, {released} account(s) released", fg="green")
 
 
@@ -117,11 +117,11 @@ def retract(
     why (--reason); each deletion is recorded in the audit log, and the outcome is printed per
     account; exits 1 if any copy could not be deleted.
     """
-    reason = service.retraction_reason(reason)  # a blank one is refused before anything else
+    reason = retraction.retraction_reason(reason)  # a blank one is refused before anything else
     settings = load_settings(config)
     with closing(open_database(database or settings.database, create=False)) as opened:
-        copies = service.sent_copies(opened, post_id, campaign_id)
-        unsent = service.unsent_copies(opened, post_id, campaign_id)
+        copies = retraction.sent_copies(opened, post_id, campaign_id)
+        unsent = retraction.unsent_copies(opened, post_id, campaign_id)
         if not copies and not unsent:
             click.echo(f"{post_id}: no copy is on a platform and none waits; nothing to retract")
             return
@@ -130,7 +130,7 @@ def retract(
         question = _retract_question(post_id, len(copies), unsent)
         if not yes and not click.confirm(question, default=False):
             raise click.Abort
-        results = service.retract(
+        results = retraction.retract(
             opened, settings, post_id, actor=actor, reason=reason, campaign_id=campaign_id
         )
     for result in results:
@@ -195,5 +195,5 @@ def settle(
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --posted URL, --not-posted, --retry, --give-up")
     with closing(open_database(database, create=False)) as opened:
-        key, state = service.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
+        key, state = settlement.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
     click.secho(f"{key}: {state}", fg="green")

@@ -13,10 +13,10 @@ import click
 
 from scheduler.cli.common import config_option, main
 from scheduler.cli.store import database_option
-from scheduler.clock import CampaignClock, Clock, SteppedClock
+from scheduler.daemon.clock import CampaignClock, Clock, SteppedClock
+from scheduler.daemon.stepping import read_instant
 from scheduler.errors import UsageError
 from scheduler.settings import load_settings
-from scheduler.stepping import read_instant
 from scheduler.store.database import Database, open_database
 from scheduler.store.scratch import copy_to_sqlite, open_source
 
@@ -62,9 +62,11 @@ def run(
 
     SIGTERM or SIGINT: stop claiming, finish calls in flight, exit 0. SIGHUP: reload --config.
     """
-    from scheduler.accounts import preload_adapters
-    from scheduler.daemon import Daemon  # APScheduler and the adapters load only for this command
-    from scheduler.ops import configure_logging
+    from scheduler.daemon.accounts import preload_adapters
+    from scheduler.daemon.ops import configure_logging
+    from scheduler.daemon.runner import (
+        Daemon,  # APScheduler and the adapters load only for this command
+    )
 
     settings = load_settings(config)
     configure_logging(settings.log_format)

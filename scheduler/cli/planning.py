@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from adapters.capabilities import Platform
-from scheduler import service
+from scheduler.campaign.model import json_schema
+from scheduler.campaign.planner import Delivery, Plan
 from scheduler.cli.common import (
     EXIT_PROBLEMS,
     CampaignPath,
@@ -21,11 +22,10 @@ from scheduler.cli.common import (
     write_output,
 )
 from scheduler.errors import UsageError
-from scheduler.model import json_schema
-from scheduler.planner import Delivery, Plan
-from scheduler.preview import Filters, Summary, XPricing, select, summarize
 from scheduler.problems import Problem
 from scheduler.problems import summarize as count_problems
+from scheduler.service import validation
+from scheduler.views.preview import Filters, Summary, XPricing, select, summarize
 
 
 @main.command()
@@ -37,7 +37,7 @@ def validate(file: Path, as_json: bool, verbose: bool) -> None:
 
     Exits 1 when there is an error; warnings alone do not fail.
     """
-    result = service.validate_file(file)
+    result = validation.validate_file(file)
     if as_json:
         report = {
             "file": str(file),
@@ -164,7 +164,7 @@ def preview(
     x_price_per_url_post: str,
 ) -> None:
     """Show exactly what would be posted, where and when, without sending anything."""
-    plan, problems = service.plan_file(file)
+    plan, problems = validation.plan_file(file)
     _check_known("--embassy", embassies, {d.embassy_id for d in plan.deliveries})
     _check_known("--language", languages, {d.language for d in plan.deliveries})
     filters = Filters(
@@ -207,17 +207,17 @@ def _render(
 ) -> str:
     # Imported on demand: a JSON preview in a script should not pay for rich or the HTML code.
     if output_format == "json":
-        from scheduler.preview.tabular import to_json
+        from scheduler.views.preview.tabular import to_json
 
         return to_json(plan, deliveries, summary, problems, plan.source)
     if output_format == "csv":
-        from scheduler.preview.tabular import to_csv
+        from scheduler.views.preview.tabular import to_csv
 
         return to_csv(deliveries, plan.source)
     if output_format == "html":
-        from scheduler.preview.html import render_html
+        from scheduler.views.preview.html import render_html
 
         return render_html(plan, deliveries, summary, problems, media_folder=folder, days=days)
-    from scheduler.preview.table import render_table
+    from scheduler.views.preview.table import render_table
 
     return render_table(plan, deliveries, summary, problems)

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 import click
 
 from adapters.capabilities import Platform
-from scheduler import service
+from scheduler.campaign.model import Replies, Visibility
 from scheduler.cli.common import main, print_problems
 from scheduler.cli.store import actor_option, campaign_option, database_option
 from scheduler.errors import CampaignFileError, UsageError
-from scheduler.model import Replies, Visibility
 from scheduler.problems import Problem
+from scheduler.service import queue as queue_service
 from scheduler.store.database import open_database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,7 +101,7 @@ def queue_add(
         raise click.UsageError("give the text with --text LANG=TEXT (at least one language)")
     definition = {"id": post_id or _new_id(), **_post_fields(**fields)}
     with _opened(database) as opened, _options_in_problems():
-        change = service.queue_add(
+        change = queue_service.queue_add(
             opened, definition, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
         )
     _print_change("queued", change)
@@ -121,7 +121,7 @@ def queue_edit(
     if not changes:
         raise click.UsageError("nothing to change: give --text, --at, --image, ...")
     with _opened(database) as opened, _options_in_problems():
-        change = service.queue_edit(
+        change = queue_service.queue_edit(
             opened, post_id, changes, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
         )
     _print_change("edited", change)
@@ -138,7 +138,7 @@ def queue_cancel(
 ) -> None:
     """Cancel a post (queued or from the file): none of its copies will go out from now on."""
     with _opened(database) as opened:
-        change = service.cancel_post(
+        change = queue_service.cancel_post(
             opened, post_id, actor=actor, reason=reason, campaign_id=campaign_id
         )
     if change.already_cancelled is not None:
@@ -161,7 +161,7 @@ def queue_list(
 ) -> None:
     """List queued posts: version, author, the states of their deliveries, the next one due."""
     with _opened(database) as opened:
-        rows = service.list_posts(opened, campaign_id, queued_only=not everything)
+        rows = queue_service.list_posts(opened, campaign_id, queued_only=not everything)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -188,7 +188,7 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
     with --as.
     """
     with _opened(database) as opened:
-        campaign, version, released, past = service.approve_post(
+        campaign, version, released, past = queue_service.approve_post(
             opened, post_id, approver=actor, campaign_id=campaign_id
         )
     click.secho(
@@ -296,7 +296,7 @@ def _when(text: str) -> dict[str, Any]:
     return {"date": moment.date().isoformat(), "time": moment.strftime("%H:%M")}
 
 
-def _print_change(verb: str, change: service.PostChange) -> None:
+def _print_change(verb: str, change: queue_service.PostChange) -> None:
     # Every notice is shown: a queued post has few, and no option lists them later.
     print_problems(change.problems, verbose=True)
     states = Counter(c.state for c in change.report.changes)

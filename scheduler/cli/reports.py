@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from scheduler import service
 from scheduler.cli.common import main, write_output
 from scheduler.cli.store import campaign_option, database_option
+from scheduler.service import reports
 from scheduler.store.database import open_database
 from scheduler.store.queries import ATTENTION_LIMIT
 
@@ -42,13 +42,13 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
     Counts are per local day (each embassy's own date), per embassy and per platform.
     """
     with closing(open_database(database, create=False)) as opened:
-        data = service.status(opened, campaign_id, attention_limit=limit or None)
+        data = reports.status(opened, campaign_id, attention_limit=limit or None)
     if as_json:
-        from scheduler.reporting.status import status_json
+        from scheduler.views.reporting.status import status_json
 
         click.echo(status_json(data, opened.name), nl=False)
         return
-    from scheduler.reporting.status import render_status
+    from scheduler.views.reporting.status import render_status
 
     click.echo(render_status(data, opened.name), nl=False)
 
@@ -79,17 +79,17 @@ def report(
     retracted ones with who took them down, when and why (their URL no longer works).
     """
     with closing(open_database(database, create=False)) as opened:
-        data = service.report(opened, campaign_id)
+        data = reports.report(opened, campaign_id)
     # Imported on demand, as the preview's renderers are: a CSV export need not load the HTML.
     if output_format == "csv":
-        from scheduler.reporting.report import report_csv
+        from scheduler.views.reporting.report import report_csv
 
         write_output(report_csv(data), output)
     elif output_format == "json":
-        from scheduler.reporting.report import report_json
+        from scheduler.views.reporting.report import report_json
 
         write_output(report_json(data, opened.name), output)
     else:
-        from scheduler.reporting.report import report_html
+        from scheduler.views.reporting.report import report_html
 
         write_output(report_html(data, opened.name), output or Path("report.html"))

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 import click
 
-from scheduler import service
 from scheduler.cli.common import CampaignPath, main, print_problems, progress_steps
 from scheduler.errors import NoSuchDatabase
+from scheduler.service import sync as sync_service
+from scheduler.service import validation
 from scheduler.settings import CONFIG_ENV, load_settings
 from scheduler.store.audit import ACTOR_ENV, default_actor
 from scheduler.store.database import (
@@ -114,7 +115,7 @@ def sync(
     with progress_steps("sync") as step:
         if step is not None:
             step(f"checking {file}")
-        valid = service.valid_file(file)  # an invalid file creates no database
+        valid = validation.valid_file(file)  # an invalid file creates no database
         try:
             opened = open_database(database, create=not dry_run)
         except NoSuchDatabase as exc:
@@ -123,7 +124,7 @@ def sync(
             missing = str(exc)  # a dry run of a first sync: against an empty database in memory
             opened = open_database(IN_MEMORY)
         with closing(opened):
-            report, problems = service.sync_valid(
+            report, problems = sync_service.sync_valid(
                 valid, opened, actor=actor, dry_run=dry_run, step=step
             )
     if missing and not as_json:  # JSON says it as "database_missing"

@@ -1,5 +1,5 @@
 """The alerts outbox: written in the same transaction as what it reports, sent later as a digest
-(scheduler.notify), so an alert is never lost and never sent for something that rolled back."""
+(daemon.notify), so an alert is never lost and never sent for something that rolled back."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.campaign.model import ApprovalPolicy
 from scheduler.errors import StoreError, UsageError
-from scheduler.model import ApprovalPolicy
 from scheduler.store.audit import record
 from scheduler.store.deliveries import move
 from scheduler.store.schema import Approval, Post

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
+from scheduler.campaign.planner import Delivery as PlannedDelivery
+from scheduler.campaign.timing import describe_span, past_grace
 from scheduler.errors import ConfigurationError, StoreError
-from scheduler.planner import Delivery as PlannedDelivery
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.schema import PAYLOAD_VERSION, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState, guard
-from scheduler.timing import describe_span, past_grace
 
 
 def move(
@@ -213,7 +213,7 @@ class PastDue:
 
 def past_due(session: Session, where: ColumnElement[bool], now: dt.datetime) -> PastDue:
     """The waiting deliveries matching ``where`` that are due before ``now``, split by the
-    dispatcher's own rule (:func:`scheduler.timing.past_grace`)."""
+    dispatcher's own rule (:func:`scheduler.campaign.timing.past_grace`)."""
     rows = session.execute(
         select(StoredDelivery.due_at, StoredDelivery.grace_seconds, StoredDelivery.state).where(
             where,

@@ -15,16 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.capabilities import Platform
+from scheduler.campaign.model import CampaignFile, Embassy
+from scheduler.campaign.model import Post as PostSpec
+from scheduler.campaign.planner import Delivery as PlannedDelivery
+from scheduler.campaign.planner import targeted_embassies
+from scheduler.campaign.timing import LocalTimeError, ResolvedTime, parse_clock, resolve_local, zone
 from scheduler.errors import StoreError, UsageError
-from scheduler.model import CampaignFile, Embassy
-from scheduler.model import Post as PostSpec
-from scheduler.planner import Delivery as PlannedDelivery
-from scheduler.planner import targeted_embassies
 from scheduler.problems import Problem, error
 from scheduler.store.schema import Account, Campaign, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import LocalTimeError, ResolvedTime, parse_clock, resolve_local, zone
 
 SLOT_LEAD = dt.timedelta(minutes=5)
 """A slot closer than this to now is not free: there must be time to review and approve."""

@@ -1,7 +1,7 @@
 """Read-only questions to the store, for `campaign status` and `campaign report`.
 
 Pure functions: each takes a session (and, where "now" matters, the instant to judge by) and
-returns plain dataclasses. Nothing here prints or formats; ``scheduler.reporting`` does that.
+returns plain dataclasses. Nothing here prints or formats; ``scheduler.views.reporting`` does that.
 Counts are grouped in SQL, so a campaign of tens of thousands of deliveries costs one query.
 """
 

@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from scheduler.campaign.loader import LoadedCampaign
+from scheduler.campaign.model import ApprovalPolicy, CampaignFile
+from scheduler.campaign.planner import Delivery as PlannedDelivery
+from scheduler.campaign.planner import Plan
 from scheduler.errors import StoreError
-from scheduler.loader import LoadedCampaign
-from scheduler.model import ApprovalPolicy, CampaignFile
-from scheduler.planner import Delivery as PlannedDelivery
-from scheduler.planner import Plan
 from scheduler.store.approvals import initial_state, is_approved, withdraw_approval
 from scheduler.store.audit import record
 from scheduler.store.deliveries import PastDue, delivery_key, move, past_due, planned_values

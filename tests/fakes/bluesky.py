@@ -36,7 +36,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from scheduler.textlength import graphemes
+from adapters.textlength import graphemes
 
 from .server import Clock, FakeServer, Fault, Request, Response, route, utc_now
 

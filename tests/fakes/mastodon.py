@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.capabilities import LengthRule
-from scheduler.textlength import text_length
+from adapters.textlength import text_length
 
 from .server import Clock, FakeServer, Request, Response, route, utc_now
 

@@ -55,7 +55,7 @@ from urllib.parse import urlencode, urlsplit
 from oauthlib.oauth1.rfc5849 import signature
 
 from adapters.capabilities import LengthRule
-from scheduler.textlength import text_length
+from adapters.textlength import text_length
 
 from .server import Clock, FakeServer, Fault, Request, Response, route, utc_now
 

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 
-from scheduler.model import CampaignFile
+from scheduler.campaign.model import CampaignFile
 
 Path_ = tuple[str | int, ...]
 Draw = Callable[[st.SearchStrategy[Any]], Any]

@@ -1,6 +1,6 @@
 """Real daemons against the fakes, for the reliability scenarios: a burst campaign, daemons
 started, killed with SIGKILL and started again, and the platforms' faults, on a stepped clock
-so that no result depends on the machine's speed (scheduler/stepping.py)."""
+so that no result depends on the machine's speed (scheduler/daemon/stepping.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from daemon_harness import DaemonProcess, Platforms, SteppedTime, wait_for, writ
 from fakes import Fault, Request
 from sqlalchemy import func, select
 
-from scheduler.service import sync_file
-from scheduler.stepping import Status, read_status, write_instant
+from scheduler.daemon.stepping import Status, read_status, write_instant
+from scheduler.service.sync import sync_file
 from scheduler.store.database import Database, open_database
 from scheduler.store.schema import Delivery
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from campaign_builders import campaign_data, write_png
 
-from scheduler.loader import MAX_FILE_BYTES
+from scheduler.campaign.loader import MAX_FILE_BYTES
 
 from .campaign_strategies import to_yaml
 

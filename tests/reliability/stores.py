@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from store_dump import Dump, dump
 
-from scheduler import service
+from scheduler.service import sync
 from scheduler.store.database import open_database
 from scheduler.store.schema import Base, Delivery
 from scheduler.store.states import DeliveryState
@@ -60,7 +60,7 @@ class SeededStore(ABC):
 def _seed(target: str, seed_file: Path) -> None:
     database = open_database(target)
     try:
-        service.sync_file(seed_file, database, actor=ACTOR, now=SEEDED_AT)
+        sync.sync_file(seed_file, database, actor=ACTOR, now=SEEDED_AT)
     finally:
         database.close()
 

@@ -11,8 +11,8 @@ from campaign_builders import post
 from fakes import Request
 from sqlalchemy import func, select
 
-from scheduler.service import pause, resume
-from scheduler.stepping import write_instant
+from scheduler.daemon.stepping import write_instant
+from scheduler.service.control import pause, resume
 from scheduler.store.pauses import Scope
 from scheduler.store.schema import Attempt, Delivery
 

@@ -19,7 +19,7 @@ from typing import Any
 from click.testing import Result
 from hypothesis import given
 
-from scheduler import service
+from scheduler.service import validation as validation_service
 
 from .campaign_strategies import CampaignCase, campaign_files
 from .harness import (
@@ -71,15 +71,17 @@ def test_reading_files_again_and_again_retains_nothing(campaign_folder: Path) ->
     hostile = campaign_folder / "laughs.yaml"
     hostile.write_text(billion_laughs())
 
-    def cycle() -> list[service.Validation]:
-        validations = [service.validate_file(file) for file in (accepted, refused, hostile)]
+    def cycle() -> list[validation_service.Validation]:
+        validations = [
+            validation_service.validate_file(file) for file in (accepted, refused, hostile)
+        ]
         assert [validation.ok for validation in validations] == [True, False, False]
         return validations
 
     for _ in range(WARM_UP):
         cycle()
     per_cycle = retained_by(cycle, CYCLES) / CYCLES
-    kept: list[service.Validation] = []
+    kept: list[validation_service.Validation] = []
     one_cycle_kept = retained_by(lambda: kept.extend(cycle()), 1)
     FIGURES.setdefault("reading files again and again", Counter()).update(
         {

@@ -19,8 +19,8 @@ from typing import IO, Any
 
 import pytest
 
-from scheduler import sourcemap
-from scheduler.sourcemap import parse_yaml
+from scheduler.campaign import sourcemap
+from scheduler.campaign.sourcemap import parse_yaml
 
 from .harness import ACTOR, FIGURES, FULL, SIZE_ENV, count
 from .hostile_corpus import CORPUS, MARKER, MIB, Hostile

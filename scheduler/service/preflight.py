@@ -28,12 +28,12 @@ from adapters.secrets import (
     load_credentials,
     session_state,
 )
+from adapters.textlength import MASTODON_URL_LENGTH, mastodon_length
+from scheduler.campaign.loader import LoadedCampaign
+from scheduler.campaign.model import CampaignFile, MastodonAccount
+from scheduler.campaign.planner import Attachment, Delivery, Plan
 from scheduler.errors import CampaignError, UsageError
-from scheduler.loader import LoadedCampaign
-from scheduler.model import CampaignFile, MastodonAccount
-from scheduler.planner import Attachment, Delivery, Plan
 from scheduler.settings import Settings
-from scheduler.textlength import MASTODON_URL_LENGTH, mastodon_length
 
 WORKERS = 8
 """Accounts verified at once."""

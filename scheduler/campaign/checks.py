@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from adapters.capabilities import CAPABILITIES, Platform
-from scheduler.loader import LoadedCampaign
-from scheduler.model import Embassy, Image, Post, Replies
-from scheduler.planner import Delivery, Plan, post_languages, targeted_embassies
+from adapters.textlength import TooLong
+from scheduler.campaign.loader import LoadedCampaign
+from scheduler.campaign.model import Embassy, Image, Post, Replies
+from scheduler.campaign.planner import Delivery, Plan, post_languages, targeted_embassies
+from scheduler.campaign.timing import zone
 from scheduler.problems import (
     SECRET_PATTERNS,
     FieldPath,
@@ -26,8 +28,6 @@ from scheduler.problems import (
     quoted,
     warning,
 )
-from scheduler.textlength import TooLong
-from scheduler.timing import zone
 
 IDENTICAL_X_TEXT_ACCOUNTS = 2
 """From this many X accounts posting one text, warn: X treats it as platform manipulation."""

@@ -15,10 +15,10 @@ from typing import Any
 from twitter_text import extract_urls
 
 from adapters.capabilities import CAPABILITIES, Platform
-from scheduler.planner import Delivery, Plan
+from scheduler.campaign.planner import Delivery, Plan
+from scheduler.campaign.sourcemap import SourceMap
+from scheduler.campaign.timing import utc_offset_label, zone
 from scheduler.problems import FieldPath, Problem, Severity
-from scheduler.sourcemap import SourceMap
-from scheduler.timing import utc_offset_label, zone
 
 DEFAULT_X_PRICE_PER_POST = Decimal("0.015")
 DEFAULT_X_PRICE_PER_URL_POST = Decimal("0.20")

@@ -11,7 +11,7 @@ no delivery is ever an APScheduler job. Three jobs drive the process instead:
   outcomes, and records that this worker is alive;
 - **alerts**: sends the digest of new alerts.
 
-On a stepped clock (``campaign run --clock-file``, scheduler/stepping.py) there is no dispatch
+On a stepped clock (``campaign run --clock-file``, daemon/stepping.py) there is no dispatch
 or maintain job: each step of the clock runs housekeeping and dispatch at the new instant until
 nothing is left to do at it, then reports the daemon idle with its next wakeup. Campaign time
 stands still meanwhile, so what a test sees does not depend on how fast the machine is.
@@ -37,12 +37,12 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from scheduler.clock import CampaignClock, SteppedClock
-from scheduler.dispatcher import Dispatcher
-from scheduler.notify import send_digest
-from scheduler.ops import HealthServer, SdNotify, metrics_text
+from scheduler.daemon.clock import CampaignClock, SteppedClock
+from scheduler.daemon.dispatcher import Dispatcher
+from scheduler.daemon.notify import send_digest
+from scheduler.daemon.ops import HealthServer, SdNotify, metrics_text
+from scheduler.daemon.stepping import Stepper
 from scheduler.settings import Settings, load_settings
-from scheduler.stepping import Stepper
 from scheduler.store.claims import release
 from scheduler.store.database import Database
 from scheduler.store.schema import Delivery, Worker

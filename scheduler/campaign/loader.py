@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from scheduler.model import CampaignFile
+from scheduler.campaign.model import CampaignFile
+from scheduler.campaign.sourcemap import SourceMap, parse_yaml
 from scheduler.problems import FieldPath, Problem, error, quoted
-from scheduler.sourcemap import SourceMap, parse_yaml
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -43,7 +43,7 @@ class LoadedCampaign:
 @dataclass(frozen=True)
 class Attempt:
     """A file whose shape is wrong, kept to check what its mistakes leave intact
-    (scheduler.salvage)."""
+    (scheduler.campaign.salvage)."""
 
     data: dict[str, Any]
     source: SourceMap

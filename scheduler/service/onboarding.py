@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Protocol
 
 from adapters import registry
-from adapters.base import AccountCheck, Adapter, AdapterSettings, CredentialsInvalid, MemoryState
+from adapters.base import AccountCheck, Adapter, AdapterSettings, MemoryState
+from adapters.errors import CredentialsInvalid
 from adapters.secrets import (
     Secret,
     env_lines,
@@ -27,7 +28,7 @@ from adapters.secrets import (
     session_state,
 )
 from scheduler.errors import ConfigurationError
-from scheduler.preflight import AccountRef, connection, same_handle
+from scheduler.service.preflight import AccountRef, connection, same_handle
 from scheduler.settings import Settings
 
 

@@ -33,12 +33,12 @@ from string import Template
 from urllib.parse import urlsplit
 
 from adapters.capabilities import CAPABILITIES, Platform
-from scheduler.model import Replies, Visibility
-from scheduler.planner import PLATFORM_ORDER, Attachment, Delivery, Plan
-from scheduler.preview import Summary, platform_label, problems_by_source
+from scheduler.campaign.model import Replies, Visibility
+from scheduler.campaign.planner import PLATFORM_ORDER, Attachment, Delivery, Plan
+from scheduler.campaign.sourcemap import SourceMap
+from scheduler.campaign.timing import utc_offset_label, zone
 from scheduler.problems import FieldPath, Problem, Severity, error, format_path
-from scheduler.sourcemap import SourceMap
-from scheduler.timing import utc_offset_label, zone
+from scheduler.views.preview import Summary, platform_label, problems_by_source
 
 # URLs, hashtags and mentions, highlighted the way the platforms draw them. The URL stops
 # before trailing punctuation, as the platforms' own linkifiers do.

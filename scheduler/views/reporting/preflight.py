@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adapters.base import AccountLimits
-from scheduler.preflight import AccountResult, Preflight
+from scheduler.service.preflight import AccountResult, Preflight
 
 
 def render_preflight(

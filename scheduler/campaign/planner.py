@@ -16,9 +16,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from adapters.capabilities import CAPABILITIES, ContentWarningStyle, Platform
-from scheduler.loader import LoadedCampaign
-from scheduler.media import MediaCatalog, MediaError
-from scheduler.model import (
+from adapters.textlength import TooLong, text_length, too_long
+from scheduler.campaign.loader import LoadedCampaign
+from scheduler.campaign.media import MediaCatalog, MediaError
+from scheduler.campaign.model import (
     CLOCK_PATTERN,
     Account,
     CampaignSection,
@@ -31,11 +32,17 @@ from scheduler.model import (
     Replies,
     Visibility,
 )
+from scheduler.campaign.sourcemap import SourceMap
+from scheduler.campaign.templating import UnknownPlaceholder, render
+from scheduler.campaign.timing import (
+    LocalTimeError,
+    ResolvedTime,
+    in_zone,
+    parse_clock,
+    resolve_local,
+    zone,
+)
 from scheduler.problems import FieldPath, Problem, error, notice, warning
-from scheduler.sourcemap import SourceMap
-from scheduler.templating import UnknownPlaceholder, render
-from scheduler.textlength import TooLong, text_length, too_long
-from scheduler.timing import LocalTimeError, ResolvedTime, in_zone, parse_clock, resolve_local, zone
 
 _CLOCK = re.compile(CLOCK_PATTERN)
 PLATFORM_ORDER = {platform: index for index, platform in enumerate(Platform)}
@@ -179,7 +186,7 @@ def _names(ids: list[str]) -> str:
 def plan(
     loaded: LoadedCampaign, slots: Mapping[tuple[str, str], ResolvedTime] | None = None
 ) -> Plan:
-    """Expand ``loaded``, which must have passed :func:`scheduler.checks.check_structure`.
+    """Expand ``loaded``, which must have passed :func:`scheduler.campaign.checks.check_structure`.
 
     ``slots`` fixes the time of a post at an embassy, over what the post says: queued posts
     without a time go out in the slot the queue chose for each embassy.

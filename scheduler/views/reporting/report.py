@@ -18,9 +18,9 @@ from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
-from scheduler.reporting import WHY, label, report_record, utc
 from scheduler.store.queries import STATE_ORDER, CampaignInfo, ReportData, ReportRow
 from scheduler.store.states import DeliveryState
+from scheduler.views.reporting import WHY, label, report_record, utc
 
 REPORT_FORMAT = 1
 """The version of the JSON shape; it goes up when a key changes meaning or disappears."""

@@ -21,10 +21,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduler.loader import LoadedCampaign, allowed_keys, path_of
-from scheduler.model import CampaignFile
+from scheduler.campaign.loader import LoadedCampaign, allowed_keys, path_of
+from scheduler.campaign.model import CampaignFile
+from scheduler.campaign.sourcemap import SourceMap
 from scheduler.problems import FieldPath, Problem
-from scheduler.sourcemap import SourceMap
 
 ATTEMPTS = 3
 """How many times to leave out newly broken posts before giving up: a key read as the one it

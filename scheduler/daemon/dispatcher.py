@@ -34,23 +34,23 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from adapters.base import (
+from adapters.base import OutgoingPart, Published
+from adapters.capabilities import Platform
+from adapters.errors import (
     CredentialsInvalid,
     Duplicate,
     OutcomeUnknown,
-    OutgoingPart,
     OutOfQuota,
-    Published,
     RateLimited,
     TransientError,
 )
-from adapters.capabilities import Platform
-from scheduler.accounts import Accounts
-from scheduler.clock import CampaignClock, from_platform, wall_span
+from scheduler.campaign.model import parse_duration
+from scheduler.campaign.timing import missed_message, past_grace
+from scheduler.daemon.accounts import Accounts
+from scheduler.daemon.clock import CampaignClock, from_platform, wall_span
+from scheduler.daemon.housekeeping import Housekeeper
+from scheduler.daemon.outgoing import outgoing_part
 from scheduler.errors import ConfigurationError, PublishError
-from scheduler.housekeeping import Housekeeper
-from scheduler.model import parse_duration
-from scheduler.outgoing import outgoing_part
 from scheduler.settings import Settings
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import (
@@ -67,7 +67,6 @@ from scheduler.store.deliveries import mark_missed, move
 from scheduler.store.reconciliation import RELEASED
 from scheduler.store.schema import Account, Campaign, Delivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import missed_message, past_grace
 
 log = logging.getLogger("campaign.dispatcher")
 S = DeliveryState

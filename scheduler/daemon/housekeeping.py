@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from adapters.base import CredentialsInvalid, OutcomeUnknown, OutOfQuota, Published
+from adapters.base import Published
 from adapters.capabilities import Platform
-from scheduler.accounts import Accounts
-from scheduler.clock import CampaignClock, from_platform, wall_span
+from adapters.errors import CredentialsInvalid, OutcomeUnknown, OutOfQuota
+from scheduler.campaign.timing import missed_message, past_grace
+from scheduler.daemon.accounts import Accounts
+from scheduler.daemon.clock import CampaignClock, from_platform, wall_span
+from scheduler.daemon.outgoing import outgoing_part
 from scheduler.errors import ConfigurationError, PublishError, StoreError
-from scheduler.outgoing import outgoing_part
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import CLAIMABLE, reap
 from scheduler.store.database import Database
@@ -33,7 +35,6 @@ from scheduler.store.reconciliation import (
 )
 from scheduler.store.schema import Account, Delivery
 from scheduler.store.states import DeliveryState
-from scheduler.timing import missed_message, past_grace
 
 log = logging.getLogger("campaign.housekeeping")
 S = DeliveryState

@@ -6,7 +6,7 @@ at the campaign's first day and runs it 3600 times faster: a 16-day campaign goe
 hours, or in minutes at a higher speed, with every rule (late policy, spacing, retries) applied
 in campaign time. It is how a team demonstrates the real campaign against the fakes.
 
-A stepped rehearsal (``campaign run --clock-file PATH``, see ``scheduler.stepping``) is how the
+A stepped rehearsal (``campaign run --clock-file PATH``, see ``daemon.stepping``) is how the
 tests run it: campaign time stands still while the daemon works and jumps when the test says, so
 every platform call takes no campaign time and a result never depends on how fast the machine is.
 """

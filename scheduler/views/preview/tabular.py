@@ -7,10 +7,10 @@ import io
 import json
 from typing import Any
 
-from scheduler.planner import Delivery, Plan
-from scheduler.preview import Summary, delivery_record
+from scheduler.campaign.planner import Delivery, Plan
+from scheduler.campaign.sourcemap import SourceMap
 from scheduler.problems import Problem
-from scheduler.sourcemap import SourceMap
+from scheduler.views.preview import Summary, delivery_record
 
 CSV_COLUMNS = [
     "id",

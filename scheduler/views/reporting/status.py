@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.reporting import WHY, label, utc
 from scheduler.store.queries import (
     STATE_ORDER,
     AccountIssue,
@@ -33,6 +32,7 @@ from scheduler.store.queries import (
     StatusData,
 )
 from scheduler.store.states import ATTENTION, DeliveryState
+from scheduler.views.reporting import WHY, label, utc
 
 STATUS_FORMAT = 1
 """The version of the JSON shape; it goes up when a key changes meaning or disappears."""

@@ -15,7 +15,7 @@ from adapters import registry
 from adapters.base import Adapter, AdapterSettings
 from adapters.capabilities import Platform
 from adapters.secrets import load_credentials, session_state
-from scheduler.clock import CampaignClock
+from scheduler.daemon.clock import CampaignClock
 from scheduler.settings import Settings
 from scheduler.store.pauses import suspend_account
 from scheduler.store.schema import Account

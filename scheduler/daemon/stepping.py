@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scheduler.clock import SteppedClock
+from scheduler.daemon.clock import SteppedClock
 
 log = logging.getLogger("campaign.stepping")
 WATCH_INTERVAL = 0.01

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scheduler.model import DstPolicy, FoldPolicy, GapPolicy
+from scheduler.campaign.model import DstPolicy, FoldPolicy, GapPolicy
 
 UTC = dt.UTC
 

@@ -3,7 +3,7 @@
 These models are the single description of `campaigns.yaml`: loading validates against them,
 `campaign schema` exports them as JSON Schema, and docs/campaign-format.md documents them.
 Shape and types live here; rules that span several fields (references, time zones, lengths)
-live in :mod:`scheduler.checks`, where they can name the exact line at fault.
+live in :mod:`scheduler.campaign.checks`, where they can name the exact line at fault.
 """
 
 from __future__ import annotations

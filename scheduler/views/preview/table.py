@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.planner import Delivery, Plan
-from scheduler.preview import Summary, platform_label, problems_by_source
+from scheduler.campaign.planner import Delivery, Plan
 from scheduler.problems import FieldPath, Problem
+from scheduler.views.preview import Summary, platform_label, problems_by_source
 
 TEXT_PREVIEW = 70
 

@@ -1,0 +1,56 @@
+"""`campaign sync`: bring the store in line with the campaign file, all of it or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from scheduler.problems import Problem
+from scheduler.service.clock import now_utc
+from scheduler.service.validation import Validation, valid_file
+from scheduler.store.database import Database
+from scheduler.store.sync import (
+    SyncReport,
+    sync_campaign,
+)
+
+
+def sync_file(
+    path: Path,
+    database: Database,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    step: Callable[[str], None] | None = None,
+) -> tuple[SyncReport, list[Problem]]:
+    """Bring the store in line with the file at ``path``: all of it, or (on any error) nothing.
+    ``step`` is told what is being done, for a progress display (`campaign sync` on a
+    terminal)."""
+    (step or _quiet)(f"checking {path}")
+    return sync_valid(valid_file(path), database, actor=actor, dry_run=dry_run, now=now, step=step)
+
+
+def _quiet(_: str) -> None:
+    """No progress display."""
+
+
+def sync_valid(
+    valid: Validation,
+    database: Database,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    step: Callable[[str], None] | None = None,
+) -> tuple[SyncReport, list[Problem]]:
+    """:func:`sync_file` for a file validated already (:func:`valid_file`)."""
+    say = step or _quiet
+    assert valid.campaign is not None and valid.plan is not None
+    with database.transaction(commit=not dry_run) as session:
+        report = sync_campaign(
+            session, valid.campaign, valid.plan, actor=actor, now=now or now_utc(), step=step
+        )
+        say("rolling back (dry run)" if dry_run else "committing")
+    return report, valid.problems

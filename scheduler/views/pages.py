@@ -17,7 +17,6 @@ first column keeps its line break; ``{{ "\\n" }}`` writes one anywhere else. A t
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import re
@@ -29,6 +28,8 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.ext import Extension
 from markupsafe import Markup
+
+from scheduler.views.instants import utc_minute, utc_second
 
 _CONTINUATION = re.compile(r"\n[ \t]+")
 
@@ -56,14 +57,6 @@ def script_json(document: object) -> Markup:
     ('</script>' would end it, '<!--' would change how it is read), whatever a text holds."""
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return Markup(text.replace("<", "\\u003c"))
-
-
-def utc_minute(instant: dt.datetime | None) -> str:
-    return "" if instant is None else f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def utc_second(instant: dt.datetime | None) -> str:
-    return "" if instant is None else f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def is_web_url(url: str) -> bool:

@@ -32,7 +32,7 @@ from scheduler.campaign.sourcemap import parse_yaml
 from scheduler.cli import EXIT_PROBLEMS, EXIT_USAGE, main
 from scheduler.service.validation import validate_file
 from scheduler.views.preview import XPricing
-from scheduler.views.preview.tabular import CSV_COLUMNS
+from scheduler.views.preview.csv_json import CSV_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT_DOC = ROOT / "docs" / "campaign-format.md"

@@ -15,7 +15,7 @@ from scheduler.campaign.planner import Delivery, Plan
 from scheduler.cli import main
 from scheduler.problems import Problem
 from scheduler.service.validation import plan_file, validate_file
-from scheduler.views.preview import Filters, XPricing, select, summarize
+from scheduler.views.preview import Filters, XPricing, select, summarize_plan
 from scheduler.views.preview.html import render_html
 
 CAMPAIGN = """\
@@ -104,7 +104,9 @@ def write_two_image_campaign(folder: Path, text: str = CAMPAIGN) -> Path:
 
 def render(path: Path, plan: Plan, problems: list[Problem]) -> str:
     deliveries = select(plan, Filters())
-    return render_html(plan, deliveries, summarize(deliveries, XPricing()), problems, path.parent)
+    return render_html(
+        plan, deliveries, summarize_plan(deliveries, XPricing()), problems, path.parent
+    )
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def test_a_campaign_definition_without_a_version_reads_as_version_1(
         stored = dict(session.scalars(select(Campaign.definition)).one())
     del stored["version"]
     definition = CampaignDefinition.from_stored(stored, "campaign c")
-    assert definition.spec.version == 1
+    assert definition.version == 1
     assert definition.policies.late.spacing == dt.timedelta(minutes=2)
 
 
@@ -144,9 +144,14 @@ def test_posts_stored_before_versions_are_not_edited_by_the_next_sync(
 # --- versions from a newer program are refused ------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None])
-def test_a_payload_of_an_unknown_version_is_refused(version: Any) -> None:
-    with pytest.raises(SchemaMismatch, match=r"delivery d: stored in format .*newer version"):
+def test_a_payload_of_a_newer_version_is_refused() -> None:
+    with pytest.raises(SchemaMismatch, match=r"delivery d: stored in format 2, .*newer version"):
+        DeliveryPayload.from_stored({**PAYLOAD_BEFORE_VERSIONS, "v": 2}, "delivery d")
+
+
+@pytest.mark.parametrize("version", [0, "1", None, True])
+def test_a_payload_whose_version_is_no_version_is_refused(version: Any) -> None:
+    with pytest.raises(SchemaMismatch, match=r"delivery d: .* is not a format version"):
         DeliveryPayload.from_stored({**PAYLOAD_BEFORE_VERSIONS, "v": version}, "delivery d")
 
 

@@ -17,11 +17,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scheduler.campaign.model import FORMAT_VERSION, CampaignFile, Policies
+from scheduler.campaign.model import FORMAT_VERSION, CampaignFile, CampaignSection, Policies
 from scheduler.campaign.model import Post as PostSpec
 from scheduler.campaign.planner import Attachment
 from scheduler.campaign.planner import Delivery as PlannedDelivery
@@ -34,33 +34,54 @@ VERSION_KEY = "v"
 """Where a post definition and a delivery payload say their version (a campaign definition
 uses the campaign file's own ``version``)."""
 
+Model = TypeVar("Model", bound=BaseModel)
+
 
 def stored_version(document: Mapping[str, Any], key: str, known: int, where: str) -> int:
     """The document's version (1 when it has none), refused unless this program reads it."""
     version = document.get(key, 1)
-    if type(version) is not int or not 1 <= version <= known:
+    if type(version) is not int or version < 1:
+        raise SchemaMismatch(f"{where}: {version!r} is not a format version (1 to {known})")
+    if version > known:
         raise SchemaMismatch(
-            f"{where}: stored in format {version!r}, but this program reads formats 1 to "
-            f"{known}; it was written by a newer version of campaign: run that version"
+            f"{where}: stored in format {version}, but this program reads formats 1 to {known}: "
+            "it was written by a newer version of campaign; run that version"
         )
     return version
 
 
-def _refused(where: str, error: ValidationError) -> SchemaMismatch:
-    first = error.errors(include_url=False)[0]
-    place = ".".join(str(step) for step in first["loc"]) or "(top)"
-    return SchemaMismatch(f"{where}: the stored document does not fit its format: {place}: "
-                          f"{first['msg']}")  # fmt: skip
+def _validated(model: type[Model], document: Mapping[str, Any], where: str) -> Model:
+    """A document of a known version that does not fit its model was damaged, or written by a
+    program that changed the shape without raising the version: refused all the same."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        place = ".".join(str(step) for step in first["loc"]) or "(top)"
+        message = f"the stored document does not fit its format: {place}: {first['msg']}"
+        raise SchemaMismatch(f"{where}: {message}") from None
 
 
 # --- campaigns.definition ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CampaignDefinition:
-    """The campaign file as last synced, without its posts."""
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    spec: CampaignFile
+
+class CampaignDefinition(_Document):
+    """The campaign file as last synced, without its posts.
+
+    The campaign section is typed. The embassies are kept as written, for the loader, which
+    checks them whenever a queued post is checked against them: the daemon reads the policies
+    every round, and checking 2,000 embassies each time would take some 70 ms.
+    """
+
+    schema_ref: str | None = Field(default=None, alias="$schema")
+    version: int = 1
+    """The campaign file's format version, which is this document's version too."""
+    campaign: CampaignSection
+    embassies: list[dict[str, Any]]
 
     @classmethod
     def of(cls, campaign: Campaign) -> Self:
@@ -69,17 +90,18 @@ class CampaignDefinition:
     @classmethod
     def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
         stored_version(document, "version", FORMAT_VERSION, where)
-        try:
-            return cls(CampaignFile.model_validate({**document, "posts": []}))
-        except ValidationError as error:
-            raise _refused(where, error) from None
+        return _validated(cls, document, where)
+
+    @classmethod
+    def from_spec(cls, spec: CampaignFile) -> Self:
+        return cls.model_validate(spec.model_dump(mode="json", by_alias=True, exclude={"posts"}))
 
     def to_stored(self) -> dict[str, Any]:
-        return self.spec.model_dump(mode="json", by_alias=True, exclude={"posts"})
+        return self.model_dump(mode="json", by_alias=True)
 
     @property
     def policies(self) -> Policies:
-        return self.spec.campaign.policies
+        return self.campaign.policies
 
     def with_posts(self, posts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         """The campaign file's shape holding ``posts``, for the loader to check."""
@@ -126,10 +148,6 @@ class PostDefinition:
 
 
 # --- deliveries.payload -----------------------------------------------------------------------
-
-
-class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class PayloadMedia(_Document):
@@ -180,10 +198,7 @@ class DeliveryPayload(_Document):
     @classmethod
     def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
         stored_version(document, VERSION_KEY, PAYLOAD_VERSION, where)
-        try:
-            return cls.model_validate({VERSION_KEY: 1, **document})
-        except ValidationError as error:
-            raise _refused(where, error) from None
+        return _validated(cls, {VERSION_KEY: 1, **document}, where)
 
     @classmethod
     def planned(cls, planned: PlannedDelivery) -> Self:

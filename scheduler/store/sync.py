@@ -139,7 +139,7 @@ def _upsert_campaign(
     campaign.name = spec.campaign.name
     campaign.window_start = spec.campaign.window.start
     campaign.window_end = spec.campaign.window.end
-    campaign.definition = CampaignDefinition(spec).to_stored()
+    campaign.definition = CampaignDefinition.from_spec(spec).to_stored()
     campaign.source_file = str(loaded.path.resolve())
     campaign.synced_at, campaign.synced_by = now, actor
     session.add(campaign)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.campaign.loader import load_data
 from scheduler.campaign.model import ApprovalPolicy
-from scheduler.campaign.sourcemap import Position, SourceMap
+from scheduler.campaign.sourcemap import Position, SourceMap, leaves
 from scheduler.campaign.timing import describe_span
 from scheduler.errors import CampaignFileError, UsageError
 from scheduler.problems import FieldPath, Problem
@@ -260,19 +260,8 @@ def _typed(definition: Mapping[str, Any]) -> SourceMap:
     """The source of a queued post: a person typed every one of its fields, so the checks that
     look only at what was written (a pasted secret) look at all of them, as in a file."""
     return _TypedSource(
-        QUEUE_SOURCE, values=dict.fromkeys(_leaves(definition, ("posts", 0)), (0, 0))
+        QUEUE_SOURCE, values={path: (0, 0) for path, _ in leaves(definition, ("posts", 0))}
     )
-
-
-def _leaves(value: Any, path: FieldPath) -> Iterator[FieldPath]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _leaves(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for number, item in enumerate(value):
-            yield from _leaves(item, (*path, number))
-    else:
-        yield path
 
 
 def _save_post(

@@ -37,14 +37,14 @@ uses the campaign file's own ``version``)."""
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def stored_version(document: Mapping[str, Any], key: str, known: int, where: str) -> int:
+def _stored_version(document: Mapping[str, Any], key: str, known: int, where: str) -> int:
     """The document's version (1 when it has none), refused unless this program reads it."""
     version = document.get(key, 1)
     if type(version) is not int or version < 1:
         raise SchemaMismatch(f"{where}: {version!r} is not a format version (1 to {known})")
     if version > known:
         raise SchemaMismatch(
-            f"{where}: stored in format {version}, but this program reads formats 1 to {known}: "
+            f"{where}: stored in format {version}, but this program reads up to format {known}: "
             "it was written by a newer version of campaign; run that version"
         )
     return version
@@ -62,11 +62,11 @@ def _validated(model: type[Model], document: Mapping[str, Any], where: str) -> M
         raise SchemaMismatch(f"{where}: {message}") from None
 
 
-# --- campaigns.definition ---------------------------------------------------------------------
-
-
 class _Document(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- campaigns.definition ---------------------------------------------------------------------
 
 
 class CampaignDefinition(_Document):
@@ -89,7 +89,7 @@ class CampaignDefinition(_Document):
 
     @classmethod
     def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
-        stored_version(document, "version", FORMAT_VERSION, where)
+        _stored_version(document, "version", FORMAT_VERSION, where)
         return _validated(cls, document, where)
 
     @classmethod
@@ -124,7 +124,7 @@ class PostDefinition:
 
     @classmethod
     def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
-        version = stored_version(document, VERSION_KEY, POST_VERSION, where)
+        version = _stored_version(document, VERSION_KEY, POST_VERSION, where)
         return cls({key: value for key, value in document.items() if key != VERSION_KEY}, version)
 
     @classmethod
@@ -197,7 +197,7 @@ class DeliveryPayload(_Document):
 
     @classmethod
     def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
-        stored_version(document, VERSION_KEY, PAYLOAD_VERSION, where)
+        _stored_version(document, VERSION_KEY, PAYLOAD_VERSION, where)
         return _validated(cls, {VERSION_KEY: 1, **document}, where)
 
     @classmethod

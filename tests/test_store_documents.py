@@ -172,6 +172,12 @@ def test_a_campaign_definition_of_an_unknown_version_is_refused(
             CampaignDefinition.of(campaign)
 
 
+def test_a_post_that_does_not_fit_its_format_is_refused() -> None:
+    damaged = PostDefinition.from_stored({**POST_BEFORE_VERSIONS, "day": "soon"}, "post p")
+    with pytest.raises(SchemaMismatch, match=r"post p: .*does not fit its format: day"):
+        assert damaged.post
+
+
 def test_a_payload_that_does_not_fit_its_format_is_refused() -> None:
     damaged = {key: value for key, value in PAYLOAD_BEFORE_VERSIONS.items() if key != "text"}
     with pytest.raises(SchemaMismatch, match=r"delivery d: .*does not fit its format: text"):

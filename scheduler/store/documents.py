@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -117,6 +117,8 @@ class PostDefinition:
 
     fields: Mapping[str, Any]
     version: int = POST_VERSION
+    where: str = field(default="a post", compare=False)
+    """Which row it was read from, for errors."""
 
     @classmethod
     def of(cls, post: Post) -> Self:
@@ -125,7 +127,8 @@ class PostDefinition:
     @classmethod
     def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
         version = _stored_version(document, VERSION_KEY, POST_VERSION, where)
-        return cls({key: value for key, value in document.items() if key != VERSION_KEY}, version)
+        fields = {key: value for key, value in document.items() if key != VERSION_KEY}
+        return cls(fields, version, where)
 
     @classmethod
     def from_spec(cls, post: PostSpec) -> Self:
@@ -144,7 +147,7 @@ class PostDefinition:
 
     @property
     def post(self) -> PostSpec:
-        return PostSpec.model_validate(self.fields)
+        return _validated(PostSpec, self.fields, self.where)
 
 
 # --- deliveries.payload -----------------------------------------------------------------------

@@ -145,6 +145,19 @@ def test_a_queued_post_gets_the_same_checks_as_the_file(tmp_path: Path, database
     assert _deliveries(database, "extra") == {}
 
 
+def test_a_secret_typed_into_any_field_of_a_queued_post_is_refused(
+    tmp_path: Path, database: Database
+) -> None:
+    """Every field a person typed counts as written, down to an image's alt text."""
+    _campaign(tmp_path, database)
+    token = "ghp_" + "a1" * 12
+    card = {"file": "media/card.png", "alt": {"en": token}}
+    with pytest.raises(CampaignFileError) as raised:
+        _queue(database, tmp_path, images=[card])
+    codes = {(problem.code, problem.path) for problem in raised.value.problems}
+    assert ("secret-in-file", ("posts", 0, "images", 0, "alt", "en")) in codes
+
+
 def test_images_of_a_queued_post_must_exist(tmp_path: Path, database: Database) -> None:
     _campaign(tmp_path, database)
     image = {"file": "media/missing.png", "alt": {"en": "A card."}}

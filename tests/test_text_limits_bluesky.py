@@ -26,7 +26,7 @@ from scheduler.service.queue import queue_add, queue_edit
 from scheduler.service.sync import sync_file
 from scheduler.service.validation import validate_file
 from scheduler.store.database import Database
-from scheduler.store.deliveries import read_payload
+from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Delivery
 from scheduler.views import preview
 from scheduler.views.preview.html import render_html
@@ -117,7 +117,7 @@ def _campaign(tmp_path: Path, database: Database) -> None:
 def _deliveries(database: Database, post_id: str) -> list[str]:
     with database.transaction() as session:
         rows = session.scalars(select(Delivery).where(Delivery.post_id == post_id))
-        return sorted(read_payload(row)["text"] for row in rows)
+        return sorted(DeliveryPayload.of(row).text for row in rows)
 
 
 def test_queue_add_refuses_a_text_over_3000_bytes(tmp_path: Path, database: Database) -> None:

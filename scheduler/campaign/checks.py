@@ -18,6 +18,7 @@ from adapters.textlength import TooLong
 from scheduler.campaign.loader import LoadedCampaign
 from scheduler.campaign.model import Embassy, Image, Post, Replies
 from scheduler.campaign.planner import Delivery, Plan, post_languages, targeted_embassies
+from scheduler.campaign.sourcemap import leaves
 from scheduler.campaign.timing import zone
 from scheduler.problems import (
     SECRET_PATTERNS,
@@ -308,15 +309,8 @@ def _targets(
 _REFERENCE_NOUN = {"embassies": "id", "exclude": "id", "regions": "region", "tags": "tag"}
 
 
-def _raw_strings(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _raw_strings(value, (*path, str(key)))
-    elif isinstance(data, list):
-        for number, value in enumerate(data):
-            yield from _raw_strings(value, (*path, number))
-    elif isinstance(data, str):
-        yield path, data
+def _raw_strings(data: Any) -> Iterator[tuple[FieldPath, str]]:
+    return ((path, value) for path, value in leaves(data) if isinstance(value, str))
 
 
 def _control_characters(strings: Iterable[tuple[FieldPath, str]]) -> Iterator[Problem]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,18 @@ class SourceMap:
         if found is None:
             return problem.located(self.file, None, None)
         return problem.located(self.file, found[0] + 1, found[1] + 1)
+
+
+def leaves(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
+    """Every value of plain data (dicts, lists, scalars) that holds no other, with its path."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from leaves(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for number, value in enumerate(data):
+            yield from leaves(value, (*path, number))
+    else:
+        yield path, data
 
 
 MAX_DEPTH = 50

@@ -44,7 +44,6 @@ from adapters.errors import (
     RateLimited,
     TransientError,
 )
-from scheduler.campaign.model import parse_duration
 from scheduler.campaign.timing import missed_message, past_grace
 from scheduler.daemon.accounts import Accounts
 from scheduler.daemon.clock import CampaignClock, from_platform, wall_span
@@ -64,6 +63,7 @@ from scheduler.store.claims import (
 )
 from scheduler.store.database import Database
 from scheduler.store.deliveries import mark_missed, move
+from scheduler.store.documents import CampaignDefinition
 from scheduler.store.reconciliation import RELEASED
 from scheduler.store.schema import Account, Campaign, Delivery
 from scheduler.store.states import DeliveryState
@@ -144,11 +144,10 @@ class Dispatcher:
         # The campaign's late.spacing; with several campaigns, the widest one is kept for all.
         with self.database.snapshot() as session:
             spacings = [
-                _policies(definition).get("late", {}).get("spacing")
+                CampaignDefinition.from_stored(definition, "a campaign").policies.late.spacing
                 for definition in session.scalars(select(Campaign.definition))
             ]
-        parsed = [parse_duration(value) for value in spacings if value]
-        return max(parsed, default=dt.timedelta(minutes=2))
+        return max(spacings, default=dt.timedelta(minutes=2))
 
     def next_wakeup(self) -> dt.datetime | None:
         """The earliest campaign instant at which something may become claimable."""
@@ -413,8 +412,3 @@ def _error(error: Exception) -> dict[str, Any]:
 
 def _outcome(error: PublishError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
-
-
-def _policies(definition: dict[str, Any]) -> dict[str, Any]:
-    policies = definition.get("campaign", {}).get("policies", {})
-    return policies if isinstance(policies, dict) else {}

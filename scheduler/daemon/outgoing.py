@@ -6,26 +6,27 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from adapters.base import MediaItem, OutgoingPart, idempotency_key
-from scheduler.store.deliveries import media_bytes, read_payload, thread_remote_ids
+from scheduler.store.deliveries import media_bytes, thread_remote_ids
+from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Delivery
 
 
 def outgoing_part(session: Session, row: Delivery) -> OutgoingPart:
-    payload = read_payload(row)
+    payload = DeliveryPayload.of(row)
     media = tuple(
-        MediaItem(mime=item["mime"], alt=item["alt"], data=media_bytes(session, item["sha256"]),
-                  width=item["width"], height=item["height"])
-        for item in payload["media"]
+        MediaItem(mime=item.mime, alt=item.alt, data=media_bytes(session, item.sha256),
+                  width=item.width, height=item.height)
+        for item in payload.media
     )  # fmt: skip
     reply_to, root = thread_remote_ids(session, row)
     return OutgoingPart(
-        text=payload["text"],
+        text=payload.text,
         idempotency_key=idempotency_key(row.key, row.content_hash),
         media=media,
         language=row.language,
-        content_warning=payload["content_warning"],
-        visibility=payload["visibility"],
-        replies=payload["replies"],
+        content_warning=payload.content_warning,
+        visibility=payload.visibility,
+        replies=payload.replies,
         in_reply_to=reply_to,
         thread_root=root,
         scheduled_at=row.due_at,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,18 +12,18 @@ from sqlalchemy.orm import Session
 
 from scheduler.campaign.loader import load_data
 from scheduler.campaign.model import ApprovalPolicy
-from scheduler.campaign.sourcemap import Position, SourceMap
+from scheduler.campaign.sourcemap import Position, SourceMap, leaves
 from scheduler.campaign.timing import describe_span
 from scheduler.errors import CampaignFileError, UsageError
 from scheduler.problems import FieldPath, Problem
 from scheduler.service.clock import now_utc
 from scheduler.service.validation import validate_loaded
-from scheduler.store.approvals import approval_policy, approve
+from scheduler.store.approvals import approve
 from scheduler.store.audit import record
 from scheduler.store.database import Database
 from scheduler.store.deliveries import PastDue, past_due
+from scheduler.store.documents import CampaignDefinition, PostDefinition
 from scheduler.store.posts import (
-    campaign_with,
     choose_campaign,
     find_post,
     free_slots,
@@ -39,7 +39,6 @@ from scheduler.store.sync import (
     ORIGIN_QUEUE,
     SyncReport,
     apply_approval_policy,
-    definition_digest,
     reconcile_deliveries,
     store_media,
 )
@@ -106,7 +105,7 @@ def queue_edit(
             )
         if post.cancelled_at is not None:
             raise UsageError(f"post {post_id} is cancelled; queue a new post instead")
-        definition = {**post.definition, **changes}
+        definition = {**PostDefinition.of(post).fields, **changes}
         if has_time(changes):
             for key in ("day", "date", "time", "at"):
                 if key not in changes:
@@ -185,7 +184,7 @@ def list_posts(
 
 
 def _approval(campaign: Campaign) -> ApprovalPolicy:
-    return approval_policy(campaign.definition)
+    return CampaignDefinition.of(campaign).policies.approval
 
 
 def _write_post(
@@ -205,7 +204,8 @@ def _write_post(
     # Without a time, the post goes in free slots; day 1 only lets it pass the file's rule that
     # every post says when, and the slots override it.
     checked = definition if has_time(definition) else {**definition, "day": 1}
-    loaded = load_data(campaign_with(campaign, [checked]), _typed(checked), path)
+    campaign_file = CampaignDefinition.of(campaign).with_posts([checked])
+    loaded = load_data(campaign_file, _typed(checked), path)
     if loaded.campaign is None:
         raise CampaignFileError(QUEUE_SOURCE, loaded.problems)
     spec = loaded.campaign.spec
@@ -260,19 +260,8 @@ def _typed(definition: Mapping[str, Any]) -> SourceMap:
     """The source of a queued post: a person typed every one of its fields, so the checks that
     look only at what was written (a pasted secret) look at all of them, as in a file."""
     return _TypedSource(
-        QUEUE_SOURCE, values=dict.fromkeys(_leaves(definition, ("posts", 0)), (0, 0))
+        QUEUE_SOURCE, values={path: (0, 0) for path, _ in leaves(definition, ("posts", 0))}
     )
-
-
-def _leaves(value: Any, path: FieldPath) -> Iterator[FieldPath]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _leaves(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for number, item in enumerate(value):
-            yield from _leaves(item, (*path, number))
-    else:
-        yield path
 
 
 def _save_post(
@@ -284,13 +273,13 @@ def _save_post(
     actor: str,
     now: dt.datetime,
 ) -> Post:
-    digest = definition_digest(definition)
+    written = PostDefinition(definition)
     post = existing or Post(
         campaign_id=campaign_id, id=post_id, origin=ORIGIN_QUEUE, version=0, created_at=now
     )
-    if existing is None or existing.definition_hash != digest:
+    if existing is None or existing.definition_hash != written.digest:
         post.version += 1
-    post.definition, post.definition_hash = definition, digest
+    post.definition, post.definition_hash = written.to_stored(), written.digest
     post.author, post.updated_at = actor, now
     session.add(post)
     session.flush()

@@ -20,13 +20,6 @@ from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState
 
 
-def approval_policy(definition: dict[str, object]) -> ApprovalPolicy:
-    campaign = definition.get("campaign", {})
-    policies = campaign.get("policies", {}) if isinstance(campaign, dict) else {}
-    raw = policies.get("approval", {}) if isinstance(policies, dict) else {}
-    return ApprovalPolicy.model_validate(raw)
-
-
 def is_approved(session: Session, post: Post) -> bool:
     found = session.scalar(
         select(Approval.id).where(

@@ -1,4 +1,4 @@
-"""Deliveries in the store: the one place their state changes, and their stored payload."""
+"""Deliveries in the store: the one place their state changes."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from scheduler.campaign.planner import Delivery as PlannedDelivery
 from scheduler.campaign.timing import describe_span, past_grace
-from scheduler.errors import ConfigurationError, StoreError
+from scheduler.errors import ConfigurationError
 from scheduler.store.alerts import AlertKind, raise_alert
-from scheduler.store.schema import PAYLOAD_VERSION, Media, Post
+from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.schema import Media, Post
 from scheduler.store.states import DeliveryState, guard
 
 
@@ -105,49 +106,10 @@ def planned_values(planned: PlannedDelivery) -> dict[str, Any]:
         "local_time": planned.local_time.isoformat(timespec="minutes"),
         "timezone": planned.timezone,
         "language": planned.language,
-        "payload": payload_of(planned),
+        "payload": DeliveryPayload.planned(planned).to_stored(),
         "content_hash": planned.content_hash,
         "grace_seconds": int(planned.grace.total_seconds()),
     }
-
-
-def payload_of(planned: PlannedDelivery) -> dict[str, Any]:
-    return {
-        "v": PAYLOAD_VERSION,
-        "account": planned.account,
-        "credentials": planned.credentials,
-        "instance": planned.instance,
-        "text": planned.text,
-        "media": [
-            {
-                "sha256": media.sha256,
-                "file": media.file,
-                "mime": media.mime,
-                "width": media.width,
-                "height": media.height,
-                "alt": media.alt,
-                "alt_language": media.alt_language,
-            }
-            for media in planned.media
-        ],
-        "content_warning": planned.content_warning,
-        "visibility": str(planned.visibility),
-        "replies": str(planned.replies),
-        "length": planned.length,
-        "limit": planned.limit,
-        "source": ".".join(str(step) for step in planned.source),
-    }
-
-
-def read_payload(row: StoredDelivery) -> dict[str, Any]:
-    """The stored payload, refused if it was written in a format this code does not know."""
-    version = row.payload.get("v")
-    if version != PAYLOAD_VERSION:
-        raise StoreError(
-            f"delivery {row.key}: payload format {version!r}, expected {PAYLOAD_VERSION}; "
-            "run `campaign db upgrade`"
-        )
-    return row.payload
 
 
 def media_bytes(session: Session, sha256: str) -> bytes:

@@ -22,6 +22,7 @@ from scheduler.campaign.planner import targeted_embassies
 from scheduler.campaign.timing import LocalTimeError, ResolvedTime, parse_clock, resolve_local, zone
 from scheduler.errors import StoreError, UsageError
 from scheduler.problems import Problem, error
+from scheduler.store.documents import DeliveryPayload, PostDefinition
 from scheduler.store.schema import Account, Campaign, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState
@@ -65,11 +66,6 @@ def find_post(session: Session, campaign_id: str, post_id: str) -> Post:
 def stored_accounts(session: Session, campaign_id: str) -> dict[tuple[str, str], Account]:
     accounts = session.scalars(select(Account).where(Account.campaign_id == campaign_id))
     return {(account.embassy_id, account.platform): account for account in accounts}
-
-
-def campaign_with(campaign: Campaign, posts: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The stored campaign (as last synced) with ``posts``, in the campaign file's shape."""
-    return {**campaign.definition, "posts": list(posts)}
 
 
 def has_time(definition: Mapping[str, Any]) -> bool:
@@ -178,8 +174,7 @@ def _listed(post: Post, deliveries: list[StoredDelivery]) -> dict[str, Any]:
         for d in deliveries
         if d.state in PENDING_NAMES
     )
-    text = post.definition.get("text") or {}
-    first = next(iter(text.values()), "") if isinstance(text, dict) else ""
+    first = next(iter((PostDefinition.of(post).post.text or {}).values()), "")
     states: dict[str, int] = {}
     for delivery in deliveries:
         states[delivery.state] = states.get(delivery.state, 0) + 1
@@ -211,7 +206,10 @@ def repeated_x_texts(
             StoredDelivery.state != str(DeliveryState.CANCELLED),
         )
     )
-    earlier = {(embassy, payload.get("text")): post for payload, post, embassy in stored}
+    earlier = {
+        (embassy, DeliveryPayload.from_stored(payload, f"{post}/{embassy}").text): post
+        for payload, post, embassy in stored
+    }
     return [
         error(
             "repeated-x-text",

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from scheduler.errors import UsageError
+from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Account, Campaign, Pause
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import ATTENTION, DeliveryState
@@ -432,7 +433,6 @@ def report(session: Session, campaign_id: str | None, now: dt.datetime) -> Repor
 
 
 def _report_row(row: StoredDelivery, account: str) -> ReportRow:
-    text = row.payload.get("text") if isinstance(row.payload, dict) else None
     return ReportRow(
         key=row.key,
         campaign_id=row.campaign_id,
@@ -459,5 +459,5 @@ def _report_row(row: StoredDelivery, account: str) -> ReportRow:
         error_message=row.error_message,
         attempts=row.attempt_count,
         changed_after_sent=row.changed_after_sent,
-        text=text if isinstance(text, str) else "",
+        text=DeliveryPayload.of(row).text,
     )

@@ -1,8 +1,9 @@
 """The tables. Alembic migrations in ``scheduler/store/migrations`` create exactly these.
 
 Every instant is an aware UTC datetime (:class:`UTCDateTime`); where people read a time, the
-embassy's IANA zone and the local wall time are stored beside it. Rendered payloads are JSON that
-carries its own format version (:data:`PAYLOAD_VERSION`), checked when read.
+embassy's IANA zone and the local wall time are stored beside it. The JSON columns (a campaign's
+and a post's definition, a delivery's payload) are read and written by
+``scheduler.store.documents`` only, which checks the format version each one carries.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from scheduler.store.states import DeliveryState
-
-PAYLOAD_VERSION = 1
 
 # Stable constraint names, so that migrations can name what they alter on every database.
 NAMING = {

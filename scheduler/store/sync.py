@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -31,6 +29,7 @@ from scheduler.errors import StoreError
 from scheduler.store.approvals import initial_state, is_approved, withdraw_approval
 from scheduler.store.audit import record
 from scheduler.store.deliveries import PastDue, delivery_key, move, past_due, planned_values
+from scheduler.store.documents import CampaignDefinition, PostDefinition
 from scheduler.store.schema import Account, Campaign, Embassy, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import IN_FLIGHT, PENDING, DeliveryState
@@ -140,7 +139,7 @@ def _upsert_campaign(
     campaign.name = spec.campaign.name
     campaign.window_start = spec.campaign.window.start
     campaign.window_end = spec.campaign.window.end
-    campaign.definition = spec.model_dump(mode="json", by_alias=True, exclude={"posts"})
+    campaign.definition = CampaignDefinition.from_spec(spec).to_stored()
     campaign.source_file = str(loaded.path.resolve())
     campaign.synced_at, campaign.synced_by = now, actor
     session.add(campaign)
@@ -187,17 +186,6 @@ def _upsert_accounts(session: Session, spec: CampaignFile) -> dict[tuple[str, st
     return stored
 
 
-def post_definition(post: Any) -> tuple[dict[str, Any], str]:
-    """The post as written, and its fingerprint: an edit anywhere in it is a new version."""
-    definition: dict[str, Any] = post.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    return definition, definition_digest(definition)
-
-
-def definition_digest(definition: dict[str, Any]) -> str:
-    encoded = json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(encoded).hexdigest()
-
-
 def _sync_posts(
     session: Session, spec: CampaignFile, report: SyncReport, actor: str, now: dt.datetime
 ) -> dict[str, Post]:
@@ -207,7 +195,7 @@ def _sync_posts(
         for post in session.scalars(select(Post).where(Post.campaign_id == campaign_id))
     }
     for written in spec.posts:
-        definition, digest = post_definition(written)
+        definition = PostDefinition.from_spec(written)
         post = stored.get(written.id)
         if post is not None and post.origin != ORIGIN_FILE:
             raise StoreError(
@@ -218,12 +206,12 @@ def _sync_posts(
             post = Post(campaign_id=campaign_id, id=written.id, origin=ORIGIN_FILE, version=1)
             post.created_at = now
             report.posts_added.append(written.id)
-        elif post.definition_hash != digest or post.cancelled_at is not None:
+        elif post.definition_hash != definition.digest or post.cancelled_at is not None:
             post.version += 1
             report.posts_edited.append(written.id)
         else:
             continue
-        post.definition, post.definition_hash = definition, digest
+        post.definition, post.definition_hash = definition.to_stored(), definition.digest
         post.author, post.updated_at, post.cancelled_at = actor, now, None
         session.add(post)
         stored[written.id] = post

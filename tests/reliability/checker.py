@@ -17,7 +17,7 @@ from fakes import FakeBluesky, FakeMastodon, FakeX
 from sqlalchemy import select
 
 from scheduler.store.database import Database
-from scheduler.store.deliveries import read_payload
+from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Account, Delivery
 
 POST = "app.bsky.feed.post"
@@ -117,7 +117,7 @@ def judge(database: Database, posts: Posts) -> Verdict:
         handles = {a.id: a.handle.lower() for a in accounts}
         suspended = {a.id for a in accounts if a.suspended_at and a.suspended_reason}
         for row in session.scalars(select(Delivery).order_by(Delivery.key)):
-            key = (row.platform, handles[row.account_id], read_payload(row)["text"])
+            key = (row.platform, handles[row.account_id], DeliveryPayload.of(row).text)
             expected.add(key)
             ids = posts.get(key, [])
             if row.account_id in suspended and row.state in PENDING and not ids:

@@ -33,10 +33,8 @@ from scheduler.campaign.loader import LoadedCampaign
 from scheduler.campaign.model import CampaignFile, MastodonAccount
 from scheduler.campaign.planner import Attachment, Delivery, Plan
 from scheduler.errors import CampaignError, UsageError
-from scheduler.settings import Settings
+from scheduler.settings import PREFLIGHT_WORKERS, Settings
 
-WORKERS = 8
-"""Accounts verified at once."""
 LISTED = 3
 """Deliveries named per kind of problem; the rest are counted."""
 
@@ -219,7 +217,7 @@ def run_preflight(
     settings: Settings,
     *,
     secrets_file: Path | None = None,
-    workers: int = WORKERS,
+    workers: int = PREFLIGHT_WORKERS,
     progress: Progress | None = None,
 ) -> Preflight:
     """Check every account of ``loaded`` (``workers`` at once) and every image of ``plan``."""

@@ -35,8 +35,8 @@ from scheduler.errors import (
     SchemaMismatch,
     StoreError,
 )
+from scheduler.settings import DATABASE_ENV
 
-DATABASE_ENV = "CAMPAIGN_DATABASE"
 DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = "scheduler.store:migrations"

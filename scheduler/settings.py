@@ -17,17 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.capabilities import Platform
 from scheduler.campaign.model import Duration
+from scheduler.defaults import CONFIG_ENV
 from scheduler.errors import ConfigurationError
 
-CONFIG_ENV = "CAMPAIGN_CONFIG"
-# Defined here, below the store and the service, so that the command line can show them in its
-# help without loading the code that uses them.
-DATABASE_ENV = "CAMPAIGN_DATABASE"
-ACTOR_ENV = "CAMPAIGN_USER"
-ATTENTION_LIMIT = 20
-"""How many deliveries needing attention a status lists, unless asked for another number."""
-PREFLIGHT_WORKERS = 8
-"""How many accounts `campaign check` verifies at once, unless asked for another number."""
 BASE_URL_ENV = {
     Platform.X: "CAMPAIGN_X_API_URL",
     Platform.MASTODON: "CAMPAIGN_MASTODON_URL",

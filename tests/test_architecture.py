@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("scheduler.service",),
     ("scheduler.daemon",),
     ("scheduler.store",),
-    ("scheduler.settings",),
+    ("scheduler.settings", "scheduler.defaults"),
     ("scheduler.campaign",),
     ("scheduler.errors", "scheduler.problems"),
     ("adapters",),

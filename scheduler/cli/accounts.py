@@ -13,8 +13,8 @@ from adapters.capabilities import CAPABILITIES, Platform
 from adapters.secrets import FILE_VARIABLE, valid_name
 from scheduler.cli.common import EXIT_PROBLEMS, CampaignPath, main
 from scheduler.cli.options import config_option
+from scheduler.defaults import PREFLIGHT_WORKERS
 from scheduler.errors import UsageError
-from scheduler.settings import PREFLIGHT_WORKERS, load_settings
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -78,6 +78,7 @@ def auth(
     from --credentials. The credentials are checked against the handle before being stored.
     """
     from scheduler.service import accounts
+    from scheduler.settings import load_settings
 
     ref = _auth_target(Platform(platform), file, embassy_id, credentials, handle, instance)
     done = accounts.authorize_account(
@@ -198,6 +199,7 @@ def check(
     )
 
     from scheduler.service import accounts
+    from scheduler.settings import load_settings
     from scheduler.views.reporting.preflight import render_preflight
 
     console = Console(stderr=True)

@@ -16,7 +16,6 @@ from scheduler.cli.options import (
     config_option,
     database_option,
 )
-from scheduler.settings import load_settings
 
 # Each command imports the service it calls when it runs: they load the database code, which
 # `campaign --help` and `campaign validate` do without.
@@ -126,6 +125,7 @@ def retract(
     """
     from scheduler.service import retraction
     from scheduler.service.databases import open_existing
+    from scheduler.settings import load_settings
 
     reason = retraction.retraction_reason(reason)  # a blank one is refused before anything else
     settings = load_settings(config)

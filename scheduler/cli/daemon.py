@@ -9,7 +9,6 @@ import click
 
 from scheduler.cli.common import main
 from scheduler.cli.options import config_option, database_option
-from scheduler.settings import load_settings
 
 
 @main.command()
@@ -53,6 +52,7 @@ def run(
     """
     # APScheduler, the store and the platform SDKs load only for this command.
     from scheduler.service.daemon import campaign_clock, run_daemon
+    from scheduler.settings import load_settings
 
     settings = load_settings(config)
     clock = campaign_clock(rehearse_from, speed, clock_file)

@@ -1,8 +1,8 @@
 """The options that several commands share: the settings file, the database, the campaign and
 who is acting.
 
-They name their environment variables from scheduler.settings, so that declaring them loads no
-database code: `campaign --help` and `campaign validate` stay quick.
+They name their environment variables from scheduler.defaults, so that declaring them loads
+neither the settings' models nor the database code: `campaign --help` stays quick.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from scheduler.settings import ACTOR_ENV, CONFIG_ENV, DATABASE_ENV, load_settings
+from scheduler.defaults import ACTOR_ENV, CONFIG_ENV, DATABASE_ENV
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +44,8 @@ def database_option(command: F) -> F:
 
 def _configured_database() -> str | None:
     """The settings file's database, so that an operator's commands reach the daemon's."""
+    from scheduler.settings import load_settings
+
     return load_settings().database if os.environ.get(CONFIG_ENV) else None
 
 

@@ -9,7 +9,7 @@ import click
 
 from scheduler.cli.common import main, write_output
 from scheduler.cli.options import campaign_option, database_option
-from scheduler.settings import ATTENTION_LIMIT
+from scheduler.defaults import ATTENTION_LIMIT
 
 # The service and the views import the store: each command imports them when it runs, so that
 # `campaign --help` loads no database code.

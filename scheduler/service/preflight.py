@@ -32,8 +32,9 @@ from adapters.textlength import MASTODON_URL_LENGTH, mastodon_length
 from scheduler.campaign.loader import LoadedCampaign
 from scheduler.campaign.model import CampaignFile, MastodonAccount
 from scheduler.campaign.planner import Attachment, Delivery, Plan
+from scheduler.defaults import PREFLIGHT_WORKERS
 from scheduler.errors import CampaignError, UsageError
-from scheduler.settings import PREFLIGHT_WORKERS, Settings
+from scheduler.settings import Settings
 
 LISTED = 3
 """Deliveries named per kind of problem; the rest are counted."""

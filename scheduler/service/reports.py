@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from scheduler.defaults import ATTENTION_LIMIT
 from scheduler.service.clock import now_utc
-from scheduler.settings import ATTENTION_LIMIT
 from scheduler.store import queries
 from scheduler.store.database import Database
 from scheduler.store.queries import ReportData, StatusData

@@ -8,7 +8,7 @@ import os
 
 from sqlalchemy.orm import Session
 
-from scheduler.settings import ACTOR_ENV
+from scheduler.defaults import ACTOR_ENV
 from scheduler.store.schema import AuditEntry
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.defaults import DATABASE_ENV
 from scheduler.errors import (
     ConfigurationError,
     DatabaseUnavailable,
@@ -35,7 +36,6 @@ from scheduler.errors import (
     SchemaMismatch,
     StoreError,
 )
-from scheduler.settings import DATABASE_ENV
 
 DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000

@@ -15,13 +15,13 @@ from scheduler.cli.options import (
     campaign_option,
     config_option,
     database_option,
+    one_campaign,
 )
 
 # Each command imports the service it calls when it runs: they load the database code, which
 # `campaign --help` and `campaign validate` do without.
 
 scoped_campaign = campaign_option("Only this campaign (default: every campaign).")
-one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
 
 
 def _scope_options(command: F) -> F:

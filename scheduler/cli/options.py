@@ -53,6 +53,9 @@ def campaign_option(help_text: str) -> Callable[[F], F]:
     return click.option("--campaign", "campaign_id", metavar="ID", help=help_text)
 
 
+one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
+
+
 def actor_option(command: F) -> F:
     return click.option(
         "--as",

@@ -6,25 +6,27 @@ import datetime as dt
 import json
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from adapters.capabilities import Platform
 from scheduler.campaign.model import Replies, Visibility
 from scheduler.cli.common import main, print_problems
-from scheduler.cli.options import actor_option, campaign_option, database_option
+from scheduler.cli.options import F, actor_option, database_option, one_campaign
 from scheduler.errors import CampaignFileError, UsageError
 from scheduler.problems import Problem
 
 if TYPE_CHECKING:
     from scheduler.service.queue import PostChange
 
-F = TypeVar("F", bound=Callable[..., Any])
+# The service loads the database code: each command imports it when it runs, so that
+# `campaign --help` does without.
+
 
 # Where a field of the queued post came from on the command line, for error messages.
 OPTION_OF_FIELD = {
@@ -39,9 +41,6 @@ OPTION_OF_FIELD = {
     "visibility": "--visibility",
     "targets": "--embassy/--region/--tag/--platform",
 }
-
-
-one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
 
 
 def post_options(command: F) -> F:
@@ -98,7 +97,7 @@ def queue_add(
 
     Without --at it goes out in each embassy's next free posting slot, in local time.
     """
-    from scheduler.service import queue as queue_service  # loads the store
+    from scheduler.service import queue as queue_service
 
     if not fields["texts"]:
         raise UsageError("give the text with --text LANG=TEXT (at least one language)")
@@ -120,7 +119,7 @@ def queue_edit(
     post_id: str, campaign_id: str | None, database: str | None, actor: str, **fields: Any
 ) -> None:
     """Change a queued post. What is given replaces what was there; approval is needed again."""
-    from scheduler.service import queue as queue_service  # loads the store
+    from scheduler.service import queue as queue_service
 
     changes = _post_fields(**fields)
     if not changes:
@@ -142,7 +141,7 @@ def queue_cancel(
     post_id: str, reason: str, campaign_id: str | None, database: str | None, actor: str
 ) -> None:
     """Cancel a post (queued or from the file): none of its copies will go out from now on."""
-    from scheduler.service import queue as queue_service  # loads the store
+    from scheduler.service import queue as queue_service
 
     with _opened(database) as opened:
         change = queue_service.cancel_post(
@@ -167,7 +166,7 @@ def queue_list(
     everything: bool, as_json: bool, campaign_id: str | None, database: str | None
 ) -> None:
     """List queued posts: version, author, the states of their deliveries, the next one due."""
-    from scheduler.service import queue as queue_service  # loads the store
+    from scheduler.service import queue as queue_service
 
     with _opened(database) as opened:
         rows = queue_service.list_posts(opened, campaign_id, queued_only=not everything)
@@ -196,7 +195,7 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
     Under the campaign's two-person rule, the approver cannot be its author. Give your name
     with --as.
     """
-    from scheduler.service import queue as queue_service  # loads the store
+    from scheduler.service import queue as queue_service
 
     with _opened(database) as opened:
         campaign, version, released, past = queue_service.approve_post(

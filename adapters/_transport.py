@@ -1,5 +1,7 @@
 """Whether a failed request may have reached the platform: the line between a safe retry and an
-unknown outcome. Shared by the adapters' error maps; knows requests/urllib3 and httpx errors.
+unknown outcome. Shared by the adapters' error maps; knows requests/urllib3 and httpx errors (the
+SDKs' transports), so only the adapter modules import it: ``import adapters`` imports none of
+them.
 
 A request is known *not* to have been sent only when the connection was never made (refused,
 name not resolved, connect timeout). Anything later (a read timeout, a connection dropped while
@@ -10,28 +12,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
+import requests
+from urllib3 import exceptions as urllib3
+
 from adapters.errors import NetworkError, OutcomeUnknown, PublishError, Timeout
 
-_NOT_CONNECTED = frozenset(
+# Matched by exact type, not isinstance: urllib3 derives NewConnectionError (a refused or
+# unreachable host) from ConnectTimeoutError, so a subclass test would call every refused
+# connection a timeout.
+_NOT_CONNECTED: frozenset[type[BaseException]] = frozenset(
     {
-        "NewConnectionError",  # urllib3: refused, unreachable
-        "NameResolutionError",  # urllib3
-        "ConnectTimeoutError",  # urllib3
-        "ConnectTimeout",  # requests, httpx
-        "ConnectError",  # httpx
-        "ConnectionRefusedError",
+        urllib3.NewConnectionError,  # refused, unreachable
+        urllib3.NameResolutionError,
+        urllib3.ConnectTimeoutError,
+        requests.ConnectTimeout,
+        httpx.ConnectTimeout,
+        httpx.ConnectError,
+        ConnectionRefusedError,
     }
 )
-_TIMEOUTS = frozenset(
+_TIMEOUTS: frozenset[type[BaseException]] = frozenset(
     {
-        "ReadTimeout",
-        "ReadTimeoutError",
-        "ConnectTimeout",
-        "ConnectTimeoutError",
-        "WriteTimeout",
-        "PoolTimeout",
-        "TimeoutError",
-        "timeout",
+        requests.ReadTimeout,
+        requests.ConnectTimeout,
+        urllib3.ReadTimeoutError,
+        urllib3.ConnectTimeoutError,
+        urllib3.TimeoutError,
+        httpx.ReadTimeout,
+        httpx.ConnectTimeout,
+        httpx.WriteTimeout,
+        httpx.PoolTimeout,
+        TimeoutError,  # socket.timeout too, its alias
     }
 )
 
@@ -56,11 +68,11 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def never_sent(exc: BaseException) -> bool:
-    return any(type(item).__name__ in _NOT_CONNECTED for item in causes(exc))
+    return any(type(item) in _NOT_CONNECTED for item in causes(exc))
 
 
 def timed_out(exc: BaseException) -> bool:
-    return any(type(item).__name__ in _TIMEOUTS for item in causes(exc))
+    return any(type(item) in _TIMEOUTS for item in causes(exc))
 
 
 def network_error(where: str, exc: BaseException, *, creates: bool) -> PublishError:

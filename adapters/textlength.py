@@ -10,7 +10,6 @@ report through it.
 
 from __future__ import annotations
 
-import importlib
 import re
 import types
 from collections.abc import Callable
@@ -107,18 +106,24 @@ def too_long(
 # own code (same body: NFC, URL rules, counting loop, weights, scale, validity) in a namespace
 # where these helpers return exactly what the library's return, only sooner:
 # - emoji extraction runs the library's own regex, but only at characters where a match can
-#   begin: the first characters of its alternatives, read from the compiled regex itself;
+#   begin: the first characters of its alternatives, read from the pattern's source text;
 # - a character's weight and whether it is invalid are pure functions of that one character,
 #   so they are remembered.
 # Should the library change shape, each swap falls back to the original helper.
 # tests/test_textlength_parity.py compares the results with plain parse_tweet.
 
-_RE_PARSER: Any = importlib.import_module("re._parser")  # the stdlib regex parser (no stubs)
+# The shape of twitter-text's emoji pattern: alternatives of code point escapes, each either a
+# sequence or one character set. Any other pattern is left to the library's own extraction.
+_ESCAPE = r"\\U([0-9A-Fa-f]{8})"
+_SEQUENCE = re.compile(rf"(?:{_ESCAPE})+")
+_SET = re.compile(rf"\[(?:{_ESCAPE}(?:-{_ESCAPE})?)+\]")
+_CODE_POINT = re.compile(_ESCAPE)
+_RANGE = re.compile(rf"{_ESCAPE}(?:-{_ESCAPE})?")
 
 
 @dataclass(frozen=True)
 class _MatchStarts:
-    """Where a match of an alternation of literal sequences and character sets can begin."""
+    """Where a match of an alternation of code point sequences and character sets can begin."""
 
     scan: re.Pattern[str]
     """Every character that some alternative begins with."""
@@ -131,40 +136,38 @@ class _MatchStarts:
         return text[start] in self.singles or text[start : start + 2] in self.pairs
 
 
-def _set_members(items: Any) -> set[str] | None:
+def _set_members(alternative: str) -> set[str] | None:
     members: set[str] = set()
-    for kind, item in items:
-        if kind is _RE_PARSER.LITERAL:
-            members.add(chr(item))
-        elif kind is _RE_PARSER.RANGE and item[1] - item[0] < 0x10000:
-            members.update(map(chr, range(item[0], item[1] + 1)))
-        else:  # NEGATE, CATEGORY, a huge range: not worth it
-            return None
+    for match in _RANGE.finditer(alternative):
+        low = int(match.group(1), 16)
+        high = int(match.group(2) or match.group(1), 16)
+        if high - low >= 0x10000:
+            return None  # a huge range: not worth it
+        members.update(map(chr, range(low, high + 1)))
     return members
 
 
 def _match_starts(pattern: re.Pattern[str]) -> _MatchStarts | None:
-    """Read off the compiled pattern; None unless it is an alternation of literal sequences
+    """Read off the pattern's source; None unless it is an alternation of code point sequences
     and character sets, matched case-sensitively."""
-    parsed = _RE_PARSER.parse(pattern.pattern, pattern.flags)
-    if parsed.state.flags & re.IGNORECASE or len(parsed) != 1:
+    if pattern.flags & re.IGNORECASE:
         return None
-    op, value = parsed[0]
     singles: set[str] = set()
     pairs: set[str] = set()
-    for alternative in value[1] if op is _RE_PARSER.BRANCH else [parsed]:
-        kind, first = alternative[0]
-        if kind is _RE_PARSER.IN:
-            members = _set_members(first)
+    for alternative in pattern.pattern.split("|"):
+        if _SET.fullmatch(alternative):
+            members = _set_members(alternative)
             if members is None:
                 return None
-            singles |= members  # a set followed by more items: still a safe superset
-        elif kind is not _RE_PARSER.LITERAL:
-            return None
-        elif len(alternative) > 1 and alternative[1][0] is _RE_PARSER.LITERAL:
-            pairs.add(chr(first) + chr(alternative[1][1]))
+            singles |= members
+        elif _SEQUENCE.fullmatch(alternative):
+            chars = "".join(chr(int(code, 16)) for code in _CODE_POINT.findall(alternative)[:2])
+            if len(chars) > 1:
+                pairs.add(chars)
+            else:
+                singles.add(chars)
         else:
-            singles.add(chr(first))
+            return None
     firsts = singles | {pair[0] for pair in pairs}
     if not firsts:
         return None

@@ -7,7 +7,7 @@ cache is warm:
 - parses the YAML alone: ``sourcemap.parse_yaml`` (the loader's own parse), a plain
   ruamel round-trip load, and PyYAML's ``safe_load`` (pure Python and libyaml) for context;
 - runs ``scheduler.service.validate_file`` (read, parse, model, checks, plan, delivery checks);
-- renders the JSON preview (``select`` + ``summarize`` + ``tabular.to_json``), as
+- renders the JSON preview (``select`` + ``summarize_plan`` + ``csv_json.to_json``), as
   ``campaign preview --format json`` does.
 
 Usage: python bench/plan_bench.py [--sizes 200,2000] [--repeat N] [--profile] [--tracemalloc]
@@ -373,8 +373,8 @@ def measure(path: Path, *, trace: bool) -> dict[str, Any]:
 
     from scheduler.campaign.sourcemap import parse_yaml
     from scheduler.service.validation import validate_file
-    from scheduler.views.preview import Filters, XPricing, select, summarize
-    from scheduler.views.preview.tabular import to_json
+    from scheduler.views.preview import Filters, XPricing, select, summarize_plan
+    from scheduler.views.preview.csv_json import to_json
 
     text = path.read_text("utf-8")
     baseline = _peak_rss_mb()
@@ -398,7 +398,7 @@ def measure(path: Path, *, trace: bool) -> dict[str, Any]:
 
     def preview() -> str:
         deliveries = select(plan, Filters())
-        summary = summarize(deliveries, XPricing())
+        summary = summarize_plan(deliveries, XPricing())
         return to_json(plan, deliveries, summary, result.problems, plan.source)
 
     output = stages.run("json_preview", preview)
@@ -416,15 +416,15 @@ def measure(path: Path, *, trace: bool) -> dict[str, Any]:
 def profile(path: Path, top: int) -> str:
     """cProfile of validate + plan + JSON preview: the functions with the most own time."""
     from scheduler.service.validation import validate_file
-    from scheduler.views.preview import Filters, XPricing, select, summarize
-    from scheduler.views.preview.tabular import to_json
+    from scheduler.views.preview import Filters, XPricing, select, summarize_plan
+    from scheduler.views.preview.csv_json import to_json
 
     profiler = cProfile.Profile()
     profiler.enable()
     result = validate_file(path)
     assert result.plan is not None
     deliveries = select(result.plan, Filters())
-    to_json(result.plan, deliveries, summarize(deliveries, XPricing()), result.problems)
+    to_json(result.plan, deliveries, summarize_plan(deliveries, XPricing()), result.problems)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scheduler.service.validation import plan_file  # noqa: E402
-from scheduler.views.preview import Filters, XPricing, select, summarize  # noqa: E402
+from scheduler.views.preview import Filters, XPricing, select, summarize_plan  # noqa: E402
 from scheduler.views.preview.html import WIDE_GRID, render_html  # noqa: E402
 
 SCROLLBAR = 15
@@ -64,7 +64,7 @@ def main() -> None:
 
     days = tuple(dt.date.fromisoformat(day) for day in args.day)
     deliveries = select(plan, Filters(days=days))
-    summary = summarize(deliveries, XPricing())
+    summary = summarize_plan(deliveries, XPricing())
     page = render_html(plan, deliveries, summary, problems, args.file.parent, days=days)
 
     size = len(page.encode("utf-8"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
+from campaign_builders import write_png
 
 VALID_CAMPAIGN = """\
 campaign:
@@ -63,16 +63,11 @@ X_POSTS = 4
 X_POSTS_WITH_URL = 2
 
 
-def write_png(path: Path, size: tuple[int, int] = (4, 4)) -> Path:
-    """A tiny orange PNG; the same bytes every time."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, (255, 102, 0)).save(path, format="PNG")
-    return path
-
-
-def write_campaign(folder: Path, text: str = VALID_CAMPAIGN, name: str = "campaign.yaml") -> Path:
-    """``text`` as a campaign file in ``folder``, with media/card.png beside it."""
-    write_png(folder / "media" / "card.png")
+def write_campaign_text(
+    folder: Path, text: str = VALID_CAMPAIGN, name: str = "campaign.yaml"
+) -> Path:
+    """``text`` as a campaign file in ``folder``, with a tiny media/card.png beside it."""
+    write_png(folder / "media" / "card.png", size=(4, 4), color=(255, 102, 0))
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from cli_fixtures import write_campaign
+from cli_fixtures import write_campaign_text
 from click.testing import CliRunner, Result
 from fake_fixtures import mastodon_adapter
 from fakes import FakeBluesky, FakeMastodon, FakeX
@@ -526,7 +526,7 @@ def test_same_handle(expected: str, live: str, same: bool) -> None:
 
 
 def test_mastodon_lengths_are_recounted_with_the_instances_link_weight(tmp_path: Path) -> None:
-    plan, _ = plan_file(write_campaign(tmp_path))
+    plan, _ = plan_file(write_campaign_text(tmp_path))
     mastodon = [d for d in plan.deliveries if d.platform is Platform.MASTODON]
     with_link = [d for d in mastodon if "https://" in d.text]
     assert with_link, "the campaign has a link for Mastodon"

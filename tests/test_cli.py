@@ -13,7 +13,7 @@ from typing import Any
 import click
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-from cli_fixtures import DELIVERIES, X_POSTS, X_POSTS_WITH_URL, write_campaign
+from cli_fixtures import DELIVERIES, X_POSTS, X_POSTS_WITH_URL, write_campaign_text
 from click.testing import CliRunner, Result
 from ruamel.yaml import YAML
 
@@ -33,7 +33,7 @@ def assert_no_traceback(result: Result) -> None:
 
 @pytest.fixture
 def campaign(tmp_path: Path) -> Path:
-    return write_campaign(tmp_path)
+    return write_campaign_text(tmp_path)
 
 
 def preview_json(campaign: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -65,8 +65,10 @@ def test_validate_verbose_lists_notices(campaign: Path) -> None:
 
 
 def test_validate_warnings_do_not_fail(tmp_path: Path) -> None:
-    text = write_campaign(tmp_path).read_text(encoding="utf-8")
-    file = write_campaign(tmp_path, text.replace("#OrangeTheWorld", "#orangetheworld"), "w.yaml")
+    text = write_campaign_text(tmp_path).read_text(encoding="utf-8")
+    file = write_campaign_text(
+        tmp_path, text.replace("#OrangeTheWorld", "#orangetheworld"), "w.yaml"
+    )
     result = run("validate", str(file))
     assert result.exit_code == 0, result.output
     assert f"{file}:10:14: warning: campaign.hashtags[0]: screen readers read" in result.output
@@ -82,8 +84,8 @@ def test_validate_json_of_an_ok_file(campaign: Path) -> None:
 
 
 def test_validate_errors_exit_1(tmp_path: Path) -> None:
-    text = write_campaign(tmp_path).read_text(encoding="utf-8")
-    file = write_campaign(tmp_path, text.replace("Asia/Tokyo", "Asia/Tokio"), "bad.yaml")
+    text = write_campaign_text(tmp_path).read_text(encoding="utf-8")
+    file = write_campaign_text(tmp_path, text.replace("Asia/Tokyo", "Asia/Tokio"), "bad.yaml")
     result = run("validate", str(file))
     assert_no_traceback(result)
     assert result.exit_code == EXIT_PROBLEMS
@@ -125,14 +127,14 @@ def _example_campaigns() -> list[Any]:
 def test_schema_accepts_the_example_campaigns(example: Path | None, tmp_path: Path) -> None:
     schema = _schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    file = example or write_campaign(tmp_path)
+    file = example or write_campaign_text(tmp_path)
     data = _json_ready(YAML(typ="safe", pure=True).load(file.read_text(encoding="utf-8")))
     jsonschema.Draft202012Validator(schema).validate(data)
 
 
 def test_schema_rejects_an_unknown_key(tmp_path: Path) -> None:
     schema = _schema()
-    data = _json_ready(YAML(typ="safe", pure=True).load(write_campaign(tmp_path)))
+    data = _json_ready(YAML(typ="safe", pure=True).load(write_campaign_text(tmp_path)))
     data["posts"][0]["txet"] = data["posts"][0].pop("text")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(data)
@@ -207,8 +209,8 @@ def test_preview_html_defaults_to_preview_html(
 
 
 def test_preview_of_a_broken_file_lists_its_problems(tmp_path: Path) -> None:
-    text = write_campaign(tmp_path).read_text(encoding="utf-8")
-    file = write_campaign(tmp_path, text.replace("day: 1", "day: 0"), "bad.yaml")
+    text = write_campaign_text(tmp_path).read_text(encoding="utf-8")
+    file = write_campaign_text(tmp_path, text.replace("day: 1", "day: 0"), "bad.yaml")
     result = run("preview", str(file))
     assert_no_traceback(result)
     assert result.exit_code == EXIT_PROBLEMS

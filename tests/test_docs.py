@@ -32,7 +32,7 @@ from scheduler.campaign.sourcemap import parse_yaml
 from scheduler.cli import EXIT_PROBLEMS, EXIT_USAGE, main
 from scheduler.service.validation import validate_file
 from scheduler.views.preview import XPricing
-from scheduler.views.preview.tabular import CSV_COLUMNS
+from scheduler.views.preview.csv_json import CSV_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT_DOC = ROOT / "docs" / "campaign-format.md"
@@ -427,10 +427,10 @@ def test_the_architecture_names_only_modules_that_exist() -> None:
     for path in named:
         assert (ROOT / path).exists(), f"docs/architecture.md names {path}, which does not exist"
     diagram = next(body for lang, body in _FENCE.findall(doc) if lang == "")
-    store = re.search(r"store \(([^)]*)\)", diagram)
-    assert store is not None
-    for module in store.group(1).split(", "):
-        assert (ROOT / "scheduler" / "store" / f"{module}.py").exists(), module
+    layers = re.findall(r"^((?:scheduler|adapters)/[\w/.]*)", diagram, re.MULTILINE)
+    assert len(layers) >= 8, layers
+    for layer in layers:
+        assert (ROOT / layer).exists(), f"the layer diagram names {layer}, which does not exist"
 
 
 def test_the_architecture_lists_every_service_function() -> None:

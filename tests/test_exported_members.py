@@ -34,7 +34,7 @@ def test_all_is_sorted_and_importable(package: str) -> None:
 def test_core_never_imports_a_platform_sdk() -> None:
     """Planning and previewing must work without tweepy, Mastodon.py or atproto loaded."""
     code = (
-        "import sys, scheduler, scheduler.cli, scheduler.store, scheduler.views.preview.tabular\n"
+        "import sys, scheduler, scheduler.cli, scheduler.store, scheduler.views.preview.csv_json\n"
         "import adapters\n"
         "sdks = [m for m in ('tweepy', 'mastodon', 'atproto') if m in sys.modules]\n"
         "print(','.join(sdks))\n"

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 
 from scheduler.cli import main
 from scheduler.service import validation
-from scheduler.views.preview import Filters, XPricing, select, summarize
+from scheduler.views.preview import Filters, XPricing, select, summarize_plan
 from scheduler.views.preview.html import render_html
-from scheduler.views.preview.table import render_table
+from scheduler.views.preview.terminal import render_table
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CAMPAIGN = "campaign.yaml"
@@ -43,14 +43,14 @@ def preview_through_cli(output_format: str) -> str:
 def table_at_fixed_width() -> str:
     plan, problems = validation.plan_file(Path(CAMPAIGN))
     deliveries = select(plan, Filters())
-    summary = summarize(deliveries, XPricing())
+    summary = summarize_plan(deliveries, XPricing())
     return render_table(plan, deliveries, summary, problems, width=TABLE_WIDTH, colour=False)
 
 
 def html_page() -> str:
     plan, problems = validation.plan_file(Path(CAMPAIGN))
     deliveries = select(plan, Filters())
-    summary = summarize(deliveries, XPricing())
+    summary = summarize_plan(deliveries, XPricing())
     return render_html(plan, deliveries, summary, problems, Path("."))
 
 

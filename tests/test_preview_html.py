@@ -8,14 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from campaign_builders import write_png
 from click.testing import CliRunner
-from PIL import Image
 
 from scheduler.campaign.planner import Delivery, Plan
 from scheduler.cli import main
 from scheduler.problems import Problem
 from scheduler.service.validation import plan_file, validate_file
-from scheduler.views.preview import Filters, XPricing, select, summarize
+from scheduler.views.preview import Filters, XPricing, select, summarize_plan
 from scheduler.views.preview.html import render_html
 
 CAMPAIGN = """\
@@ -93,10 +93,10 @@ CREDENTIALS = [
 ]
 
 
-def write_campaign(folder: Path, text: str = CAMPAIGN) -> Path:
-    (folder / "media").mkdir(exist_ok=True)
+def write_two_image_campaign(folder: Path, text: str = CAMPAIGN) -> Path:
+    """``text`` as campaigns.yaml, with the orange and purple images it names."""
     for name, colour in (("orange", (237, 125, 49)), ("purple", (120, 60, 160))):
-        Image.new("RGB", (64, 36), colour).save(folder / "media" / f"{name}.png")
+        write_png(folder / "media" / f"{name}.png", size=(64, 36), color=colour)
     path = folder / "campaigns.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -104,12 +104,14 @@ def write_campaign(folder: Path, text: str = CAMPAIGN) -> Path:
 
 def render(path: Path, plan: Plan, problems: list[Problem]) -> str:
     deliveries = select(plan, Filters())
-    return render_html(plan, deliveries, summarize(deliveries, XPricing()), problems, path.parent)
+    return render_html(
+        plan, deliveries, summarize_plan(deliveries, XPricing()), problems, path.parent
+    )
 
 
 @pytest.fixture
 def campaign(tmp_path: Path) -> Path:
-    return write_campaign(tmp_path)
+    return write_two_image_campaign(tmp_path)
 
 
 @pytest.fixture
@@ -210,7 +212,7 @@ def test_each_alt_text_is_in_the_page_once(page: str) -> None:
 
 def test_an_alt_text_cannot_end_the_script_it_is_in(tmp_path: Path) -> None:
     hostile = CAMPAIGN.replace("Purple card: 1 in 3 women", "Purple </script><!--<script> card")
-    path = write_campaign(tmp_path, hostile)
+    path = write_two_image_campaign(tmp_path, hostile)
     page = render(path, *plan_file(path))
     assert "</script><!--" not in page
     assert "Purple \\u003c/script>\\u003c!--\\u003cscript> card" in page
@@ -219,7 +221,7 @@ def test_an_alt_text_cannot_end_the_script_it_is_in(tmp_path: Path) -> None:
 
 def test_every_text_from_the_file_reads_in_its_own_direction(tmp_path: Path) -> None:
     rtl = CAMPAIGN.replace("Survivors speak, in {country}.", "الناجيات يتحدثن.")
-    path = write_campaign(tmp_path, rtl)
+    path = write_two_image_campaign(tmp_path, rtl)
     page = render(path, *plan_file(path))
     for kind in ("text", "cw-text", "alt-body", "handle", "acct"):
         elements = re.findall(rf'<\w+ class="{kind}\b[^"]*"[^>]*>', page)
@@ -313,7 +315,7 @@ def test_warnings_are_shown_on_the_cards_they_concern(
 
 
 def test_an_over_limit_count_is_flagged(tmp_path: Path) -> None:
-    path = write_campaign(tmp_path, CAMPAIGN + LONG_POST)
+    path = write_two_image_campaign(tmp_path, CAMPAIGN + LONG_POST)
     result = validate_file(path)
     assert not result.ok and result.plan is not None  # too long: planned, but an error
     page = render(path, result.plan, result.problems)
@@ -409,7 +411,7 @@ def test_many_embassies_open_by_day_and_the_grid_is_a_click_away(
 ) -> None:
     """A 1,400 px screen shows four grid columns of cards side by side (structurally: no browser
     here); with more embassies the page opens by day, each day's embassies wrapping."""
-    path = write_campaign(tmp_path, many_embassies(embassies))
+    path = write_two_image_campaign(tmp_path, many_embassies(embassies))
     page = render(path, *plan_file(path))
     assert len(re.findall(r'<th class="embassy"', page)) == embassies
     assert f'<section class="calendar-wrap {layout}" id="calendar">' in page

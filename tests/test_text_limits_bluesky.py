@@ -160,7 +160,7 @@ def test_the_preview_flags_a_card_over_3000_bytes(tmp_path: Path) -> None:
     page = render_html(
         result.plan,
         deliveries,
-        preview.summarize(deliveries, preview.XPricing()),
+        preview.summarize_plan(deliveries, preview.XPricing()),
         result.problems,
         tmp_path,
     )

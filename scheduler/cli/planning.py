@@ -173,7 +173,7 @@ def preview(
 ) -> None:
     """Show exactly what would be posted, where and when, without sending anything."""
     from scheduler.service import validation
-    from scheduler.views.preview import Filters, XPricing, select, summarize
+    from scheduler.views.preview import Filters, XPricing, select, summarize_plan
 
     plan, problems = validation.plan_file(file)
     _check_known("--embassy", embassies, {d.embassy_id for d in plan.deliveries})
@@ -189,7 +189,7 @@ def preview(
         _decimal(x_price_per_post, "--x-price-per-post / CAMPAIGN_X_PRICE_PER_POST"),
         _decimal(x_price_per_url_post, "--x-price-per-url-post / CAMPAIGN_X_PRICE_PER_URL_POST"),
     )
-    summary = summarize(deliveries, pricing)
+    summary = summarize_plan(deliveries, pricing)
     if output_format == "html" and output is None:
         output = Path("preview.html")
     page = _render(output_format, plan, deliveries, summary, problems, file.parent, filters.days)
@@ -218,17 +218,17 @@ def _render(
 ) -> str:
     # Imported on demand: a JSON preview in a script should not pay for rich or the HTML code.
     if output_format == "json":
-        from scheduler.views.preview.tabular import to_json
+        from scheduler.views.preview.csv_json import to_json
 
         return to_json(plan, deliveries, summary, problems, plan.source)
     if output_format == "csv":
-        from scheduler.views.preview.tabular import to_csv
+        from scheduler.views.preview.csv_json import to_csv
 
         return to_csv(deliveries, plan.source)
     if output_format == "html":
         from scheduler.views.preview.html import render_html
 
         return render_html(plan, deliveries, summary, problems, media_folder=folder, days=days)
-    from scheduler.views.preview.table import render_table
+    from scheduler.views.preview.terminal import render_table
 
     return render_table(plan, deliveries, summary, problems)

@@ -1,6 +1,6 @@
 """A dry-run preview of a plan: exactly what will go out, where and when, in several formats.
 
-``select`` filters a plan, ``summarize`` counts it, ``delivery_record`` is the one flat shape
+``select`` filters a plan, ``summarize_plan`` counts it, ``delivery_record`` is the one flat shape
 that the JSON, CSV and HTML outputs all share.
 """
 
@@ -83,7 +83,7 @@ def select(plan: Plan, filters: Filters) -> list[Delivery]:
     return [delivery for delivery in plan.deliveries if filters.keep(delivery)]
 
 
-def summarize(deliveries: list[Delivery], pricing: XPricing) -> Summary:
+def summarize_plan(deliveries: list[Delivery], pricing: XPricing) -> Summary:
     per_platform = Counter(str(d.platform) for d in deliveries)
     per_account_day = Counter((d.account_id, d.local_time.date()) for d in deliveries)
     x_posts = [d for d in deliveries if d.platform is Platform.X]

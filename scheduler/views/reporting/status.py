@@ -32,6 +32,7 @@ from scheduler.store.queries import (
     StatusData,
 )
 from scheduler.store.states import ATTENTION, DeliveryState
+from scheduler.views.instants import utc_minute
 from scheduler.views.reporting import WHY, label, utc
 
 STATUS_FORMAT = 1
@@ -190,16 +191,12 @@ def _heading(data: StatusData, database: str) -> Text:
         text.append(campaign.name, "bold")
         text.append(f" ({campaign.id}), {campaign.window_start} to {campaign.window_end}")
         if campaign.synced_at is not None:
-            text.append(f"; synced {_minute(campaign.synced_at)} by {campaign.synced_by}", "dim")
+            text.append(f"; synced {utc_minute(campaign.synced_at)} by {campaign.synced_by}", "dim")
         text.append("\n")
     text.append(
-        f"{data.states.total} deliveries in {database}, as of {_minute(data.now)}", style="dim"
+        f"{data.states.total} deliveries in {database}, as of {utc_minute(data.now)}", style="dim"
     )
     return text
-
-
-def _minute(instant: dt.datetime) -> str:
-    return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _attention(data: StatusData, width: int) -> list[Table | Text]:
@@ -290,7 +287,7 @@ def _pauses_table(pauses: list[ActivePause]) -> Table:
     table.add_column("By", overflow="fold")
     table.add_column("Since", no_wrap=True)
     for pause in pauses:
-        table.add_row(scope_label(pause), pause.reason, pause.author, _minute(pause.since))
+        table.add_row(scope_label(pause), pause.reason, pause.author, utc_minute(pause.since))
     return table
 
 
@@ -303,9 +300,9 @@ def _accounts_table(accounts: list[AccountIssue]) -> Table:
         problems = []
         if account.suspended_at is not None:
             reason = f": {account.suspended_reason}" if account.suspended_reason else ""
-            problems.append(f"suspended since {_minute(account.suspended_at)}{reason}")
+            problems.append(f"suspended since {utc_minute(account.suspended_at)}{reason}")
         if account.rate_limited_until is not None:
-            problems.append(f"rate-limited until {_minute(account.rate_limited_until)}")
+            problems.append(f"rate-limited until {utc_minute(account.rate_limited_until)}")
         table.add_row(
             f"{account.embassy_id}/{account.platform}", account.handle, "; ".join(problems)
         )
@@ -327,7 +324,7 @@ def _retractions_table(retractions: list[Retraction], campaigns: bool) -> Table:
     table.add_column("When", no_wrap=True)
     for item in retractions:
         post = f"{item.campaign_id}/{item.post_id}" if campaigns else item.post_id
-        table.add_row(post, str(item.copies), item.reason, item.by, _minute(item.at))
+        table.add_row(post, str(item.copies), item.reason, item.by, utc_minute(item.at))
     return table
 
 

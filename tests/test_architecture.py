@@ -194,8 +194,12 @@ def test_importing_adapters_loads_no_sql_and_no_sdk() -> None:
             ("validate", str(ROOT / "campaigns.yaml")),
             ("scheduler.store", "scheduler.daemon", "sqlalchemy", *DAEMON_ONLY),
         ),
+        (
+            ("preview", str(ROOT / "campaigns.yaml"), "-f", "json"),
+            ("scheduler.store", "scheduler.daemon", "sqlalchemy", *DAEMON_ONLY),
+        ),
     ],
-    ids=["help", "validate"],
+    ids=["help", "validate", "preview"],
 )
 def test_a_command_loads_only_what_it_uses(
     args: tuple[str, ...], unwanted: tuple[str, ...]

@@ -20,7 +20,6 @@ from importlib.metadata import entry_points
 
 from adapters.base import Adapter, AdapterSettings
 from adapters.capabilities import Platform
-from adapters.dryrun import dry_run_class
 from adapters.errors import ConfigurationError
 from adapters.secrets import Secret
 
@@ -54,6 +53,8 @@ def names() -> list[str]:
 
 def adapter_class(name: str, *, dry_run: bool = False) -> type[Adapter]:
     if dry_run and name in BUILT_IN:
+        from adapters.dryrun import dry_run_class  # it loads the length counters
+
         return dry_run_class(Platform(name))
     target = BUILT_IN.get(name) or _third_party().get(name)
     if target is None:

@@ -9,7 +9,8 @@ them, ``tests/test_architecture.py`` enforces them)::
                             commands and the dashboard
     scheduler.daemon        the sending process: dispatcher, housekeeping, clocks, alerts, health
     scheduler.store         the database: every SQL statement lives here
-    scheduler.settings      the operator's settings file
+    scheduler.settings      the operator's settings file; scheduler.defaults, the names and
+                            numbers the commands' help shows
     scheduler.campaign      the campaign file -> validated model -> planned deliveries (pure)
     scheduler.errors        the error tree, and scheduler.problems, located problems in a file
     adapters                one class per platform; imports nothing from scheduler

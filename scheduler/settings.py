@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.capabilities import Platform
 from scheduler.campaign.model import Duration
+from scheduler.defaults import CONFIG_ENV
 from scheduler.errors import ConfigurationError
 
-CONFIG_ENV = "CAMPAIGN_CONFIG"
 BASE_URL_ENV = {
     Platform.X: "CAMPAIGN_X_API_URL",
     Platform.MASTODON: "CAMPAIGN_MASTODON_URL",

@@ -5,21 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adapters.capabilities import CAPABILITIES, Platform
 from adapters.secrets import FILE_VARIABLE, valid_name
-from scheduler.cli.common import EXIT_PROBLEMS, CampaignPath, config_option, main
+from scheduler.cli.common import EXIT_PROBLEMS, CampaignPath, main
+from scheduler.cli.options import config_option
+from scheduler.defaults import PREFLIGHT_WORKERS
 from scheduler.errors import UsageError
-from scheduler.service import accounts
-from scheduler.service.onboarding import Authorized
-from scheduler.service.preflight import WORKERS, AccountRef, AccountResult
-from scheduler.settings import load_settings
-from scheduler.views.reporting.preflight import render_preflight
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from scheduler.service.onboarding import Authorized
+    from scheduler.service.preflight import AccountRef, AccountResult
+
+# The service modules load the platform adapters' machinery and the views load the store: each
+# command imports what it calls when it runs, so that `campaign --help` stays quick.
 
 DEFAULT_FILE = Path("campaigns.yaml")
 
@@ -73,6 +77,9 @@ def auth(
     app password. The account comes from FILE (default campaigns.yaml) by its embassy id, or
     from --credentials. The credentials are checked against the handle before being stored.
     """
+    from scheduler.service import accounts
+    from scheduler.settings import load_settings
+
     ref = _auth_target(Platform(platform), file, embassy_id, credentials, handle, instance)
     done = accounts.authorize_account(
         ref,
@@ -94,6 +101,9 @@ def _auth_target(
     handle: str | None,
     instance: str | None,
 ) -> AccountRef:
+    from scheduler.service import accounts
+    from scheduler.service.preflight import AccountRef
+
     if credentials is None:
         if embassy_id is None:
             raise UsageError(
@@ -164,7 +174,7 @@ def _report_authorized(done: Authorized) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=WORKERS,
+    default=PREFLIGHT_WORKERS,
     show_default=True,
     help="How many accounts to verify at once.",
 )
@@ -179,6 +189,19 @@ def check(
     (length, images, image size, alt text) accept every post planned for it, and that every
     image can be read. Exits 1 on any problem.
     """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from scheduler.service import accounts
+    from scheduler.settings import load_settings
+    from scheduler.views.reporting.preflight import render_preflight
+
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),

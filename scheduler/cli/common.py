@@ -127,14 +127,3 @@ def progress_steps(title: str) -> Iterator[Callable[[str], None] | None]:
             progress.update(task, description=f"{title}: {what}", refresh=True)
 
         yield step
-
-
-def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--config FILE`` (or CAMPAIGN_CONFIG): the operator's settings, see scheduler.settings."""
-    return click.option(
-        "--config",
-        "config",
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        envvar="CAMPAIGN_CONFIG",
-        help="Settings file (TOML): platforms, daemon, alerts (env CAMPAIGN_CONFIG).",
-    )(command)

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from adapters.capabilities import Platform
-from scheduler.cli.common import config_option, main
-from scheduler.cli.store import actor_option, campaign_option, database_option
-from scheduler.service import control, retraction, settlement
-from scheduler.settings import load_settings
-from scheduler.store.database import open_database
-from scheduler.store.pauses import Scope
+from scheduler.cli.common import main
+from scheduler.cli.options import (
+    F,
+    actor_option,
+    campaign_option,
+    config_option,
+    database_option,
+    one_campaign,
+)
+
+# Each command imports the service it calls when it runs: they load the database code, which
+# `campaign --help` and `campaign validate` do without.
 
 scoped_campaign = campaign_option("Only this campaign (default: every campaign).")
-one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
-
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _scope_options(command: F) -> F:
@@ -59,8 +59,11 @@ def pause(
 
     Without --embassy, --platform or --post, everything stops. Calls already in flight finish.
     """
-    scope = Scope(campaign_id, embassy, platform, post)
-    with closing(open_database(database, create=False)) as opened:
+    from scheduler.service import control
+    from scheduler.service.databases import open_existing
+
+    scope = control.Scope(campaign_id, embassy, platform, post)
+    with closing(open_existing(database)) as opened:
         pause_id = control.pause(opened, scope, reason=reason, actor=actor)
     click.secho(f"paused {scope.describe()} (pause {pause_id}): {reason}", fg="yellow")
 
@@ -84,8 +87,11 @@ def resume(
 
     Deliveries that became too late while paused are reported as missed, not sent late.
     """
-    scope = None if pause_id is not None else Scope(campaign_id, embassy, platform, post)
-    with closing(open_database(database, create=False)) as opened:
+    from scheduler.service import control
+    from scheduler.service.databases import open_existing
+
+    scope = None if pause_id is not None else control.Scope(campaign_id, embassy, platform, post)
+    with closing(open_existing(database)) as opened:
         lifted, released = control.resume(opened, scope, pause_id=pause_id, actor=actor)
     click.secho(f"resumed: {lifted} pause(s) lifted, {released} account(s) released", fg="green")
 
@@ -117,9 +123,13 @@ def retract(
     why (--reason); each deletion is recorded in the audit log, and the outcome is printed per
     account; exits 1 if any copy could not be deleted.
     """
+    from scheduler.service import retraction
+    from scheduler.service.databases import open_existing
+    from scheduler.settings import load_settings
+
     reason = retraction.retraction_reason(reason)  # a blank one is refused before anything else
     settings = load_settings(config)
-    with closing(open_database(database or settings.database, create=False)) as opened:
+    with closing(open_existing(database or settings.database)) as opened:
         copies = retraction.sent_copies(opened, post_id, campaign_id)
         unsent = retraction.unsent_copies(opened, post_id, campaign_id)
         if not copies and not unsent:
@@ -194,6 +204,9 @@ def settle(
     chosen = [name for name, flag in given.items() if flag]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --posted URL, --not-posted, --retry, --give-up")
-    with closing(open_database(database, create=False)) as opened:
+    from scheduler.service import settlement
+    from scheduler.service.databases import open_existing
+
+    with closing(open_existing(database)) as opened:
         key, state = settlement.settle(opened, delivery, chosen[0], actor=actor, url=posted_url)
     click.secho(f"{key}: {state}", fg="green")

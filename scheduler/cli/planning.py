@@ -8,12 +8,11 @@ import re
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from adapters.capabilities import Platform
-from scheduler.campaign.model import json_schema
-from scheduler.campaign.planner import Delivery, Plan
 from scheduler.cli.common import (
     EXIT_PROBLEMS,
     CampaignPath,
@@ -22,10 +21,15 @@ from scheduler.cli.common import (
     write_output,
 )
 from scheduler.errors import UsageError
-from scheduler.problems import Problem
 from scheduler.problems import summarize as count_problems
-from scheduler.service import validation
-from scheduler.views.preview import Filters, Summary, XPricing, select, summarize_plan
+
+if TYPE_CHECKING:
+    from scheduler.campaign.planner import Delivery, Plan
+    from scheduler.problems import Problem
+    from scheduler.views.preview import Summary
+
+# Each command imports the checks, the planner and the views when it runs: they load the text
+# length counters (twitter-text takes a second), which `campaign --help` does without.
 
 
 @main.command()
@@ -37,6 +41,8 @@ def validate(file: Path, as_json: bool, verbose: bool) -> None:
 
     Exits 1 when there is an error; warnings alone do not fail.
     """
+    from scheduler.service import validation
+
     result = validation.validate_file(file)
     if as_json:
         report = {
@@ -66,6 +72,8 @@ def validate(file: Path, as_json: bool, verbose: bool) -> None:
 )
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of the campaign file, for editor autocompletion."""
+    from scheduler.campaign.model import json_schema
+
     write_output(json.dumps(json_schema(), indent=2) + "\n", output)
 
 
@@ -164,6 +172,9 @@ def preview(
     x_price_per_url_post: str,
 ) -> None:
     """Show exactly what would be posted, where and when, without sending anything."""
+    from scheduler.service import validation
+    from scheduler.views.preview import Filters, XPricing, select, summarize_plan
+
     plan, problems = validation.plan_file(file)
     _check_known("--embassy", embassies, {d.embassy_id for d in plan.deliveries})
     _check_known("--language", languages, {d.language for d in plan.deliveries})

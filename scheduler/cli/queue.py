@@ -6,24 +6,27 @@ import datetime as dt
 import json
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from adapters.capabilities import Platform
 from scheduler.campaign.model import Replies, Visibility
 from scheduler.cli.common import main, print_problems
-from scheduler.cli.store import actor_option, campaign_option, database_option
+from scheduler.cli.options import F, actor_option, database_option, one_campaign
 from scheduler.errors import CampaignFileError, UsageError
 from scheduler.problems import Problem
-from scheduler.service import queue as queue_service
-from scheduler.store.database import open_database
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from scheduler.service.queue import PostChange
+
+# The service loads the database code: each command imports it when it runs, so that
+# `campaign --help` does without.
+
 
 # Where a field of the queued post came from on the command line, for error messages.
 OPTION_OF_FIELD = {
@@ -38,9 +41,6 @@ OPTION_OF_FIELD = {
     "visibility": "--visibility",
     "targets": "--embassy/--region/--tag/--platform",
 }
-
-
-one_campaign = campaign_option("Which campaign (needed only when the database holds several).")
 
 
 def post_options(command: F) -> F:
@@ -97,8 +97,10 @@ def queue_add(
 
     Without --at it goes out in each embassy's next free posting slot, in local time.
     """
+    from scheduler.service import queue as queue_service
+
     if not fields["texts"]:
-        raise click.UsageError("give the text with --text LANG=TEXT (at least one language)")
+        raise UsageError("give the text with --text LANG=TEXT (at least one language)")
     definition = {"id": post_id or _new_id(), **_post_fields(**fields)}
     with _opened(database) as opened, _options_in_problems():
         change = queue_service.queue_add(
@@ -117,9 +119,11 @@ def queue_edit(
     post_id: str, campaign_id: str | None, database: str | None, actor: str, **fields: Any
 ) -> None:
     """Change a queued post. What is given replaces what was there; approval is needed again."""
+    from scheduler.service import queue as queue_service
+
     changes = _post_fields(**fields)
     if not changes:
-        raise click.UsageError("nothing to change: give --text, --at, --image, ...")
+        raise UsageError("nothing to change: give --text, --at, --image, ...")
     with _opened(database) as opened, _options_in_problems():
         change = queue_service.queue_edit(
             opened, post_id, changes, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
@@ -137,6 +141,8 @@ def queue_cancel(
     post_id: str, reason: str, campaign_id: str | None, database: str | None, actor: str
 ) -> None:
     """Cancel a post (queued or from the file): none of its copies will go out from now on."""
+    from scheduler.service import queue as queue_service
+
     with _opened(database) as opened:
         change = queue_service.cancel_post(
             opened, post_id, actor=actor, reason=reason, campaign_id=campaign_id
@@ -160,6 +166,8 @@ def queue_list(
     everything: bool, as_json: bool, campaign_id: str | None, database: str | None
 ) -> None:
     """List queued posts: version, author, the states of their deliveries, the next one due."""
+    from scheduler.service import queue as queue_service
+
     with _opened(database) as opened:
         rows = queue_service.list_posts(opened, campaign_id, queued_only=not everything)
     if as_json:
@@ -187,6 +195,8 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
     Under the campaign's two-person rule, the approver cannot be its author. Give your name
     with --as.
     """
+    from scheduler.service import queue as queue_service
+
     with _opened(database) as opened:
         campaign, version, released, past = queue_service.approve_post(
             opened, post_id, approver=actor, campaign_id=campaign_id
@@ -201,7 +211,9 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
 
 
 def _opened(database: str | None) -> closing[Any]:
-    return closing(open_database(database, create=False))
+    from scheduler.service.databases import open_existing
+
+    return closing(open_existing(database))
 
 
 @contextmanager
@@ -296,7 +308,7 @@ def _when(text: str) -> dict[str, Any]:
     return {"date": moment.date().isoformat(), "time": moment.strftime("%H:%M")}
 
 
-def _print_change(verb: str, change: queue_service.PostChange) -> None:
+def _print_change(verb: str, change: PostChange) -> None:
     # Every notice is shown: a queued post has few, and no option lists them later.
     print_problems(change.problems, verbose=True)
     states = Counter(c.state for c in change.report.changes)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from scheduler.cli.common import main, write_output
-from scheduler.cli.store import campaign_option, database_option
-from scheduler.service import reports
-from scheduler.store.database import open_database
-from scheduler.store.queries import ATTENTION_LIMIT
+from scheduler.cli.options import campaign_option, database_option
+from scheduler.defaults import ATTENTION_LIMIT
+
+# The service and the views import the store: each command imports them when it runs, so that
+# `campaign --help` loads no database code.
 
 REPORT_FORMATS = ("csv", "json", "html")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 every_campaign = campaign_option("Only this campaign (default: every campaign in the database).")
 
@@ -41,7 +37,10 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
     What needs attention comes first: failed, unknown, needs review, missed, awaiting approval.
     Counts are per local day (each embassy's own date), per embassy and per platform.
     """
-    with closing(open_database(database, create=False)) as opened:
+    from scheduler.service import reports
+    from scheduler.service.databases import open_existing
+
+    with closing(open_existing(database)) as opened:
         data = reports.status(opened, campaign_id, attention_limit=limit or None)
     if as_json:
         from scheduler.views.reporting.status import status_json
@@ -78,7 +77,10 @@ def report(
     Sent deliveries come with the post's URL on the platform and when the platform accepted it;
     retracted ones with who took them down, when and why (their URL no longer works).
     """
-    with closing(open_database(database, create=False)) as opened:
+    from scheduler.service import reports
+    from scheduler.service.databases import open_existing
+
+    with closing(open_existing(database)) as opened:
         data = reports.report(opened, campaign_id)
     # Imported on demand, as the preview's renderers are: a CSV export need not load the HTML.
     if output_format == "csv":

@@ -3,65 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from scheduler.cli.common import CampaignPath, main, print_problems, progress_steps
-from scheduler.errors import NoSuchDatabase
-from scheduler.service import sync as sync_service
-from scheduler.service import validation
-from scheduler.settings import CONFIG_ENV, load_settings
-from scheduler.store.audit import ACTOR_ENV, default_actor
-from scheduler.store.database import (
-    DATABASE_ENV,
-    IN_MEMORY,
-    current_revision,
-    head_revision,
-    open_database,
-    upgrade,
-)
-from scheduler.store.sync import NEEDS_ATTENTION, SyncReport
+from scheduler.cli.options import actor_option, database_option
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from scheduler.service.sync import SyncReport
 
-
-def database_option(command: F) -> F:
-    return click.option(
-        "--database",
-        "database",
-        envvar=DATABASE_ENV,
-        metavar="PATH|URL",
-        callback=lambda _ctx, _param, value: value or _configured_database(),
-        help=f"SQLite file or postgresql+psycopg:// URL (env {DATABASE_ENV}; else `database` "
-        f"in the {CONFIG_ENV} settings file; else campaign.db here).",
-    )(command)
-
-
-def _configured_database() -> str | None:
-    """The settings file's database, so that an operator's commands reach the daemon's."""
-    return load_settings().database if os.environ.get(CONFIG_ENV) else None
-
-
-def campaign_option(help_text: str) -> Callable[[F], F]:
-    return click.option("--campaign", "campaign_id", metavar="ID", help=help_text)
-
-
-def actor_option(command: F) -> F:
-    return click.option(
-        "--as",
-        "actor",
-        metavar="NAME",
-        envvar=ACTOR_ENV,
-        callback=lambda _ctx, _param, value: value or default_actor(),
-        help=f"Who is doing this, for the audit log and the approval rules "
-        f"(env {ACTOR_ENV}; default: your login name).",
-    )(command)
+# The service modules below load SQLAlchemy: each command imports them when it runs, so that
+# `campaign --help` and `campaign validate` never pay for the database code.
 
 
 @main.group()
@@ -73,27 +29,23 @@ def db() -> None:
 @database_option
 def db_upgrade(database: str | None) -> None:
     """Migrate the database to this program's schema (creating it if needed)."""
-    opened = open_database(database, check_schema=False)
-    try:
-        before, after = upgrade(opened)
-    finally:
-        opened.close()
+    from scheduler.service.databases import migrate
+
+    name, before, after = migrate(database)
     if before == after:
-        click.echo(f"{opened.name}: already at schema revision {after}")
+        click.echo(f"{name}: already at schema revision {after}")
     else:
-        click.echo(f"{opened.name}: upgraded from {before or 'empty'} to schema revision {after}")
+        click.echo(f"{name}: upgraded from {before or 'empty'} to schema revision {after}")
 
 
 @db.command("revision")
 @database_option
 def db_revision(database: str | None) -> None:
     """Show the database's schema revision and the one this program expects."""
-    opened = open_database(database, check_schema=False, create=False)
-    try:
-        current = current_revision(opened)
-    finally:
-        opened.close()
-    click.echo(f"{opened.name}: at {current or 'empty'}; this program expects {head_revision()}")
+    from scheduler.service.databases import revisions
+
+    name, current, head = revisions(database)
+    click.echo(f"{name}: at {current or 'empty'}; this program expects {head}")
 
 
 @main.command()
@@ -111,18 +63,15 @@ def sync(
     New posts are scheduled, changed ones updated if not yet sent, removed ones cancelled.
     Sent posts are never touched; a change to one is reported. Queued posts are left alone.
     """
-    missing: str | None = None
+    from scheduler.service import sync as sync_service
+    from scheduler.service import validation
+    from scheduler.service.databases import open_for_sync
+
     with progress_steps("sync") as step:
         if step is not None:
             step(f"checking {file}")
         valid = validation.valid_file(file)  # an invalid file creates no database
-        try:
-            opened = open_database(database, create=not dry_run)
-        except NoSuchDatabase as exc:
-            if not dry_run:
-                raise
-            missing = str(exc)  # a dry run of a first sync: against an empty database in memory
-            opened = open_database(IN_MEMORY)
+        opened, missing = open_for_sync(database, dry_run=dry_run)
         with closing(opened):
             report, problems = sync_service.sync_valid(
                 valid, opened, actor=actor, dry_run=dry_run, step=step
@@ -140,6 +89,8 @@ def sync(
 
 
 def _print_sync(report: SyncReport, dry_run: bool, verbose: bool) -> None:
+    from scheduler.service.sync import NEEDS_ATTENTION
+
     verb = "would change" if dry_run else "changed"
     per_post: Counter[tuple[str, str]] = Counter()
     for change in report.changes:

@@ -7,7 +7,7 @@ import datetime as dt
 from scheduler.service.clock import now_utc
 from scheduler.store import pauses
 from scheduler.store.database import Database
-from scheduler.store.pauses import Scope
+from scheduler.store.pauses import Scope as Scope  # for the commands
 
 
 def pause(

@@ -32,11 +32,10 @@ from adapters.textlength import MASTODON_URL_LENGTH, mastodon_length
 from scheduler.campaign.loader import LoadedCampaign
 from scheduler.campaign.model import CampaignFile, MastodonAccount
 from scheduler.campaign.planner import Attachment, Delivery, Plan
+from scheduler.defaults import PREFLIGHT_WORKERS
 from scheduler.errors import CampaignError, UsageError
 from scheduler.settings import Settings
 
-WORKERS = 8
-"""Accounts verified at once."""
 LISTED = 3
 """Deliveries named per kind of problem; the rest are counted."""
 
@@ -219,7 +218,7 @@ def run_preflight(
     settings: Settings,
     *,
     secrets_file: Path | None = None,
-    workers: int = WORKERS,
+    workers: int = PREFLIGHT_WORKERS,
     progress: Progress | None = None,
 ) -> Preflight:
     """Check every account of ``loaded`` (``workers`` at once) and every image of ``plan``."""

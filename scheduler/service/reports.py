@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from scheduler.defaults import ATTENTION_LIMIT
 from scheduler.service.clock import now_utc
 from scheduler.store import queries
 from scheduler.store.database import Database
@@ -14,7 +15,7 @@ def status(
     database: Database,
     campaign_id: str | None = None,
     *,
-    attention_limit: int | None = queries.ATTENTION_LIMIT,
+    attention_limit: int | None = ATTENTION_LIMIT,
     now: dt.datetime | None = None,
 ) -> StatusData:
     """Counts by state per local day, embassy and platform, what needs attention (at most

@@ -10,10 +10,9 @@ from scheduler.problems import Problem
 from scheduler.service.clock import now_utc
 from scheduler.service.validation import Validation, valid_file
 from scheduler.store.database import Database
-from scheduler.store.sync import (
-    SyncReport,
-    sync_campaign,
-)
+from scheduler.store.sync import NEEDS_ATTENTION as NEEDS_ATTENTION  # for the commands
+from scheduler.store.sync import SyncReport as SyncReport
+from scheduler.store.sync import sync_campaign
 
 
 def sync_file(

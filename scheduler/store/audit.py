@@ -8,9 +8,8 @@ import os
 
 from sqlalchemy.orm import Session
 
+from scheduler.defaults import ACTOR_ENV
 from scheduler.store.schema import AuditEntry
-
-ACTOR_ENV = "CAMPAIGN_USER"
 
 
 def default_actor() -> str:

@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.defaults import DATABASE_ENV
 from scheduler.errors import (
     ConfigurationError,
     DatabaseUnavailable,
@@ -36,7 +37,6 @@ from scheduler.errors import (
     StoreError,
 )
 
-DATABASE_ENV = "CAMPAIGN_DATABASE"
 DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = "scheduler.store:migrations"

@@ -36,9 +36,6 @@ STATE_ORDER: tuple[DeliveryState, ...] = (
 )
 """How states are listed everywhere people read them: what needs attention first."""
 
-ATTENTION_LIMIT = 20
-"""How many deliveries needing attention a status lists, unless asked for another number."""
-
 REPORTED: tuple[DeliveryState, ...] = (
     S.SENT,
     S.RETRACTED,

@@ -198,6 +198,30 @@ def definition_digest(definition: dict[str, Any]) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
+def save_queued_post(
+    session: Session,
+    campaign_id: str,
+    post_id: str,
+    definition: dict[str, Any],
+    existing: Post | None,
+    actor: str,
+    now: dt.datetime,
+) -> Post:
+    """Store a post queued outside the file (new, or ``existing`` changed): a new version when
+    its definition changed."""
+    digest = definition_digest(definition)
+    post = existing or Post(
+        campaign_id=campaign_id, id=post_id, origin=ORIGIN_QUEUE, version=0, created_at=now
+    )
+    if existing is None or existing.definition_hash != digest:
+        post.version += 1
+    post.definition, post.definition_hash = definition, digest
+    post.author, post.updated_at = actor, now
+    session.add(post)
+    session.flush()
+    return post
+
+
 def _sync_posts(
     session: Session, spec: CampaignFile, report: SyncReport, actor: str, now: dt.datetime
 ) -> dict[str, Post]:

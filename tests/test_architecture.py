@@ -119,11 +119,6 @@ def test_every_import_goes_down_the_layers() -> None:
     assert not found, "imports that break the layers:\n" + "\n".join(found)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: the SQL left in scheduler.service and scheduler.daemon moves to the store "
-    "on its own branch (issue11-store); remove this mark once that is merged",
-)
 def test_only_the_store_imports_sqlalchemy() -> None:
     found = [line for line in _all_violations() if line.endswith(SQL_OUTSIDE_STORE)]
     assert not found, "SQL outside scheduler.store:\n" + "\n".join(found)

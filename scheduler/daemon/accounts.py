@@ -9,14 +9,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.orm import Session
-
 from adapters import registry
 from adapters.base import Adapter, AdapterSettings
 from adapters.capabilities import Platform
 from adapters.secrets import load_credentials, session_state
 from scheduler.daemon.clock import CampaignClock
 from scheduler.settings import Settings
+from scheduler.store.database import Session
 from scheduler.store.pauses import suspend_account
 from scheduler.store.schema import Account
 

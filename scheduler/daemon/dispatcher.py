@@ -32,8 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
-
 from adapters.base import OutgoingPart, Published
 from adapters.capabilities import Platform
 from adapters.errors import (
@@ -53,19 +51,23 @@ from scheduler.errors import ConfigurationError, PublishError
 from scheduler.settings import Settings
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import (
-    CLAIMABLE,
     Claim,
     begin_attempt,
     claim_next,
+    claimed_row,
     end_attempt,
     finish,
     held,
+    mark_account_sent,
+    next_wakeup,
+    rate_limit_account,
 )
 from scheduler.store.database import Database
-from scheduler.store.deliveries import mark_missed, move
+from scheduler.store.deliveries import mark_missed, move, one_delivery
 from scheduler.store.documents import CampaignDefinition
+from scheduler.store.posts import campaign_definitions
 from scheduler.store.reconciliation import RELEASED
-from scheduler.store.schema import Account, Campaign, Delivery
+from scheduler.store.schema import Account
 from scheduler.store.states import DeliveryState
 
 log = logging.getLogger("campaign.dispatcher")
@@ -145,26 +147,15 @@ class Dispatcher:
         with self.database.snapshot() as session:
             spacings = [
                 CampaignDefinition.from_stored(definition, "a campaign").policies.late.spacing
-                for definition in session.scalars(select(Campaign.definition))
+                for definition in campaign_definitions(session)
             ]
         return max(spacings, default=dt.timedelta(minutes=2))
 
     def next_wakeup(self) -> dt.datetime | None:
         """The earliest campaign instant at which something may become claimable."""
         now = self.clock.now()
-        claimable = Delivery.state.in_(CLAIMABLE)
         with self.database.snapshot() as session:
-            instants = [
-                session.scalar(select(func.min(column)).where(*conditions, column > now))
-                for column, conditions in (
-                    (Delivery.due_at, [claimable]),
-                    (Delivery.not_before, [claimable]),
-                    (Account.next_post_at, []),
-                    (Account.rate_limited_until, []),
-                )
-            ]
-        found = [instant for instant in instants if instant is not None]
-        return min(found) if found else None
+            return next_wakeup(session, now)
 
     def stop_claiming(self) -> None:
         self._claiming = False
@@ -236,12 +227,10 @@ class Dispatcher:
 
     def _job(self, claim: Claim) -> Job | None:
         with self.database.transaction() as session:
-            row = session.get(Delivery, claim.delivery_id)
-            if row is None or row.lease_owner != claim.worker or row.revision != claim.revision:
+            claimed = claimed_row(session, claim)
+            if claimed is None:
                 return None
-            account = session.get(Account, row.account_id)
-            assert account is not None
-            session.expunge(account)
+            row, account = claimed
             return Job(
                 claim=claim,
                 key=row.key,
@@ -273,16 +262,14 @@ class Dispatcher:
                 # (and a reconciliation that took it meanwhile has nothing left to do).
                 move(
                     session,
-                    Delivery.id == job.claim.delivery_id,
+                    one_delivery(job.claim.delivery_id),
                     S.SENT,
                     frozenset({S.UNKNOWN}),
                     now,
                     **values,
                     **RELEASED,
                 )
-            session.execute(
-                update(Account).where(Account.id == job.account.id).values(last_sent_at=now)
-            )
+            mark_account_sent(session, job.account.id, now)
         self.stats["sent"] += 1
         log.info("delivery %s: sent %s", job.key, published.url)
 
@@ -326,11 +313,7 @@ class Dispatcher:
                     **_error(error),
                 )
                 if rate_limited:
-                    session.execute(
-                        update(Account)
-                        .where(Account.id == job.account.id)
-                        .values(rate_limited_until=at)
-                    )
+                    rate_limit_account(session, job.account.id, at)
             self.stats["retried"] += 1
 
     def _backoff(self, tries: int) -> dt.timedelta:

@@ -10,8 +10,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from adapters.base import Published
 from adapters.capabilities import Platform
 from adapters.errors import CredentialsInvalid, OutcomeUnknown, OutOfQuota
@@ -20,10 +18,18 @@ from scheduler.daemon.accounts import Accounts
 from scheduler.daemon.clock import CampaignClock, from_platform, wall_span
 from scheduler.daemon.outgoing import outgoing_part
 from scheduler.errors import ConfigurationError, PublishError, StoreError
-from scheduler.store.alerts import AlertKind, raise_alert
-from scheduler.store.claims import CLAIMABLE, reap
+from scheduler.store.alerts import AlertKind
+from scheduler.store.claims import accounts_posting_before, reap
 from scheduler.store.database import Database
-from scheduler.store.deliveries import back_on_schedule, mark_missed, move
+from scheduler.store.deliveries import (
+    WAITING,
+    back_on_schedule,
+    get_delivery,
+    mark_missed,
+    move_and_alert,
+    one_delivery,
+    overdue,
+)
 from scheduler.store.reconciliation import (
     RELEASED,
     Unsettled,
@@ -33,7 +39,7 @@ from scheduler.store.reconciliation import (
     taken_remote_ids,
     unsettled,
 )
-from scheduler.store.schema import Account, Delivery
+from scheduler.store.schema import Account
 from scheduler.store.states import DeliveryState
 
 log = logging.getLogger("campaign.housekeeping")
@@ -58,17 +64,8 @@ class Housekeeper:
         """Verify the credentials of every account with posts due within ``horizon``: a revoked
         token is found hours before its post rather than at it. Returns how many were checked."""
         now = self.clock.now()
-        upcoming = select(Delivery.account_id).where(
-            Delivery.state.in_([*CLAIMABLE, str(S.AWAITING_APPROVAL)]),
-            Delivery.due_at < now + horizon,
-        )
         with self.database.snapshot() as session:
-            accounts = list(
-                session.scalars(
-                    select(Account).where(Account.suspended_at.is_(None), Account.id.in_(upcoming))
-                )
-            )
-            session.expunge_all()
+            accounts = accounts_posting_before(session, now + horizon)
         for account in accounts:
             self._check_token(account)
         return len(accounts)
@@ -100,23 +97,9 @@ class Housekeeper:
 
     def sweep_missed(self) -> int:
         now = self.clock.now()
-        waiting = (S.SCHEDULED, S.RETRY_WAITING, S.AWAITING_APPROVAL)
         missed = 0
         with self.database.transaction() as session:
-            rows = session.execute(
-                select(
-                    Delivery.id,
-                    Delivery.key,
-                    Delivery.campaign_id,
-                    Delivery.due_at,
-                    Delivery.grace_seconds,
-                    Delivery.state,
-                )
-                .where(Delivery.state.in_([str(s) for s in waiting]), Delivery.due_at < now)
-                .order_by(Delivery.due_at)  # the oldest first: the likeliest to be too late
-                .limit(1000)
-            ).all()
-            for row in rows:
+            for row in overdue(session, now, limit=1000):
                 grace = dt.timedelta(seconds=row.grace_seconds)
                 if not past_grace(row.due_at, grace, now):
                     continue
@@ -128,8 +111,8 @@ class Housekeeper:
                 message = missed_message(now - row.due_at, grace, why)
                 if mark_missed(
                     session,
-                    Delivery.id == row.id,
-                    frozenset(waiting),
+                    one_delivery(row.id),
+                    WAITING,
                     now,
                     key=row.key,
                     campaign_id=row.campaign_id,
@@ -188,7 +171,7 @@ class Housekeeper:
 
     def _reconcile_one(self, job: Unsettled) -> int:
         with self.database.snapshot() as session:
-            row = session.get(Delivery, job.delivery_id)
+            row = get_delivery(session, job.delivery_id)
             assert row is not None
             part = outgoing_part(session, row)
             taken = taken_remote_ids(session, job.account.id)
@@ -245,9 +228,9 @@ class Housekeeper:
         now = self.clock.now()
         message = f"{why}; check the account, then settle it (campaign settle)"
         with self.database.transaction() as session:
-            if move(session, Delivery.id == job.delivery_id, S.NEEDS_REVIEW,
-                    frozenset({S.UNKNOWN}), now, error_message=message, **RELEASED):  # fmt: skip
-                raise_alert(session, now, AlertKind.NEEDS_REVIEW, f"{job.key}: {message}",
-                            campaign_id=job.campaign_id, subject=job.key)  # fmt: skip
+            move_and_alert(session, one_delivery(job.delivery_id), S.NEEDS_REVIEW,
+                           frozenset({S.UNKNOWN}), now, alert=AlertKind.NEEDS_REVIEW,
+                           key=job.key, campaign_id=job.campaign_id, message=message,
+                           error_message=message, **RELEASED)  # fmt: skip
         log.warning("delivery %s: needs review: %s", job.key, message)
         return 1

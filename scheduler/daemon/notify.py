@@ -22,13 +22,12 @@ from dataclasses import dataclass
 
 import apprise
 from apprise.manager_plugins import NotificationManager
-from sqlalchemy.orm import Session
 
 from adapters.secrets import load_credentials
 from scheduler.errors import ConfigurationError
 from scheduler.settings import Settings
 from scheduler.store.alerts import AlertKind, mark_sent, unsent
-from scheduler.store.database import Database
+from scheduler.store.database import Database, Session
 from scheduler.store.schema import Alert
 
 log = logging.getLogger("campaign.notify")

@@ -24,13 +24,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from scheduler.errors import ConfigurationError
 from scheduler.settings import LogFormat
 from scheduler.store.database import Database
-from scheduler.store.schema import Account, Alert, Delivery, Pause
+from scheduler.store.queries import gauges
 from scheduler.store.states import DeliveryState
 
 log = logging.getLogger("campaign.ops")
@@ -312,12 +309,8 @@ def metrics_text(
 ) -> str:
     """The Prometheus text exposition (format 0.0.4) of the store and this daemon."""
     with database.snapshot() as session:
-        states = _state_counts(session)
-        pauses = _count(session, select(func.count(Pause.id)).where(Pause.lifted_at.is_(None)))
-        suspended = _count(
-            session, select(func.count(Account.id)).where(Account.suspended_at.is_not(None))
-        )
-        alerts = _count(session, select(func.count(Alert.id)).where(Alert.sent_at.is_(None)))
+        store = gauges(session)
+    states = _state_counts(store.states)
     events = [*DISPATCHER_EVENTS, *sorted(set(stats) - set(DISPATCHER_EVENTS))]
     stamp = last_dispatch.timestamp() if last_dispatch is not None else 0.0
     families = [
@@ -345,15 +338,20 @@ def metrics_text(
             "When this daemon last looked for due deliveries (Unix time; 0: not yet).",
             [({}, stamp)],
         ),
-        _family("campaign_active_pauses", "gauge", "Pauses not lifted.", [({}, pauses)]),
+        _family(
+            "campaign_active_pauses", "gauge", "Pauses not lifted.", [({}, store.active_pauses)]
+        ),
         _family(
             "campaign_suspended_accounts",
             "gauge",
             "Accounts suspended by a daemon.",
-            [({}, suspended)],
+            [({}, store.suspended_accounts)],
         ),
         _family(
-            "campaign_unsent_alerts", "gauge", "Alerts waiting for the next digest.", [({}, alerts)]
+            "campaign_unsent_alerts",
+            "gauge",
+            "Alerts waiting for the next digest.",
+            [({}, store.unsent_alerts)],
         ),
         _family(
             "campaign_worker_info", "gauge", "This daemon's worker name.", [({"worker": worker}, 1)]
@@ -362,16 +360,12 @@ def metrics_text(
     return "".join(families)
 
 
-def _state_counts(session: Session) -> dict[str, int]:
-    query = select(Delivery.state, func.count(Delivery.id)).group_by(Delivery.state)
-    found = {str(state): int(count) for state, count in session.execute(query)}
+def _state_counts(stored: Mapping[str, int]) -> dict[str, int]:
+    """Every state this version knows, in its order, 0 or not; then any other state found."""
+    found = dict(stored)
     counts = {str(state): found.pop(str(state), 0) for state in DeliveryState}
     counts.update(sorted(found.items()))  # a state this version does not know: shown, not lost
     return counts
-
-
-def _count(session: Session, query: Any) -> int:
-    return int(session.scalar(query) or 0)
 
 
 def _family(

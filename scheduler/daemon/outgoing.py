@@ -3,9 +3,8 @@ send it) and the housekeeper (to look for it after an unknown outcome)."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from adapters.base import MediaItem, OutgoingPart, idempotency_key
+from scheduler.store.database import Session
 from scheduler.store.deliveries import media_bytes, thread_remote_ids
 from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Delivery

@@ -35,7 +35,6 @@ from pathlib import Path
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select
 
 from scheduler.daemon.clock import CampaignClock, SteppedClock
 from scheduler.daemon.dispatcher import Dispatcher
@@ -43,19 +42,15 @@ from scheduler.daemon.notify import send_digest
 from scheduler.daemon.ops import HealthServer, SdNotify, metrics_text
 from scheduler.daemon.stepping import Stepper
 from scheduler.settings import Settings, load_settings
-from scheduler.store.claims import release
-from scheduler.store.database import Database
-from scheduler.store.schema import Delivery, Worker
-from scheduler.store.states import DeliveryState
+from scheduler.store.claims import awaiting_housekeeping, heartbeat, in_flight, release
+from scheduler.store.database import MIGRATIONS_LOGGER, Database
 
 log = logging.getLogger("campaign.daemon")
 # A dispatch that finds the previous one still running is skipped and coalesced by design.
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
-logging.getLogger("alembic").setLevel(logging.WARNING)
+logging.getLogger(MIGRATIONS_LOGGER).setLevel(logging.WARNING)
 MIN_INTERVAL = 0.05
-HOUSEKEEPING_STATES = [str(DeliveryState.CLAIMED), str(DeliveryState.SENDING),
-                       str(DeliveryState.UNKNOWN)]  # fmt: skip
 """Seconds: the shortest wall-clock interval between two runs of a job, even in a rehearsal."""
 
 
@@ -288,9 +283,7 @@ class Daemon:
         reconcile, a lease of another worker that may run out)."""
         wakeup = self.dispatcher.next_wakeup()
         with self.database.snapshot() as session:
-            waiting = session.scalar(
-                select(func.count(Delivery.id)).where(Delivery.state.in_(HOUSEKEEPING_STATES))
-            )
+            waiting = awaiting_housekeeping(session)
         if waiting:
             span = dt.timedelta(seconds=self._maintenance()) * self.clock.speed
             soon = self.clock.now() + span
@@ -341,15 +334,8 @@ class Daemon:
     def _heartbeat(self, *, started: bool = False, stopped: bool = False) -> None:
         now = self.clock.now()
         with self.database.transaction() as session:
-            worker = session.get(Worker, self.worker)
-            if worker is None or started:
-                worker = worker or Worker(name=self.worker)
-                worker.host, worker.pid, worker.started_at = socket.gethostname(), os.getpid(), now
-                worker.stopped_at = None
-            worker.seen_at = now
-            if stopped:
-                worker.stopped_at = now
-            session.add(worker)
+            heartbeat(session, self.worker, now, host=socket.gethostname(), pid=os.getpid(),
+                      started=started, stopped=stopped)  # fmt: skip
 
     def _start_health(self) -> None:
         port = self.settings.daemon.health_port
@@ -377,10 +363,4 @@ class Daemon:
 
     def _in_flight(self) -> int:
         with self.database.snapshot() as session:
-            count = session.scalar(
-                select(func.count(Delivery.id)).where(
-                    Delivery.lease_owner == self.worker,
-                    Delivery.state == str(DeliveryState.SENDING),
-                )
-            )
-        return int(count or 0)
+            return in_flight(session, self.worker)

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from scheduler.campaign.loader import load_data
 from scheduler.campaign.model import ApprovalPolicy
 from scheduler.campaign.sourcemap import Position, SourceMap, leaves
@@ -20,8 +18,8 @@ from scheduler.service.clock import now_utc
 from scheduler.service.validation import validate_loaded
 from scheduler.store.approvals import approve
 from scheduler.store.audit import record
-from scheduler.store.database import Database
-from scheduler.store.deliveries import PastDue, past_due
+from scheduler.store.database import Database, Session
+from scheduler.store.deliveries import PastDue, post_past_due
 from scheduler.store.documents import CampaignDefinition, PostDefinition
 from scheduler.store.posts import (
     choose_campaign,
@@ -29,17 +27,18 @@ from scheduler.store.posts import (
     free_slots,
     has_time,
     placement,
+    post_exists,
     post_listing,
     repeated_x_texts,
     stored_accounts,
 )
 from scheduler.store.schema import Campaign, Post
-from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.sync import (
     ORIGIN_QUEUE,
     SyncReport,
     apply_approval_policy,
     reconcile_deliveries,
+    save_queued_post,
     store_media,
 )
 
@@ -77,7 +76,7 @@ def queue_add(
     """
     with database.transaction() as session:
         campaign = choose_campaign(session, campaign_id)
-        if session.get(Post, (campaign.id, definition.get("id"))) is not None:
+        if post_exists(session, campaign.id, definition.get("id")):
             raise UsageError(f"--id {definition.get('id')}: a post with this id already exists")
         return _write_post(
             session, campaign, definition, None, actor, folder, now or now_utc(),
@@ -170,8 +169,8 @@ def approve_post(
         campaign = choose_campaign(session, campaign_id)
         post = find_post(session, campaign.id, post_id)
         released = approve(session, post, _approval(campaign), approver, moment)
-        ours = (StoredDelivery.campaign_id == campaign.id) & (StoredDelivery.post_id == post.id)
-        return campaign.id, post.version, released, past_due(session, ours, moment)
+        past = post_past_due(session, campaign.id, post.id, moment)
+        return campaign.id, post.version, released, past
 
 
 def list_posts(
@@ -219,7 +218,9 @@ def _write_post(
     repeated = repeated_x_texts(session, campaign.id, valid.plan.deliveries)
     if repeated:
         raise CampaignFileError(QUEUE_SOURCE, [*valid.problems, *repeated])
-    post = _save_post(session, campaign.id, spec.posts[0].id, definition, existing, actor, now)
+    post = save_queued_post(
+        session, campaign.id, spec.posts[0].id, definition, existing, actor, now
+    )
     post.placement = placement(slots) if slots else None
     report = SyncReport(campaign.id)
     store_media(session, valid.plan, folder)
@@ -229,8 +230,7 @@ def _write_post(
         session, valid.plan.deliveries, {post.id: post}, accounts, policy, report, now
     )
     apply_approval_policy(session, policy.required, {post.id: post}, report, now)
-    ours = (StoredDelivery.campaign_id == campaign.id) & (StoredDelivery.post_id == post.id)
-    report.past_due = past_due(session, ours, now)
+    report.past_due = post_past_due(session, campaign.id, post.id, now)
     if refuse_missed and report.past_due.missed:
         raise UsageError(_too_late(report.past_due, now))
     action = "queue edit" if existing else "queue add"
@@ -262,25 +262,3 @@ def _typed(definition: Mapping[str, Any]) -> SourceMap:
     return _TypedSource(
         QUEUE_SOURCE, values={path: (0, 0) for path, _ in leaves(definition, ("posts", 0))}
     )
-
-
-def _save_post(
-    session: Session,
-    campaign_id: str,
-    post_id: str,
-    definition: dict[str, Any],
-    existing: Post | None,
-    actor: str,
-    now: dt.datetime,
-) -> Post:
-    written = PostDefinition(definition)
-    post = existing or Post(
-        campaign_id=campaign_id, id=post_id, origin=ORIGIN_QUEUE, version=0, created_at=now
-    )
-    if existing is None or existing.definition_hash != written.digest:
-        post.version += 1
-    post.definition, post.definition_hash = written.to_stored(), written.digest
-    post.author, post.updated_at = actor, now
-    session.add(post)
-    session.flush()
-    return post

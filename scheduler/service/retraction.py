@@ -6,23 +6,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from scheduler.errors import ConfigurationError, PublishError, UsageError
 from scheduler.service.clock import now_utc
 from scheduler.service.queue import cancel_post
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.audit import record
 from scheduler.store.database import Database
-from scheduler.store.deliveries import move
+from scheduler.store.deliveries import count_pending, move, one_delivery, sent_deliveries
 from scheduler.store.posts import (
     choose_campaign,
     find_post,
+    get_account,
 )
 from scheduler.store.schema import Account
 from scheduler.store.schema import Delivery as StoredDelivery
-from scheduler.store.states import PENDING
 from scheduler.store.states import DeliveryState as S
 
 if TYPE_CHECKING:
@@ -47,7 +44,7 @@ def sent_copies(
         find_post(session, campaign.id, post_id)
         return [
             (row.key, _account_name(row), row.remote_url)
-            for row in _sent(session, campaign.id, post_id)
+            for row in sent_deliveries(session, campaign.id, post_id)
         ]
 
 
@@ -56,15 +53,7 @@ def unsent_copies(database: Database, post_id: str, campaign_id: str | None = No
     with database.snapshot() as session:
         campaign = choose_campaign(session, campaign_id)
         find_post(session, campaign.id, post_id)
-        return len(
-            session.scalars(
-                select(StoredDelivery.id).where(
-                    StoredDelivery.campaign_id == campaign.id,
-                    StoredDelivery.post_id == post_id,
-                    StoredDelivery.state.in_([str(state) for state in PENDING]),
-                )
-            ).all()
-        )
+        return count_pending(session, campaign.id, post_id)
 
 
 def retract(
@@ -92,8 +81,8 @@ def retract(
     )
     with database.snapshot() as session:
         campaign = choose_campaign(session, campaign_id)
-        rows = _sent(session, campaign.id, post_id)
-        accounts = {row.account_id: session.get(Account, row.account_id) for row in rows}
+        rows = sent_deliveries(session, campaign.id, post_id)
+        accounts = {row.account_id: get_account(session, row.account_id) for row in rows}
     from scheduler.daemon.accounts import Accounts  # adapters load only when something is deleted
 
     pool = Accounts(settings, dry_run=False)
@@ -141,19 +130,6 @@ def _alert_retraction(
                     subject=post_id)  # fmt: skip
 
 
-def _sent(session: Session, campaign_id: str, post_id: str) -> list[StoredDelivery]:
-    query = (
-        select(StoredDelivery)
-        .where(
-            StoredDelivery.campaign_id == campaign_id,
-            StoredDelivery.post_id == post_id,
-            StoredDelivery.state == str(S.SENT),
-        )
-        .order_by(StoredDelivery.embassy_id, StoredDelivery.platform, StoredDelivery.part.desc())
-    )
-    return list(session.scalars(query))
-
-
 def _account_name(row: StoredDelivery) -> str:
     return f"{row.embassy_id}/{row.platform}"
 
@@ -176,7 +152,7 @@ def _retract_one(
         outcome = "deleted"
     with database.transaction() as session:
         if outcome == "deleted":
-            move(session, StoredDelivery.id == row.id, S.RETRACTED, frozenset({S.SENT}), now,
+            move(session, one_delivery(row.id), S.RETRACTED, frozenset({S.SENT}), now,
                  retracted_at=now, retracted_by=actor, retraction_reason=reason)  # fmt: skip
         record(session, now, actor, "retract", row.campaign_id, row.key, outcome=outcome,
                reason=reason)  # fmt: skip

@@ -5,15 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-
 from scheduler.errors import UsageError
 from scheduler.service.clock import now_utc
 from scheduler.store.audit import record
-from scheduler.store.database import Database
-from scheduler.store.deliveries import back_on_schedule, move
-from scheduler.store.schema import Delivery as StoredDelivery
+from scheduler.store.database import Database, Session
+from scheduler.store.deliveries import back_on_schedule, delivery_by_key, move, one_delivery
 from scheduler.store.states import DeliveryState as S
 
 SETTLEMENTS = {
@@ -43,7 +39,7 @@ def settle(
     else:
         values.update(error_message=f"{decision} decided by {actor}")
     with database.transaction() as session:
-        row = _delivery_by_key(session, delivery_key)
+        row = delivery_by_key(session, delivery_key)
         delivery_key = row.key
         moved = _settle_one(session, row.id, target, allowed, moment, values)
         if moved is None:
@@ -62,32 +58,6 @@ def settle(
     return delivery_key, str(moved)
 
 
-def _delivery_by_key(session: Session, given: str) -> StoredDelivery:
-    """The delivery ``given`` names: its full key (campaign/post/embassy/platform/part), or the
-    key without the campaign, as `campaign status` shows it when one campaign is shown."""
-    given = given.strip().strip("/")
-    rows = session.scalars(
-        select(StoredDelivery)
-        .where(
-            or_(
-                StoredDelivery.key == given,
-                StoredDelivery.key.endswith(f"/{given}", autoescape=True),
-            )
-        )
-        .order_by(StoredDelivery.key)
-    ).all()
-    exact = [row for row in rows if row.key == given]
-    if exact:
-        return exact[0]
-    short = [row for row in rows if row.key.split("/", 1)[-1] == given]
-    if len(short) == 1:
-        return short[0]
-    if short:
-        keys = ", ".join(row.key for row in short)
-        raise UsageError(f"{given} is in several campaigns: {keys}; give the whole key")
-    raise UsageError(f"no delivery {given}; `campaign status` lists the keys")
-
-
 def _settle_one(
     session: Session,
     delivery_id: int,
@@ -100,5 +70,5 @@ def _settle_one(
     was cancelled meanwhile), or None when it is in none of ``allowed``."""
     if target is S.SCHEDULED:
         return back_on_schedule(session, delivery_id, allowed, moment, **values)
-    moved = move(session, StoredDelivery.id == delivery_id, target, allowed, moment, **values)
+    moved = move(session, one_delivery(delivery_id), target, allowed, moment, **values)
     return target if moved else None

@@ -25,11 +25,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from scheduler.store.deliveries import move
-from scheduler.store.schema import Account, Attempt, Delivery, Pause
+from scheduler.store.posts import detached_account
+from scheduler.store.schema import Account, Attempt, Delivery, Pause, Worker
 from scheduler.store.states import DeliveryState, guard
 
 S = DeliveryState
@@ -39,6 +40,8 @@ CLAIMABLE = tuple(
     str(s) for s in sorted(guard(S.CLAIMED, frozenset({S.SCHEDULED, S.RETRY_WAITING})))
 )
 BUSY = (str(S.CLAIMED), str(S.SENDING))
+HOUSEKEEPING = (str(S.CLAIMED), str(S.SENDING), str(S.UNKNOWN))
+"""States that housekeeping may act on later: a lease that may run out, an outcome to settle."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,96 @@ def _keep_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.
         .values(next_post_at=now + spacing)
         .execution_options(synchronize_session=False)
     )
+
+
+def claimed_row(session: Session, claim: Claim) -> tuple[Delivery, Account] | None:
+    """The claimed delivery and its account (detached, to be used after the session ends), or
+    None when the claim was lost meanwhile: another owner, or another revision."""
+    row = session.get(Delivery, claim.delivery_id)
+    if row is None or row.lease_owner != claim.worker or row.revision != claim.revision:
+        return None
+    return row, detached_account(session, row.account_id)
+
+
+def next_wakeup(session: Session, now: dt.datetime) -> dt.datetime | None:
+    """The earliest instant after ``now`` at which something may become claimable: a delivery
+    falls due or may be retried, an account's turn comes or its rate limit ends."""
+    claimable = Delivery.state.in_(CLAIMABLE)
+    instants = [
+        session.scalar(select(func.min(column)).where(*conditions, column > now))
+        for column, conditions in (
+            (Delivery.due_at, [claimable]),
+            (Delivery.not_before, [claimable]),
+            (Account.next_post_at, []),
+            (Account.rate_limited_until, []),
+        )
+    ]
+    found = [instant for instant in instants if instant is not None]
+    return min(found) if found else None
+
+
+def accounts_posting_before(session: Session, until: dt.datetime) -> list[Account]:
+    """The accounts not suspended with deliveries waiting (or awaiting approval) due before
+    ``until``; detached, to be used after the session ends."""
+    upcoming = select(Delivery.account_id).where(
+        Delivery.state.in_([*CLAIMABLE, str(S.AWAITING_APPROVAL)]),
+        Delivery.due_at < until,
+    )
+    accounts = list(
+        session.scalars(
+            select(Account).where(Account.suspended_at.is_(None), Account.id.in_(upcoming))
+        )
+    )
+    session.expunge_all()
+    return accounts
+
+
+def mark_account_sent(session: Session, account_id: int, now: dt.datetime) -> None:
+    session.execute(update(Account).where(Account.id == account_id).values(last_sent_at=now))
+
+
+def rate_limit_account(session: Session, account_id: int, until: dt.datetime) -> None:
+    """No daemon claims for the account before ``until`` (the platform's reset)."""
+    session.execute(
+        update(Account).where(Account.id == account_id).values(rate_limited_until=until)
+    )
+
+
+def awaiting_housekeeping(session: Session) -> int:
+    """How many deliveries are in a state housekeeping may act on (:data:`HOUSEKEEPING`)."""
+    query = select(func.count(Delivery.id)).where(Delivery.state.in_(HOUSEKEEPING))
+    return int(session.scalar(query) or 0)
+
+
+def in_flight(session: Session, worker: str) -> int:
+    """How many of ``worker``'s calls are under way (sending)."""
+    query = select(func.count(Delivery.id)).where(
+        Delivery.lease_owner == worker, Delivery.state == str(S.SENDING)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def heartbeat(
+    session: Session,
+    worker: str,
+    now: dt.datetime,
+    *,
+    host: str,
+    pid: int,
+    started: bool = False,
+    stopped: bool = False,
+) -> None:
+    """Record that ``worker`` is alive at ``now``; where it runs and since when, on its first
+    beat or when it starts again; when it stopped, on its last."""
+    row = session.get(Worker, worker)
+    if row is None or started:
+        row = row or Worker(name=worker)
+        row.host, row.pid, row.started_at = host, pid, now
+        row.stopped_at = None
+    row.seen_at = now
+    if stopped:
+        row.stopped_at = now
+    session.add(row)
 
 
 def held(claim: Claim) -> ColumnElement[bool]:

@@ -26,7 +26,8 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as Session  # re-exported: the type callers' hints name
+from sqlalchemy.orm import sessionmaker
 
 from scheduler.defaults import DATABASE_ENV
 from scheduler.errors import (
@@ -40,6 +41,8 @@ from scheduler.errors import (
 DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = "scheduler.store:migrations"
+MIGRATIONS_LOGGER = "alembic"
+"""The logger of the migration tool, which says at INFO what it checks on every connection."""
 
 
 def database_url(target: str | None) -> URL:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.campaign.planner import Delivery as PlannedDelivery
 from scheduler.campaign.timing import describe_span, past_grace
-from scheduler.errors import ConfigurationError
+from scheduler.errors import ConfigurationError, UsageError
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.schema import Media, Post
-from scheduler.store.states import DeliveryState, guard
+from scheduler.store.states import PENDING, DeliveryState, guard
+
+
+def one_delivery(delivery_id: int) -> ColumnElement[bool]:
+    """Which deliveries :func:`move` and its kin change: the one with this id."""
+    return StoredDelivery.id == delivery_id
 
 
 def move(
@@ -80,14 +86,89 @@ def mark_missed(
     **values: Any,
 ) -> bool:
     """Too late under the late policy: missed, with the reason, and the team is told."""
-    moved = move(
+    return move_and_alert(
         session, where, DeliveryState.MISSED, allowed_from, now,
+        alert=AlertKind.MISSED, key=key, campaign_id=campaign_id, message=message,
         error_class="Missed", error_message=message, **values,
     )  # fmt: skip
+
+
+def move_and_alert(
+    session: Session,
+    where: ColumnElement[bool],
+    to: DeliveryState,
+    allowed_from: frozenset[DeliveryState],
+    now: dt.datetime,
+    *,
+    alert: AlertKind,
+    key: str,
+    campaign_id: str,
+    message: str,
+    **values: Any,
+) -> bool:
+    """:func:`move`, and when a delivery moved, an alert "``key``: ``message``" for the team, in
+    the same transaction: an alert only for a change that happened. True when one moved."""
+    moved = move(session, where, to, allowed_from, now, **values)
     if moved:
-        raise_alert(session, now, AlertKind.MISSED, f"{key}: {message}",
-                    campaign_id=campaign_id, subject=key)  # fmt: skip
+        raise_alert(session, now, alert, f"{key}: {message}", campaign_id=campaign_id,
+                    subject=key)  # fmt: skip
     return bool(moved)
+
+
+def get_delivery(session: Session, delivery_id: int) -> StoredDelivery | None:
+    return session.get(StoredDelivery, delivery_id)
+
+
+def delivery_by_key(session: Session, given: str) -> StoredDelivery:
+    """The delivery ``given`` names: its full key (campaign/post/embassy/platform/part), or the
+    key without the campaign, as `campaign status` shows it when one campaign is shown."""
+    given = given.strip().strip("/")
+    rows = session.scalars(
+        select(StoredDelivery)
+        .where(
+            or_(
+                StoredDelivery.key == given,
+                StoredDelivery.key.endswith(f"/{given}", autoescape=True),
+            )
+        )
+        .order_by(StoredDelivery.key)
+    ).all()
+    exact = [row for row in rows if row.key == given]
+    if exact:
+        return exact[0]
+    short = [row for row in rows if row.key.split("/", 1)[-1] == given]
+    if len(short) == 1:
+        return short[0]
+    if short:
+        keys = ", ".join(row.key for row in short)
+        raise UsageError(f"{given} is in several campaigns: {keys}; give the whole key")
+    raise UsageError(f"no delivery {given}; `campaign status` lists the keys")
+
+
+def sent_deliveries(session: Session, campaign_id: str, post_id: str) -> list[StoredDelivery]:
+    """The sent deliveries of a post, each account's thread from its last part to its first."""
+    query = (
+        select(StoredDelivery)
+        .where(
+            _of_post(campaign_id, post_id),
+            StoredDelivery.state == str(DeliveryState.SENT),
+        )
+        .order_by(StoredDelivery.embassy_id, StoredDelivery.platform, StoredDelivery.part.desc())
+    )
+    return list(session.scalars(query))
+
+
+def count_pending(session: Session, campaign_id: str, post_id: str) -> int:
+    """How many deliveries of a post have not gone out yet."""
+    query = select(func.count(StoredDelivery.id)).where(
+        _of_post(campaign_id, post_id),
+        StoredDelivery.state.in_([str(state) for state in PENDING]),
+    )
+    return int(session.scalar(query) or 0)
+
+
+def _of_post(campaign_id: str, post_id: str) -> ColumnElement[bool]:
+    return and_(StoredDelivery.campaign_id == campaign_id, StoredDelivery.post_id == post_id)
 
 
 def delivery_key(campaign_id: str, planned: PlannedDelivery) -> str:
@@ -171,6 +252,34 @@ class PastDue:
             parts.append(f"{self.missed} will be missed (more than {grace} late)")
         noun = "delivery is" if total == 1 else "deliveries are"
         return f"{total} {noun} already past due: " + ", ".join(parts)
+
+
+def post_past_due(session: Session, campaign_id: str, post_id: str, now: dt.datetime) -> PastDue:
+    """:func:`past_due` for the deliveries of one post."""
+    return past_due(session, _of_post(campaign_id, post_id), now)
+
+
+def overdue(
+    session: Session, now: dt.datetime, limit: int
+) -> Sequence[Row[int, str, str, dt.datetime, int, str]]:
+    """Up to ``limit`` waiting deliveries due before ``now`` (id, key, campaign_id, due_at,
+    grace_seconds, state), the oldest first: the likeliest to be too late."""
+    return session.execute(
+        select(
+            StoredDelivery.id,
+            StoredDelivery.key,
+            StoredDelivery.campaign_id,
+            StoredDelivery.due_at,
+            StoredDelivery.grace_seconds,
+            StoredDelivery.state,
+        )
+        .where(
+            StoredDelivery.state.in_([str(state) for state in WAITING]),
+            StoredDelivery.due_at < now,
+        )
+        .order_by(StoredDelivery.due_at)
+        .limit(limit)
+    ).all()
 
 
 def past_due(session: Session, where: ColumnElement[bool], now: dt.datetime) -> PastDue:

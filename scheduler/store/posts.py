@@ -63,6 +63,27 @@ def find_post(session: Session, campaign_id: str, post_id: str) -> Post:
     return post
 
 
+def post_exists(session: Session, campaign_id: str, post_id: str | None) -> bool:
+    return session.get(Post, (campaign_id, post_id)) is not None
+
+
+def campaign_definitions(session: Session) -> list[dict[str, Any]]:
+    """The stored definition of every campaign."""
+    return list(session.scalars(select(Campaign.definition)))
+
+
+def get_account(session: Session, account_id: int) -> Account | None:
+    return session.get(Account, account_id)
+
+
+def detached_account(session: Session, account_id: int) -> Account:
+    """The account, detached from the session: its columns can be read after the session ends."""
+    account = session.get(Account, account_id)
+    assert account is not None, "a delivery's account is never deleted"
+    session.expunge(account)
+    return account
+
+
 def stored_accounts(session: Session, campaign_id: str) -> dict[tuple[str, str], Account]:
     accounts = session.scalars(select(Account).where(Account.campaign_id == campaign_id))
     return {(account.embassy_id, account.platform): account for account in accounts}

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, case, func, select, true
@@ -18,7 +19,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from scheduler.errors import UsageError
 from scheduler.store.documents import DeliveryPayload
-from scheduler.store.schema import Account, Campaign, Pause
+from scheduler.store.schema import Account, Alert, Campaign, Pause
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import ATTENTION, DeliveryState
 
@@ -302,26 +303,28 @@ def _attention(session: Session, campaign_id: str | None, limit: int | None) -> 
         .order_by(_state_rank(ATTENTION), StoredDelivery.due_at, StoredDelivery.key)
         .limit(limit)
     )
-    return [
-        AttentionItem(
-            key=row.key,
-            campaign_id=row.campaign_id,
-            post_id=row.post_id,
-            embassy_id=row.embassy_id,
-            platform=row.platform,
-            part=row.part,
-            parts=row.parts,
-            state=DeliveryState(row.state),
-            state_since=row.state_since,
-            due_at=row.due_at,
-            local_time=row.local_time,
-            timezone=row.timezone,
-            error_class=row.error_class,
-            error_message=row.error_message,
-            attempts=row.attempt_count,
-        )
-        for row in session.scalars(query)
-    ]
+    return [AttentionItem(**_delivery_fields(row)) for row in session.scalars(query)]
+
+
+def _delivery_fields(row: StoredDelivery) -> dict[str, Any]:
+    """The fields every listing of deliveries shows (:class:`AttentionItem`, :class:`ReportRow`)."""
+    return {
+        "key": row.key,
+        "campaign_id": row.campaign_id,
+        "post_id": row.post_id,
+        "embassy_id": row.embassy_id,
+        "platform": row.platform,
+        "part": row.part,
+        "parts": row.parts,
+        "state": DeliveryState(row.state),
+        "state_since": row.state_since,
+        "due_at": row.due_at,
+        "local_time": row.local_time,
+        "timezone": row.timezone,
+        "error_class": row.error_class,
+        "error_message": row.error_message,
+        "attempts": row.attempt_count,
+    }
 
 
 def active_pauses(session: Session, campaign_id: str | None) -> list[ActivePause]:
@@ -431,20 +434,9 @@ def report(session: Session, campaign_id: str | None, now: dt.datetime) -> Repor
 
 def _report_row(row: StoredDelivery, account: str) -> ReportRow:
     return ReportRow(
-        key=row.key,
-        campaign_id=row.campaign_id,
-        post_id=row.post_id,
-        embassy_id=row.embassy_id,
-        platform=row.platform,
+        **_delivery_fields(row),
         account=account,
-        part=row.part,
-        parts=row.parts,
         language=row.language,
-        state=DeliveryState(row.state),
-        state_since=row.state_since,
-        due_at=row.due_at,
-        local_time=row.local_time,
-        timezone=row.timezone,
         sent_at=row.sent_at,
         platform_sent_at=row.platform_sent_at,
         remote_id=row.remote_id,
@@ -452,9 +444,37 @@ def _report_row(row: StoredDelivery, account: str) -> ReportRow:
         retracted_at=row.retracted_at,
         retracted_by=row.retracted_by,
         retraction_reason=row.retraction_reason,
-        error_class=row.error_class,
-        error_message=row.error_message,
-        attempts=row.attempt_count,
         changed_after_sent=row.changed_after_sent,
         text=DeliveryPayload.of(row).text,
     )
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gauges:
+    """What the store holds right now, for a daemon's /metrics."""
+
+    states: dict[str, int]
+    """How many deliveries are in each state present, as stored (a state unknown to this version
+    included)."""
+    active_pauses: int
+    suspended_accounts: int
+    unsent_alerts: int
+
+
+def gauges(session: Session) -> Gauges:
+    query = select(StoredDelivery.state, func.count(StoredDelivery.id)).group_by(
+        StoredDelivery.state
+    )
+    return Gauges(
+        states={str(state): int(count) for state, count in session.execute(query)},
+        active_pauses=_count(session, Pause.id, Pause.lifted_at.is_(None)),
+        suspended_accounts=_count(session, Account.id, Account.suspended_at.is_not(None)),
+        unsent_alerts=_count(session, Alert.id, Alert.sent_at.is_(None)),
+    )
+
+
+def _count(session: Session, column: QueryableAttribute[int], where: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count(column)).where(where)) or 0)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.errors import StoreError
 from scheduler.store.deliveries import move
+from scheduler.store.posts import detached_account
 from scheduler.store.schema import Account, Attempt, Delivery
 from scheduler.store.states import DeliveryState
 
@@ -80,9 +81,7 @@ def take_unsettled(
 def unsettled(session: Session, delivery_id: int) -> Unsettled:
     row = session.get(Delivery, delivery_id)
     assert row is not None
-    account = session.get(Account, row.account_id)
-    assert account is not None
-    session.expunge(account)
+    account = detached_account(session, row.account_id)
     first = session.scalar(
         select(func.min(Attempt.started_at)).where(Attempt.delivery_id == delivery_id)
     )

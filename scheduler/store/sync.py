@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -184,6 +185,30 @@ def _upsert_accounts(session: Session, spec: CampaignFile) -> dict[tuple[str, st
             stored[key] = account
     session.flush()
     return stored
+
+
+def save_queued_post(
+    session: Session,
+    campaign_id: str,
+    post_id: str,
+    definition: dict[str, Any],
+    existing: Post | None,
+    actor: str,
+    now: dt.datetime,
+) -> Post:
+    """Store a post queued outside the file (new, or ``existing`` changed): a new version when
+    its definition changed."""
+    written = PostDefinition(definition)
+    post = existing or Post(
+        campaign_id=campaign_id, id=post_id, origin=ORIGIN_QUEUE, version=0, created_at=now
+    )
+    if existing is None or existing.definition_hash != written.digest:
+        post.version += 1
+    post.definition, post.definition_hash = written.to_stored(), written.digest
+    post.author, post.updated_at = actor, now
+    session.add(post)
+    session.flush()
+    return post
 
 
 def _sync_posts(

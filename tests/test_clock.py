@@ -17,7 +17,6 @@ import pytest
 from campaign_builders import post, write_campaign
 from sqlalchemy import select
 
-from scheduler.cli.daemon import _clock as choose_clock
 from scheduler.daemon.clock import Clock, SteppedClock
 from scheduler.daemon.runner import Daemon
 from scheduler.daemon.stepping import (
@@ -30,6 +29,7 @@ from scheduler.daemon.stepping import (
     write_instant,
 )
 from scheduler.errors import UsageError
+from scheduler.service.daemon import campaign_clock as choose_clock
 from scheduler.service.sync import sync_file
 from scheduler.settings import DaemonSettings, Settings
 from scheduler.store.database import open_database

@@ -20,7 +20,6 @@ from scheduler.store.states import (
 )
 
 STORE_DOC = Path(__file__).resolve().parent.parent / "docs" / "store.md"
-S = DeliveryState
 
 
 def test_every_state_has_a_row() -> None:
@@ -28,7 +27,7 @@ def test_every_state_has_a_row() -> None:
 
 
 def test_every_state_but_the_first_can_be_reached() -> None:
-    reachable = {S.SCHEDULED, S.AWAITING_APPROVAL}
+    reachable = {DeliveryState.SCHEDULED, DeliveryState.AWAITING_APPROVAL}
     frontier = list(reachable)
     while frontier:
         for target in TRANSITIONS[frontier.pop()]:
@@ -39,25 +38,32 @@ def test_every_state_but_the_first_can_be_reached() -> None:
 
 
 def test_sent_may_only_be_retracted_and_the_ends_are_final() -> None:
-    assert TRANSITIONS[S.SENT] == frozenset({S.RETRACTED})
-    assert TRANSITIONS[S.CANCELLED] == frozenset()
-    assert TRANSITIONS[S.RETRACTED] == frozenset()
+    assert TRANSITIONS[DeliveryState.SENT] == frozenset({DeliveryState.RETRACTED})
+    assert TRANSITIONS[DeliveryState.CANCELLED] == frozenset()
+    assert TRANSITIONS[DeliveryState.RETRACTED] == frozenset()
 
 
 def test_nothing_leads_back_from_retracted_to_a_send() -> None:
     """A retracted copy is never sent again: no move starts from it, and the only way in is from
     sent (campaign retract)."""
-    assert sources(S.RETRACTED) == {S.SENT}
-    for target in (S.SCHEDULED, S.CLAIMED, S.SENDING, S.RETRY_WAITING, S.SENT, S.UNKNOWN):
+    assert sources(DeliveryState.RETRACTED) == {DeliveryState.SENT}
+    for target in (
+        DeliveryState.SCHEDULED,
+        DeliveryState.CLAIMED,
+        DeliveryState.SENDING,
+        DeliveryState.RETRY_WAITING,
+        DeliveryState.SENT,
+        DeliveryState.UNKNOWN,
+    ):
         with pytest.raises(StoreError, match="cannot go from retracted"):
-            guard(target, frozenset({S.RETRACTED}))
+            guard(target, frozenset({DeliveryState.RETRACTED}))
 
 
 def test_nothing_in_flight_can_be_cancelled_or_rescheduled_by_an_edit() -> None:
     # Only the daemon or reconciliation decides what became of a call that may have gone out.
     for state in IN_FLIGHT:
-        assert S.CANCELLED not in TRANSITIONS[state]
-        assert S.AWAITING_APPROVAL not in TRANSITIONS[state]
+        assert DeliveryState.CANCELLED not in TRANSITIONS[state]
+        assert DeliveryState.AWAITING_APPROVAL not in TRANSITIONS[state]
 
 
 def test_the_groups_partition_the_states() -> None:
@@ -69,14 +75,18 @@ def test_the_groups_partition_the_states() -> None:
 
 def test_a_pending_delivery_can_always_be_cancelled() -> None:
     for state in PENDING:
-        assert S.CANCELLED in TRANSITIONS[state]
+        assert DeliveryState.CANCELLED in TRANSITIONS[state]
 
 
 def test_guard_refuses_a_move_the_machine_does_not_allow() -> None:
     with pytest.raises(StoreError, match="cannot go from sent to scheduled"):
-        guard(S.SCHEDULED, frozenset({S.SENT}))
-    assert guard(S.SENDING, frozenset({S.CLAIMED})) == {S.CLAIMED}
-    assert guard(S.SCHEDULED, frozenset({S.SCHEDULED})) == {S.SCHEDULED}  # an edit in place
+        guard(DeliveryState.SCHEDULED, frozenset({DeliveryState.SENT}))
+    assert guard(DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED})) == {
+        DeliveryState.CLAIMED
+    }
+    assert guard(DeliveryState.SCHEDULED, frozenset({DeliveryState.SCHEDULED})) == {
+        DeliveryState.SCHEDULED
+    }  # an edit in place
 
 
 def test_sources_is_the_inverse_of_the_table() -> None:

@@ -29,7 +29,6 @@ from scheduler.store.states import ATTENTION, DeliveryState
 from scheduler.views.reporting.report import CSV_COLUMNS, report_html
 from scheduler.views.reporting.status import render_status
 
-S = DeliveryState
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 CAMPAIGN = "orange-2026"
@@ -40,41 +39,41 @@ ROOT = Path(__file__).resolve().parent.parent
 # key (without the campaign) -> the columns a daemon would have written
 OUTCOMES: dict[str, dict[str, Any]] = {
     "launch/be-tokyo/x/1": {
-        "state": S.SENT,
+        "state": DeliveryState.SENT,
         "remote_id": "1861234567890",
         "remote_url": "https://x.com/be_tokyo/status/1861234567890",
         "sent_at": dt.datetime(2026, 11, 24, 23, 0, 4, tzinfo=dt.UTC),
         "attempt_count": 1,
     },
     "launch/be-tokyo/mastodon/1": {
-        "state": S.FAILED,
+        "state": DeliveryState.FAILED,
         "error_class": "ContentRejected",
         "error_message": "Validation failed: Text character limit of 500 exceeded",
         "attempt_count": 2,
     },
     "launch/be-newyork/x/1": {
-        "state": S.MISSED,
+        "state": DeliveryState.MISSED,
         "error_message": "too late: due 08:00 America/New_York, grace 1h",
     },
     "day2/be-tokyo/bluesky/1": {
-        "state": S.UNKNOWN,
+        "state": DeliveryState.UNKNOWN,
         "error_class": "OutcomeUnknown",
         "error_message": "connection dropped after the request was sent",
         "attempt_count": 1,
     },
-    "day2/be-paris/mastodon/1": {"state": S.AWAITING_APPROVAL},
+    "day2/be-paris/mastodon/1": {"state": DeliveryState.AWAITING_APPROVAL},
     "day2/be-newyork/mastodon/1": {
-        "state": S.CANCELLED,
+        "state": DeliveryState.CANCELLED,
         "error_message": "cancelled by ines: wrong date",
     },
     "xss/be-paris/bluesky/1": {
-        "state": S.SENT,
+        "state": DeliveryState.SENT,
         "remote_url": "javascript:alert(1)",
         "sent_at": dt.datetime(2026, 11, 27, 8, 0, 2, tzinfo=dt.UTC),
         "attempt_count": 1,
     },
     "xss/be-tokyo/x/1": {
-        "state": S.NEEDS_REVIEW,
+        "state": DeliveryState.NEEDS_REVIEW,
         "error_message": "reconciliation found no post and no proof of absence",
         "attempt_count": 1,
     },
@@ -180,9 +179,9 @@ def test_counts_are_per_local_day_embassy_and_platform(synced: Database) -> None
         "mastodon": 9,
         "x": 6,
     }
-    assert data.per_platform["x"].counts[S.SENT] == 1
-    assert data.per_platform["mastodon"].counts[S.CANCELLED] == 1
-    assert data.per_embassy["be-tokyo"].counts[S.NEEDS_REVIEW] == 1
+    assert data.per_platform["x"].counts[DeliveryState.SENT] == 1
+    assert data.per_platform["mastodon"].counts[DeliveryState.CANCELLED] == 1
+    assert data.per_embassy["be-tokyo"].counts[DeliveryState.NEEDS_REVIEW] == 1
 
 
 def test_attention_lists_the_most_urgent_first(synced: Database) -> None:
@@ -203,7 +202,7 @@ def test_attention_lists_the_most_urgent_first(synced: Database) -> None:
 
 def test_attention_is_limited_and_counts_the_rest(synced: Database) -> None:
     data = reports.status(synced, attention_limit=2, now=LATER)
-    assert [item.state for item in data.attention] == [S.FAILED, S.UNKNOWN]
+    assert [item.state for item in data.attention] == [DeliveryState.FAILED, DeliveryState.UNKNOWN]
     assert (data.attention_total, data.attention_more) == (5, 3)
 
 
@@ -287,9 +286,12 @@ def test_the_table_puts_attention_first_and_fits_100_columns(synced: Database) -
 
 
 def test_every_state_at_once_still_fits_100_columns(synced: Database) -> None:
-    in_progress = {"day2/be-tokyo/x/1": S.CLAIMED, "day2/be-paris/bluesky/1": S.SENDING}
-    in_progress["xss/be-newyork/x/1"] = S.RETRY_WAITING
-    in_progress["xss/be-newyork/mastodon/1"] = S.RETRACTED
+    in_progress = {
+        "day2/be-tokyo/x/1": DeliveryState.CLAIMED,
+        "day2/be-paris/bluesky/1": DeliveryState.SENDING,
+    }
+    in_progress["xss/be-newyork/x/1"] = DeliveryState.RETRY_WAITING
+    in_progress["xss/be-newyork/mastodon/1"] = DeliveryState.RETRACTED
     with synced.transaction() as session:
         for key, state in in_progress.items():
             session.execute(
@@ -401,13 +403,13 @@ def test_an_unknown_campaign_is_a_usage_error(synced: Database, database_url: st
 def test_report_lists_outcomes_in_order(synced: Database) -> None:
     data = reports.report(synced, now=LATER)
     assert [row.state for row in data.rows] == [
-        S.SENT,
-        S.SENT,
-        S.FAILED,
-        S.UNKNOWN,
-        S.NEEDS_REVIEW,
-        S.MISSED,
-        S.CANCELLED,
+        DeliveryState.SENT,
+        DeliveryState.SENT,
+        DeliveryState.FAILED,
+        DeliveryState.UNKNOWN,
+        DeliveryState.NEEDS_REVIEW,
+        DeliveryState.MISSED,
+        DeliveryState.CANCELLED,
     ]
     sent = data.rows[0]
     assert (sent.key, sent.account, sent.platform, sent.embassy_id) == (
@@ -419,7 +421,7 @@ def test_report_lists_outcomes_in_order(synced: Database) -> None:
     assert sent.remote_url == "https://x.com/be_tokyo/status/1861234567890"
     assert sent.sent_at == OUTCOMES["launch/be-tokyo/x/1"]["sent_at"]
     assert sent.local_time == "2026-11-25T08:00"
-    assert data.section(S.CANCELLED)[0].error_message == "cancelled by ines: wrong date"
+    assert data.section(DeliveryState.CANCELLED)[0].error_message == "cancelled by ines: wrong date"
 
 
 def test_report_csv_has_the_documented_columns(synced: Database, database_url: str) -> None:
@@ -585,7 +587,7 @@ def test_sent_is_the_platform_time_with_ours_beside_it(synced: Database, databas
 
 
 def _retract_tokyo_x(database: Database) -> None:
-    _set(database, TOKYO_X, state=str(S.RETRACTED), state_since=RETRACTED_AT,
+    _set(database, TOKYO_X, state=str(DeliveryState.RETRACTED), state_since=RETRACTED_AT,
          retracted_at=RETRACTED_AT, retracted_by="marc",
          retraction_reason="wrong helpline <number>")  # fmt: skip
 
@@ -595,9 +597,13 @@ def test_the_report_shows_a_retracted_copy_as_retracted_without_a_link(
 ) -> None:
     _retract_tokyo_x(synced)
     data = reports.report(synced, now=LATER)
-    assert [row.key for row in data.section(S.RETRACTED)] == [TOKYO_X]
-    assert TOKYO_X not in [row.key for row in data.section(S.SENT)]
-    assert [row.state for row in data.rows][:3] == [S.SENT, S.RETRACTED, S.FAILED]
+    assert [row.key for row in data.section(DeliveryState.RETRACTED)] == [TOKYO_X]
+    assert TOKYO_X not in [row.key for row in data.section(DeliveryState.SENT)]
+    assert [row.state for row in data.rows][:3] == [
+        DeliveryState.SENT,
+        DeliveryState.RETRACTED,
+        DeliveryState.FAILED,
+    ]
     result = run("report", "-f", "csv", "--database", database_url)
     row = next(r for r in csv.DictReader(io.StringIO(result.stdout)) if r["delivery"] == TOKYO_X)
     assert (row["state"], row["remote_url"]) == (
@@ -625,8 +631,11 @@ def test_status_counts_retracted_copies_and_says_who_and_why(
 ) -> None:
     _retract_tokyo_x(synced)
     data = reports.status(synced, now=LATER)
-    assert (data.states.counts[S.RETRACTED], data.states.counts[S.SENT]) == (1, 1)
-    assert data.per_day[dt.date(2026, 11, 25)].counts[S.RETRACTED] == 1
+    assert (
+        data.states.counts[DeliveryState.RETRACTED],
+        data.states.counts[DeliveryState.SENT],
+    ) == (1, 1)
+    assert data.per_day[dt.date(2026, 11, 25)].counts[DeliveryState.RETRACTED] == 1
     text = render_status(data, "db", width=100, colour=False)
     assert max(len(line) for line in text.splitlines()) <= 100
     assert "Retracted (deleted from the platforms)" in text

@@ -17,7 +17,6 @@ from scheduler.store.database import Database, open_database
 from scheduler.store.schema import Account, Attempt, Delivery, Pause
 from scheduler.store.states import DeliveryState
 
-S = DeliveryState
 SYNCED = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 DUE = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)  # 09:00 in Paris, day 1
 LEASE = dt.timedelta(minutes=2)
@@ -98,7 +97,7 @@ def test_one_account_posts_one_at_a_time_and_spaced(tmp_path: Path, database: Da
     assert _claim(database) is None  # same account: one call at a time, and spacing
     with database.transaction() as session:
         assert begin_attempt(session, first, idempotency_key="k", now=DUE) is not None
-        assert finish(session, first, S.SENT, DUE, remote_id="1")
+        assert finish(session, first, DeliveryState.SENT, DUE, remote_id="1")
     assert _claim(database, DUE + SPACING - dt.timedelta(seconds=1)) is None
     second = _claim(database, DUE + SPACING)
     assert second is not None and second.key != first.key
@@ -111,13 +110,13 @@ def test_a_thread_part_waits_for_the_previous_one(tmp_path: Path, database: Data
     assert first is not None and first.key.endswith("/1")
     with database.transaction() as session:
         begin_attempt(session, first, idempotency_key="k", now=DUE)
-        finish(session, first, S.RETRY_WAITING, DUE)
+        finish(session, first, DeliveryState.RETRY_WAITING, DUE)
     later = DUE + dt.timedelta(minutes=5)
     again = _claim(database, later)
     assert again is not None and again.key.endswith("/1")  # part 2 never jumps ahead
     with database.transaction() as session:
         begin_attempt(session, again, idempotency_key="k", now=later)
-        finish(session, again, S.SENT, later, remote_id="1")
+        finish(session, again, DeliveryState.SENT, later, remote_id="1")
     second = _claim(database, later + SPACING)
     assert second is not None and second.key.endswith("/2")
 

@@ -71,8 +71,7 @@ from scheduler.store.schema import Account
 from scheduler.store.states import DeliveryState
 
 log = logging.getLogger("campaign.dispatcher")
-S = DeliveryState
-CLAIMED_ONLY = frozenset({S.CLAIMED})
+CLAIMED_ONLY = frozenset({DeliveryState.CLAIMED})
 
 
 @dataclass(frozen=True)
@@ -257,14 +256,14 @@ class Dispatcher:
             values: dict[str, Any] = {**outcome, "sent_at": now, "error_class": None}
             values["error_message"] = None
             values["platform_sent_at"] = from_platform(self.clock, published.published_at)
-            if not finish(session, job.claim, S.SENT, now, **values):
+            if not finish(session, job.claim, DeliveryState.SENT, now, **values):
                 # The lease ran out during a slow call and the reaper marked it unknown: we know
                 # (and a reconciliation that took it meanwhile has nothing left to do).
                 move(
                     session,
                     one_delivery(job.claim.delivery_id),
-                    S.SENT,
-                    frozenset({S.UNKNOWN}),
+                    DeliveryState.SENT,
+                    frozenset({DeliveryState.UNKNOWN}),
                     now,
                     **values,
                     **RELEASED,
@@ -282,12 +281,12 @@ class Dispatcher:
         elif isinstance(error, TransientError):
             self._retry(job, error, now + self._backoff(job.claim.attempt_count + 1))
         elif isinstance(error, CredentialsInvalid | OutOfQuota):
-            self._suspend(job, error, allowed_from=frozenset({S.SENDING}))
+            self._suspend(job, error, allowed_from=frozenset({DeliveryState.SENDING}))
         elif isinstance(error, OutcomeUnknown) or _duplicate_of_an_earlier_attempt(job, error):
-            self._finish(job, S.UNKNOWN, error)
+            self._finish(job, DeliveryState.UNKNOWN, error)
             self.stats["unknown"] += 1
         else:
-            self._finish(job, S.FAILED, error, alert=AlertKind.FAILED)
+            self._finish(job, DeliveryState.FAILED, error, alert=AlertKind.FAILED)
             self.stats["failed"] += 1
         log.warning("delivery %s: %s: %s", job.key, type(error).__name__, error)
 
@@ -296,10 +295,14 @@ class Dispatcher:
     ) -> None:
         tries = job.claim.attempt_count + 1
         if past_grace(job.due_at, job.grace, at):
-            self._missed(job, at, allowed_from=frozenset({S.SENDING}), cause=error)
+            self._missed(job, at, allowed_from=frozenset({DeliveryState.SENDING}), cause=error)
         elif not rate_limited and tries > self.settings.daemon.retries:
             self._finish(
-                job, S.FAILED, error, alert=AlertKind.FAILED, note=f" (gave up after {tries} tries)"
+                job,
+                DeliveryState.FAILED,
+                error,
+                alert=AlertKind.FAILED,
+                note=f" (gave up after {tries} tries)",
             )
             self.stats["failed"] += 1
         else:
@@ -307,7 +310,7 @@ class Dispatcher:
                 finish(
                     session,
                     job.claim,
-                    S.RETRY_WAITING,
+                    DeliveryState.RETRY_WAITING,
                     self.clock.now(),
                     not_before=at,
                     **_error(error),
@@ -326,7 +329,12 @@ class Dispatcher:
         now = self.clock.now()
         with self.database.transaction() as session:
             finish(
-                session, job.claim, S.RETRY_WAITING, now, allowed_from=allowed_from, **_error(error)
+                session,
+                job.claim,
+                DeliveryState.RETRY_WAITING,
+                now,
+                allowed_from=allowed_from,
+                **_error(error),
             )
             self.accounts.suspend(session, job.account, error, now, subject=job.key)
         self.stats["suspended"] += 1

@@ -43,7 +43,6 @@ from scheduler.store.schema import Account
 from scheduler.store.states import DeliveryState
 
 log = logging.getLogger("campaign.housekeeping")
-S = DeliveryState
 REVIEW_AFTER = dt.timedelta(minutes=15)
 """An unknown outcome whose account cannot be asked (the platform is down) for this long after
 it could first be looked for goes to a person (needs_review)."""
@@ -105,7 +104,7 @@ class Housekeeper:
                     continue
                 why = (
                     "not approved in time"
-                    if row.state == S.AWAITING_APPROVAL
+                    if row.state == DeliveryState.AWAITING_APPROVAL
                     else "not sent in time"
                 )
                 message = missed_message(now - row.due_at, grace, why)
@@ -215,10 +214,10 @@ class Housekeeper:
     def _absent(self, job: Unsettled) -> int:
         with self.database.transaction() as session:
             moved = back_on_schedule(
-                session, job.delivery_id, frozenset({S.UNKNOWN}), self.clock.now(), **RELEASED,
-                error_message="reconciled: not on the account; sending again",
+                session, job.delivery_id, frozenset({DeliveryState.UNKNOWN}), self.clock.now(),
+                **RELEASED, error_message="reconciled: not on the account; sending again",
             )  # fmt: skip
-        if moved is S.CANCELLED:
+        if moved is DeliveryState.CANCELLED:
             log.info("delivery %s: reconciled, not posted; its post was cancelled", job.key)
         else:
             log.info("delivery %s: reconciled, not posted; it goes out again", job.key)
@@ -228,8 +227,8 @@ class Housekeeper:
         now = self.clock.now()
         message = f"{why}; check the account, then settle it (campaign settle)"
         with self.database.transaction() as session:
-            move_and_alert(session, one_delivery(job.delivery_id), S.NEEDS_REVIEW,
-                           frozenset({S.UNKNOWN}), now, alert=AlertKind.NEEDS_REVIEW,
+            move_and_alert(session, one_delivery(job.delivery_id), DeliveryState.NEEDS_REVIEW,
+                           frozenset({DeliveryState.UNKNOWN}), now, alert=AlertKind.NEEDS_REVIEW,
                            key=job.key, campaign_id=job.campaign_id, message=message,
                            error_message=message, **RELEASED)  # fmt: skip
         log.warning("delivery %s: needs review: %s", job.key, message)

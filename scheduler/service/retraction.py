@@ -20,7 +20,7 @@ from scheduler.store.posts import (
 )
 from scheduler.store.schema import Account
 from scheduler.store.schema import Delivery as StoredDelivery
-from scheduler.store.states import DeliveryState as S
+from scheduler.store.states import DeliveryState
 
 if TYPE_CHECKING:
     from scheduler.settings import Settings
@@ -152,7 +152,8 @@ def _retract_one(
         outcome = "deleted"
     with database.transaction() as session:
         if outcome == "deleted":
-            move(session, one_delivery(row.id), S.RETRACTED, frozenset({S.SENT}), now,
+            move(session, one_delivery(row.id), DeliveryState.RETRACTED,
+                 frozenset({DeliveryState.SENT}), now,
                  retracted_at=now, retracted_by=actor, retraction_reason=reason)  # fmt: skip
         record(session, now, actor, "retract", row.campaign_id, row.key, outcome=outcome,
                reason=reason)  # fmt: skip

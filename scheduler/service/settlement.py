@@ -10,13 +10,19 @@ from scheduler.service.clock import now_utc
 from scheduler.store.audit import record
 from scheduler.store.database import Database, Session
 from scheduler.store.deliveries import back_on_schedule, delivery_by_key, move, one_delivery
-from scheduler.store.states import DeliveryState as S
+from scheduler.store.states import DeliveryState
 
 SETTLEMENTS = {
-    "posted": (S.SENT, frozenset({S.UNKNOWN, S.NEEDS_REVIEW})),
-    "not-posted": (S.SCHEDULED, frozenset({S.UNKNOWN, S.NEEDS_REVIEW})),
-    "retry": (S.SCHEDULED, frozenset({S.FAILED, S.MISSED})),
-    "give-up": (S.FAILED, frozenset({S.UNKNOWN, S.NEEDS_REVIEW})),
+    "posted": (DeliveryState.SENT, frozenset({DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW})),
+    "not-posted": (
+        DeliveryState.SCHEDULED,
+        frozenset({DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW}),
+    ),
+    "retry": (DeliveryState.SCHEDULED, frozenset({DeliveryState.FAILED, DeliveryState.MISSED})),
+    "give-up": (
+        DeliveryState.FAILED,
+        frozenset({DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW}),
+    ),
 }
 """What a person may decide about a delivery the daemon could not settle, and from which states."""
 
@@ -61,14 +67,14 @@ def settle(
 def _settle_one(
     session: Session,
     delivery_id: int,
-    target: S,
-    allowed: frozenset[S],
+    target: DeliveryState,
+    allowed: frozenset[DeliveryState],
     moment: dt.datetime,
     values: dict[str, Any],
-) -> S | None:
+) -> DeliveryState | None:
     """The state the delivery moved to (back on the schedule may mean cancelled, when its post
     was cancelled meanwhile), or None when it is in none of ``allowed``."""
-    if target is S.SCHEDULED:
+    if target is DeliveryState.SCHEDULED:
         return back_on_schedule(session, delivery_id, allowed, moment, **values)
     moved = move(session, one_delivery(delivery_id), target, allowed, moment, **values)
     return target if moved else None

@@ -33,14 +33,18 @@ from scheduler.store.posts import detached_account
 from scheduler.store.schema import Account, Attempt, Delivery, Pause, Worker
 from scheduler.store.states import DeliveryState, guard
 
-S = DeliveryState
 # The claim is the one state change that is not a move(): it needs the claimed row back in the
 # same statement (RETURNING). Its from-states are checked against the machine all the same.
 CLAIMABLE = tuple(
-    str(s) for s in sorted(guard(S.CLAIMED, frozenset({S.SCHEDULED, S.RETRY_WAITING})))
+    str(s)
+    for s in sorted(
+        guard(
+            DeliveryState.CLAIMED, frozenset({DeliveryState.SCHEDULED, DeliveryState.RETRY_WAITING})
+        )
+    )
 )
-BUSY = (str(S.CLAIMED), str(S.SENDING))
-HOUSEKEEPING = (str(S.CLAIMED), str(S.SENDING), str(S.UNKNOWN))
+BUSY = (str(DeliveryState.CLAIMED), str(DeliveryState.SENDING))
+HOUSEKEEPING = (str(DeliveryState.CLAIMED), str(DeliveryState.SENDING), str(DeliveryState.UNKNOWN))
 """States that housekeeping may act on later: a lease that may run out, an outcome to settle."""
 
 
@@ -78,7 +82,7 @@ def _previous_part_sent() -> ColumnElement[bool]:
             previous.embassy_id == Delivery.embassy_id,
             previous.platform == Delivery.platform,
             previous.part == Delivery.part - 1,
-            previous.state == str(S.SENT),
+            previous.state == str(DeliveryState.SENT),
         ),
     )
 
@@ -137,7 +141,7 @@ def claim_next(
             update(Delivery)
             .where(Delivery.id == delivery_id, Delivery.state.in_(CLAIMABLE), ~paused())
             .values(
-                state=str(S.CLAIMED),
+                state=str(DeliveryState.CLAIMED),
                 state_since=now,
                 lease_owner=worker,
                 lease_expires_at=now + lease,
@@ -215,7 +219,7 @@ def accounts_posting_before(session: Session, until: dt.datetime) -> list[Accoun
     """The accounts not suspended with deliveries waiting (or awaiting approval) due before
     ``until``; detached, to be used after the session ends."""
     upcoming = select(Delivery.account_id).where(
-        Delivery.state.in_([*CLAIMABLE, str(S.AWAITING_APPROVAL)]),
+        Delivery.state.in_([*CLAIMABLE, str(DeliveryState.AWAITING_APPROVAL)]),
         Delivery.due_at < until,
     )
     accounts = list(
@@ -247,7 +251,7 @@ def awaiting_housekeeping(session: Session) -> int:
 def in_flight(session: Session, worker: str) -> int:
     """How many of ``worker``'s calls are under way (sending)."""
     query = select(func.count(Delivery.id)).where(
-        Delivery.lease_owner == worker, Delivery.state == str(S.SENDING)
+        Delivery.lease_owner == worker, Delivery.state == str(DeliveryState.SENDING)
     )
     return int(session.scalar(query) or 0)
 
@@ -293,7 +297,9 @@ def begin_attempt(
     worker must not call the platform. Otherwise the attempt's id.
     """
     still_ours = and_(held(claim), Delivery.lease_expires_at > now, ~paused())
-    if not move(session, still_ours, S.SENDING, frozenset({S.CLAIMED}), now):
+    if not move(
+        session, still_ours, DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED}), now
+    ):
         return None
     attempt = Attempt(
         delivery_id=claim.delivery_id,
@@ -344,7 +350,7 @@ def finish(
     to: DeliveryState,
     now: dt.datetime,
     *,
-    allowed_from: frozenset[DeliveryState] = frozenset({S.SENDING}),
+    allowed_from: frozenset[DeliveryState] = frozenset({DeliveryState.SENDING}),
     **values: object,
 ) -> bool:
     """Record the outcome of this worker's call, guarded by its lease; the lease is released."""
@@ -367,8 +373,8 @@ def release(session: Session, worker: str, now: dt.datetime) -> int:
     return move(
         session,
         Delivery.lease_owner == worker,
-        S.SCHEDULED,
-        frozenset({S.CLAIMED}),
+        DeliveryState.SCHEDULED,
+        frozenset({DeliveryState.CLAIMED}),
         now,
         lease_owner=None,
         lease_expires_at=None,
@@ -380,11 +386,11 @@ def reap(session: Session, now: dt.datetime) -> tuple[int, int]:
     call that may have reached the platform becomes unknown, to be reconciled."""
     expired = and_(Delivery.lease_expires_at.is_not(None), Delivery.lease_expires_at < now)
     released = move(
-        session, expired, S.SCHEDULED, frozenset({S.CLAIMED}), now,
+        session, expired, DeliveryState.SCHEDULED, frozenset({DeliveryState.CLAIMED}), now,
         lease_owner=None, lease_expires_at=None,
     )  # fmt: skip
     unknown = move(
-        session, expired, S.UNKNOWN, frozenset({S.SENDING}), now,
+        session, expired, DeliveryState.UNKNOWN, frozenset({DeliveryState.SENDING}), now,
         lease_owner=None, lease_expires_at=None,
         error_class="OutcomeUnknown",
         error_message="the daemon stopped during the platform call",

@@ -23,28 +23,26 @@ from scheduler.store.schema import Account, Alert, Campaign, Pause
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import ATTENTION, DeliveryState
 
-S = DeliveryState
-
 STATE_ORDER: tuple[DeliveryState, ...] = (
     *ATTENTION,
-    S.SCHEDULED,
-    S.CLAIMED,
-    S.SENDING,
-    S.RETRY_WAITING,
-    S.SENT,
-    S.RETRACTED,
-    S.CANCELLED,
+    DeliveryState.SCHEDULED,
+    DeliveryState.CLAIMED,
+    DeliveryState.SENDING,
+    DeliveryState.RETRY_WAITING,
+    DeliveryState.SENT,
+    DeliveryState.RETRACTED,
+    DeliveryState.CANCELLED,
 )
 """How states are listed everywhere people read them: what needs attention first."""
 
 REPORTED: tuple[DeliveryState, ...] = (
-    S.SENT,
-    S.RETRACTED,
-    S.FAILED,
-    S.UNKNOWN,
-    S.NEEDS_REVIEW,
-    S.MISSED,
-    S.CANCELLED,
+    DeliveryState.SENT,
+    DeliveryState.RETRACTED,
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+    DeliveryState.NEEDS_REVIEW,
+    DeliveryState.MISSED,
+    DeliveryState.CANCELLED,
 )
 """The states a report lists, in its order: what went out, what did not and why."""
 
@@ -360,7 +358,7 @@ def retractions(session: Session, campaign_id: str | None) -> list[Retraction]:
         select(*columns, func.count(), latest)
         .where(
             _in_campaigns(StoredDelivery.campaign_id, campaign_id),
-            StoredDelivery.state == str(S.RETRACTED),
+            StoredDelivery.state == str(DeliveryState.RETRACTED),
         )
         .group_by(*columns)
         .order_by(latest.desc(), *columns)

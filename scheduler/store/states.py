@@ -56,34 +56,91 @@ class DeliveryState(StrEnum):
     """Reconciliation could not tell whether it was posted: a person decides."""
 
 
-S = DeliveryState
-
 TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
-    S.AWAITING_APPROVAL: frozenset({S.SCHEDULED, S.CANCELLED, S.MISSED}),
-    S.SCHEDULED: frozenset({S.CLAIMED, S.AWAITING_APPROVAL, S.CANCELLED, S.MISSED}),
-    S.CLAIMED: frozenset(
-        {S.SENDING, S.SCHEDULED, S.AWAITING_APPROVAL, S.CANCELLED, S.MISSED, S.RETRY_WAITING}
+    DeliveryState.AWAITING_APPROVAL: frozenset(
+        {DeliveryState.SCHEDULED, DeliveryState.CANCELLED, DeliveryState.MISSED}
     ),
-    S.SENDING: frozenset({S.SENT, S.FAILED, S.RETRY_WAITING, S.UNKNOWN}),
-    S.RETRY_WAITING: frozenset(
-        {S.CLAIMED, S.SCHEDULED, S.AWAITING_APPROVAL, S.CANCELLED, S.MISSED}
+    DeliveryState.SCHEDULED: frozenset(
+        {
+            DeliveryState.CLAIMED,
+            DeliveryState.AWAITING_APPROVAL,
+            DeliveryState.CANCELLED,
+            DeliveryState.MISSED,
+        }
     ),
-    S.UNKNOWN: frozenset({S.SENT, S.SCHEDULED, S.NEEDS_REVIEW, S.FAILED}),
-    S.NEEDS_REVIEW: frozenset({S.SENT, S.FAILED, S.SCHEDULED}),
+    DeliveryState.CLAIMED: frozenset(
+        {
+            DeliveryState.SENDING,
+            DeliveryState.SCHEDULED,
+            DeliveryState.AWAITING_APPROVAL,
+            DeliveryState.CANCELLED,
+            DeliveryState.MISSED,
+            DeliveryState.RETRY_WAITING,
+        }
+    ),
+    DeliveryState.SENDING: frozenset(
+        {
+            DeliveryState.SENT,
+            DeliveryState.FAILED,
+            DeliveryState.RETRY_WAITING,
+            DeliveryState.UNKNOWN,
+        }
+    ),
+    DeliveryState.RETRY_WAITING: frozenset(
+        {
+            DeliveryState.CLAIMED,
+            DeliveryState.SCHEDULED,
+            DeliveryState.AWAITING_APPROVAL,
+            DeliveryState.CANCELLED,
+            DeliveryState.MISSED,
+        }
+    ),
+    DeliveryState.UNKNOWN: frozenset(
+        {
+            DeliveryState.SENT,
+            DeliveryState.SCHEDULED,
+            DeliveryState.NEEDS_REVIEW,
+            DeliveryState.FAILED,
+        }
+    ),
+    DeliveryState.NEEDS_REVIEW: frozenset(
+        {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SCHEDULED}
+    ),
     # An operator may put a failed or missed delivery back on the schedule.
-    S.FAILED: frozenset({S.SCHEDULED}),
-    S.MISSED: frozenset({S.SCHEDULED}),
-    S.SENT: frozenset({S.RETRACTED}),
-    S.CANCELLED: frozenset(),
-    S.RETRACTED: frozenset(),
+    DeliveryState.FAILED: frozenset({DeliveryState.SCHEDULED}),
+    DeliveryState.MISSED: frozenset({DeliveryState.SCHEDULED}),
+    DeliveryState.SENT: frozenset({DeliveryState.RETRACTED}),
+    DeliveryState.CANCELLED: frozenset(),
+    DeliveryState.RETRACTED: frozenset(),
 }
 
-PENDING = frozenset({S.AWAITING_APPROVAL, S.SCHEDULED, S.CLAIMED, S.RETRY_WAITING})
+PENDING = frozenset(
+    {
+        DeliveryState.AWAITING_APPROVAL,
+        DeliveryState.SCHEDULED,
+        DeliveryState.CLAIMED,
+        DeliveryState.RETRY_WAITING,
+    }
+)
 """Not yet handed to a platform: a sync, an edit or a cancel may still change these."""
-IN_FLIGHT = frozenset({S.SENDING, S.UNKNOWN, S.NEEDS_REVIEW})
+IN_FLIGHT = frozenset({DeliveryState.SENDING, DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW})
 """Possibly on the platform already: left alone, and reported when their post changes."""
-FINISHED = frozenset({S.SENT, S.FAILED, S.MISSED, S.CANCELLED, S.RETRACTED})
-ATTENTION = (S.FAILED, S.UNKNOWN, S.NEEDS_REVIEW, S.MISSED, S.AWAITING_APPROVAL)
+FINISHED = frozenset(
+    {
+        DeliveryState.SENT,
+        DeliveryState.FAILED,
+        DeliveryState.MISSED,
+        DeliveryState.CANCELLED,
+        DeliveryState.RETRACTED,
+    }
+)
+ATTENTION = (
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+    DeliveryState.NEEDS_REVIEW,
+    DeliveryState.MISSED,
+    DeliveryState.AWAITING_APPROVAL,
+)
 """What status shows first, most urgent first."""
 
 

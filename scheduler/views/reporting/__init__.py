@@ -15,22 +15,22 @@ from typing import Any
 from scheduler.store.queries import ReportRow
 from scheduler.store.states import DeliveryState
 
-S = DeliveryState
-
 LABELS: dict[DeliveryState, str] = {
-    S.AWAITING_APPROVAL: "awaiting approval",
-    S.NEEDS_REVIEW: "needs review",
-    S.RETRY_WAITING: "retry waiting",
+    DeliveryState.AWAITING_APPROVAL: "awaiting approval",
+    DeliveryState.NEEDS_REVIEW: "needs review",
+    DeliveryState.RETRY_WAITING: "retry waiting",
 }
 
 WHY: dict[DeliveryState, str] = {
-    S.FAILED: "failed permanently",
-    S.UNKNOWN: "may have been posted: to be reconciled before anything else",
-    S.NEEDS_REVIEW: "reconciliation could not tell whether it was posted: a person decides",
-    S.MISSED: "too late to send under the late policy",
-    S.AWAITING_APPROVAL: "waits for approval",
-    S.CANCELLED: "cancelled",
-    S.RETRACTED: "deleted from the platform with campaign retract",
+    DeliveryState.FAILED: "failed permanently",
+    DeliveryState.UNKNOWN: "may have been posted: to be reconciled before anything else",
+    DeliveryState.NEEDS_REVIEW: (
+        "reconciliation could not tell whether it was posted: a person decides"
+    ),
+    DeliveryState.MISSED: "too late to send under the late policy",
+    DeliveryState.AWAITING_APPROVAL: "waits for approval",
+    DeliveryState.CANCELLED: "cancelled",
+    DeliveryState.RETRACTED: "deleted from the platform with campaign retract",
 }
 """What a state means, for a delivery whose error message says nothing more."""
 

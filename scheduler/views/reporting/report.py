@@ -54,14 +54,13 @@ CSV_COLUMNS = [
     "text",
 ]
 
-S = DeliveryState
 SECTIONS: tuple[tuple[str, str, tuple[DeliveryState, ...]], ...] = (
-    ("sent", "Sent", (S.SENT,)),
-    ("retracted", "Retracted", (S.RETRACTED,)),
-    ("failed", "Failed", (S.FAILED,)),
-    ("unresolved", "Outcome unknown", (S.UNKNOWN, S.NEEDS_REVIEW)),
-    ("missed", "Missed", (S.MISSED,)),
-    ("cancelled", "Cancelled", (S.CANCELLED,)),
+    ("sent", "Sent", (DeliveryState.SENT,)),
+    ("retracted", "Retracted", (DeliveryState.RETRACTED,)),
+    ("failed", "Failed", (DeliveryState.FAILED,)),
+    ("unresolved", "Outcome unknown", (DeliveryState.UNKNOWN, DeliveryState.NEEDS_REVIEW)),
+    ("missed", "Missed", (DeliveryState.MISSED,)),
+    ("cancelled", "Cancelled", (DeliveryState.CANCELLED,)),
 )
 """The report's parts: an id (for JSON and anchors), a title, the states each one holds."""
 
@@ -105,7 +104,12 @@ def report_csv(data: ReportData) -> str:
 def report_html(data: ReportData, database: str) -> str:
     """The whole page, ready to be written to a file and opened or mailed."""
     counts = data.states.counts
-    pending = (S.SCHEDULED, S.CLAIMED, S.SENDING, S.RETRY_WAITING)
+    pending = (
+        DeliveryState.SCHEDULED,
+        DeliveryState.CLAIMED,
+        DeliveryState.SENDING,
+        DeliveryState.RETRY_WAITING,
+    )
     return pages.render(
         "report.html",
         names=", ".join(campaign.name for campaign in data.campaigns) or "No campaign",
@@ -114,7 +118,7 @@ def report_html(data: ReportData, database: str) -> str:
         now=data.now,
         sections=[_Section.of(data, key, title, states) for key, title, states in SECTIONS],
         pending=sum(counts[state] for state in pending),
-        awaiting_approval=counts[S.AWAITING_APPROVAL],
+        awaiting_approval=counts[DeliveryState.AWAITING_APPROVAL],
     )
 
 
@@ -151,11 +155,15 @@ class _Line:
 
     @classmethod
     def of(cls, row: ReportRow) -> _Line:
-        said_by_section = row.state in (S.FAILED, S.MISSED, S.CANCELLED)
+        said_by_section = row.state in (
+            DeliveryState.FAILED,
+            DeliveryState.MISSED,
+            DeliveryState.CANCELLED,
+        )
         return cls(
             row=row,
-            sent=row.state is S.SENT,
-            retracted=row.state is S.RETRACTED,
+            sent=row.state is DeliveryState.SENT,
+            retracted=row.state is DeliveryState.RETRACTED,
             state_label="" if said_by_section else label(row.state),
             why=row.error_message or WHY.get(row.state, label(row.state)),
         )

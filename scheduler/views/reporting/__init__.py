@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from scheduler.store.queries import ReportRow
+from scheduler.store.queries import CampaignInfo, ReportRow
 from scheduler.store.states import DeliveryState
 
 LABELS: dict[DeliveryState, str] = {
@@ -53,6 +53,19 @@ def sent_clock(row: ReportRow) -> str | None:
     if row.platform_sent_at is not None:
         return "platform"
     return "ours" if row.sent_at is not None else None
+
+
+def campaign_record(campaign: CampaignInfo) -> dict[str, Any]:
+    """A campaign in the status and report JSON: its window, and when and by whom it was last
+    synced."""
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "start": campaign.window_start.isoformat(),
+        "end": campaign.window_end.isoformat(),
+        "synced_at": utc(campaign.synced_at),
+        "synced_by": campaign.synced_by,
+    }
 
 
 def report_record(row: ReportRow) -> dict[str, Any]:

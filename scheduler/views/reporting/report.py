@@ -14,12 +14,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from scheduler.store.queries import STATE_ORDER, CampaignInfo, ReportData, ReportRow
+from scheduler.store.queries import STATE_ORDER, ReportData, ReportRow
 from scheduler.store.states import DeliveryState
 from scheduler.views import pages
-from scheduler.views.reporting import WHY, label, report_record, utc
+from scheduler.views.reporting import WHY, campaign_record, label, report_record, utc
 
 REPORT_FORMAT = 1
 """The version of the JSON shape; it goes up when a key changes meaning or disappears."""
@@ -70,21 +69,11 @@ def report_json(data: ReportData, database: str) -> str:
         "format": REPORT_FORMAT,
         "database": database,
         "generated_at": utc(data.now),
-        "campaigns": [_campaign_record(campaign) for campaign in data.campaigns],
+        "campaigns": [campaign_record(campaign) for campaign in data.campaigns],
         "states": {str(state): data.states.counts[state] for state in STATE_ORDER},
         "deliveries": [report_record(row) for row in data.rows],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def _campaign_record(campaign: CampaignInfo) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "start": campaign.window_start.isoformat(),
-        "end": campaign.window_end.isoformat(),
-        "synced_at": utc(campaign.synced_at),
-    }
 
 
 def report_csv(data: ReportData) -> str:

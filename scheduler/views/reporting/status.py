@@ -33,7 +33,7 @@ from scheduler.store.queries import (
 )
 from scheduler.store.states import ATTENTION, DeliveryState
 from scheduler.views.instants import utc_minute
-from scheduler.views.reporting import WHY, label, utc
+from scheduler.views.reporting import WHY, campaign_record, label, utc
 
 STATUS_FORMAT = 1
 """The version of the JSON shape; it goes up when a key changes meaning or disappears."""
@@ -57,7 +57,7 @@ def status_json(data: StatusData, database: str) -> str:
         "format": STATUS_FORMAT,
         "database": database,
         "generated_at": utc(data.now),
-        "campaigns": [_campaign_record(campaign) for campaign in data.campaigns],
+        "campaigns": [campaign_record(campaign) for campaign in data.campaigns],
         "total": data.states.total,
         "states": _state_record(data.states),
         "attention": {
@@ -74,17 +74,6 @@ def status_json(data: StatusData, database: str) -> str:
         "retractions": [_retraction_record(item) for item in data.retractions],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def _campaign_record(campaign: CampaignInfo) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "start": campaign.window_start.isoformat(),
-        "end": campaign.window_end.isoformat(),
-        "synced_at": utc(campaign.synced_at),
-        "synced_by": campaign.synced_by,
-    }
 
 
 def _state_record(counts: StateCounts) -> dict[str, int]:

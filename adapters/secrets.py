@@ -24,9 +24,12 @@ import re
 import shlex
 import stat
 import tempfile
+import threading
+import time
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from adapters.errors import ConfigurationError
 
@@ -116,27 +119,59 @@ def load_credentials(
     return found
 
 
-def read_secrets_file(path: Path) -> dict[str, dict[str, str]]:
-    """The file's tables; an absent file is empty. Refused unless only its owner can read it."""
+def read_secrets_file(path: Path) -> Mapping[str, Mapping[str, str]]:
+    """The file's tables, read-only; an absent file is empty. Refused unless only its owner can
+    read it.
+
+    Parsed once per version of the file: a daemon asks for every account's credentials in turn,
+    and parsing the whole file each time made that quadratic in the number of accounts (48 s for
+    2,001 accounts). The file is still looked at on every call, so a new version (``campaign
+    auth`` replaces it; an operator edits it) or a wider mode is seen at once."""
     try:
-        mode = path.stat().st_mode
+        status = path.stat()
     except FileNotFoundError:
         return {}
-    if stat.S_IMODE(mode) & 0o077:
+    if stat.S_IMODE(status.st_mode) & 0o077:
         raise ConfigurationError(
-            f"secrets file {path} has mode {stat.S_IMODE(mode):04o}: others can read it. "
-            f"Run `chmod 600 {shlex.quote(str(path))}` and try again."
+            f"secrets file {path} has mode {stat.S_IMODE(status.st_mode):04o}: others can read "
+            f"it. Run `chmod 600 {shlex.quote(str(path))}` and try again."
         )
+    version = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    tables = _parse_secrets(path)
+    # A file changed in place within the file system's timestamp granularity of our look at it
+    # keeps its size and times: only a version older than that is trusted again (git's "racily
+    # clean" rule).
+    if time.time_ns() - status.st_mtime_ns > _SETTLED_NS:
+        with _PARSED_LOCK:
+            _PARSED[path] = (version, tables)
+    return tables
+
+
+def _parse_secrets(path: Path) -> Mapping[str, Mapping[str, str]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         # The parser's message may quote a line of the file, and so a secret: leave it out.
         raise ConfigurationError(f"secrets file {path} is not valid TOML") from None
-    return {
-        str(name): {str(k): str(v) for k, v in table.items()}
-        for name, table in data.items()
-        if isinstance(table, dict)
-    }
+    return MappingProxyType(
+        {
+            str(name): MappingProxyType({str(k): str(v) for k, v in table.items()})
+            for name, table in data.items()
+            if isinstance(table, dict)
+        }
+    )
+
+
+_PARSED: dict[Path, tuple[tuple[int, int, int, int], Mapping[str, Mapping[str, str]]]] = {}
+"""The last parse of each secrets file, with the version (inode, size, times) it was read at."""
+_PARSED_LOCK = threading.Lock()
+_SETTLED_NS = 2_000_000_000
+"""How old a version of the file must be before its parse is kept: well past any file system's
+timestamp granularity."""
 
 
 def save_credentials(
@@ -145,7 +180,7 @@ def save_credentials(
     """Add or replace credentials ``name`` in the secrets file, atomically, with mode 0600."""
     _check_name(name)
     path = file or default_secrets_file()
-    tables = read_secrets_file(path)
+    tables = dict(read_secrets_file(path))
     tables[name] = {field: _plain(value) for field, value in values.items()}
     write_private(path, _to_toml(tables))
     return path

@@ -14,8 +14,10 @@ from adapters.secrets import (
     env_lines,
     env_name,
     load_credentials,
+    read_secrets_file,
     save_credentials,
     session_state,
+    write_private,
 )
 from scheduler.errors import ConfigurationError
 
@@ -126,3 +128,56 @@ def test_session_state_lives_beside_the_secrets_file(tmp_path: Path) -> None:
     assert state.load() == "session"
     assert state.path == tmp_path / "sessions" / "be-tokyo-bluesky.session"
     assert stat.S_IMODE(os.stat(state.path).st_mode) == 0o600
+
+
+def _settled(path: Path) -> None:
+    """Date the file a minute back, as a file written long before the daemon reads it."""
+    past = path.stat().st_mtime_ns - 60 * 10**9
+    os.utime(path, ns=(past, past))
+
+
+def test_an_unchanged_file_is_parsed_once_for_every_account(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    write_private(path, '[a]\naccess_token = "one"\n\n[b]\naccess_token = "two"\n')
+    _settled(path)
+    first = read_secrets_file(path)
+    assert read_secrets_file(path) is first  # the same parse: no second read of the file
+    assert load_credentials("b", ["access_token"], file=path, environ={}) == {
+        "access_token": Secret("two")
+    }
+
+
+def test_a_new_version_of_the_file_is_read_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    write_private(path, '[a]\naccess_token = "old"\n')
+    _settled(path)
+    assert read_secrets_file(path)["a"]["access_token"] == "old"
+    save_credentials("a", {"access_token": "new"}, file=path)  # `campaign auth` replaces it
+    assert read_secrets_file(path)["a"]["access_token"] == "new"
+    # Edited in place, same size, within the same instant as far as the file system can tell.
+    with path.open("r+", encoding="utf-8") as stream:
+        text = stream.read()
+        stream.seek(0)
+        stream.write(text.replace('"new"', '"NEW"'))
+    assert read_secrets_file(path)["a"]["access_token"] == "NEW"
+
+
+def test_a_file_opened_to_others_after_it_was_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    write_private(path, '[a]\naccess_token = "one"\n')
+    _settled(path)
+    read_secrets_file(path)
+    path.chmod(0o644)
+    with pytest.raises(ConfigurationError, match="others can read it"):
+        read_secrets_file(path)
+
+
+def test_the_parse_cannot_be_changed_by_a_caller(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    write_private(path, '[a]\naccess_token = "one"\n')
+    _settled(path)
+    tables = read_secrets_file(path)
+    with pytest.raises(TypeError):
+        tables["a"]["access_token"] = "changed"  # type: ignore[index]
+    save_credentials("b", {"access_token": "two"}, file=path)
+    assert set(read_secrets_file(path)) == {"a", "b"}

@@ -13,6 +13,8 @@ Faults apply to the next matching requests (``times``) and are checked in order:
 - ``fake.fail(503)``: answer with that status and the platform's own error body;
 - ``fake.rate_limit(reset_at)``: 429 with the platform's rate-limit headers;
 - ``fake.delay(seconds)``: answer late (the handler waits on an event, never a bare sleep);
+- ``fake.latency = seconds``: every request is answered that late, after the platform acted
+  (a benchmark's network and platform time: a wait, no CPU);
 - ``fake.drop()``: close the connection without acting or answering;
 - ``fake.commit_then_drop()``: act (the post exists), then close without answering;
 - ``fake.commit_then_fail(503)``: act, then answer with an error as if nothing happened;
@@ -169,6 +171,8 @@ class FakeServer:
         """Called with every request before it is answered (a harness kills a daemon there)."""
         self.in_flight: Counter[str] = Counter()
         self.in_flight_peak: Counter[str] = Counter()
+        self.latency = 0.0
+        """Seconds every answer waits after the platform acted (see the module's docstring)."""
         self.lock = threading.RLock()
         self._released = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -284,7 +288,10 @@ class FakeServer:
         try:
             for hook in list(self.hooks):
                 hook(request)
-            return self._answer(request, self._take_fault(request))
+            response = self._answer(request, self._take_fault(request))
+            if self.latency:
+                self._released.wait(self.latency)
+            return response
         finally:
             with self.lock:
                 self.in_flight[bearer] -= 1

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 import pytest
-from fake_fixtures import bluesky_adapter, png, secrets_of, settings
+from fake_fixtures import TEST_TIMEOUT, bluesky_adapter, png, secrets_of, settings
 from fakes import FakeBluesky
 
 from adapters.base import MediaItem, MemoryState, OutgoingPart
@@ -216,6 +216,16 @@ def test_the_login_limit_is_per_account(fake_bluesky: FakeBluesky) -> None:
     with pytest.raises(RateLimited):
         bluesky_adapter(fake_bluesky).verify()
     assert len(fake_bluesky.logins_by_identifier[other.handle]) == 1
+
+
+def test_closing_one_account_leaves_the_others_connected(fake_bluesky: FakeBluesky) -> None:
+    """Accounts share one HTTP client (making one per account cost ~35 ms and ~0.8 MB each):
+    an adapter dropped from the daemon's cache must not close it under the others."""
+    first, second = bluesky_adapter(fake_bluesky), bluesky_adapter(fake_bluesky)
+    first.verify()
+    first.close()
+    assert second.verify().handle == "@belgiuminjapan.bsky.social"
+    assert first.client.request._client.timeout.read == TEST_TIMEOUT
 
 
 def test_the_timeout_is_set(fake_bluesky: FakeBluesky) -> None:

@@ -25,6 +25,10 @@ What the SDK does not do for us, and this adapter does:
 - **Replies** reference the thread's root and the parent by URI and CID; CIDs of posts made by
   this adapter are remembered, others are read with ``getRecord``.
 - Timeouts: every request has ``settings.timeout`` (httpx's default is 5 s).
+- **One HTTP client for all accounts** (per timeout): an httpx client costs ~35 ms and ~0.8 MB
+  to make (its TLS context loads the CA bundle), which at 2,000 accounts was most of a daemon's
+  memory and of a token check's time. The account's own state (its session's headers) is in the
+  SDK's ``Request`` around it, one per adapter; the shared client keeps no cookies.
 
 The remote id of a post is its AT URI; the platform timestamp is the record's ``createdAt``.
 
@@ -42,9 +46,11 @@ import json
 import logging
 import re
 import secrets as random
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -64,6 +70,7 @@ from atproto_client.exceptions import (
 from atproto_client.models.common import XrpcError
 from atproto_client.models.utils import get_response_model
 from atproto_client.request import Request as AtRequest
+from atproto_client.request import RequestBase
 from atproto_core.exceptions import AtProtocolError
 from PIL import Image, UnidentifiedImageError
 
@@ -153,7 +160,7 @@ class BlueskyAdapter(Adapter):
         base_url: str | None = None,
     ) -> None:
         super().__init__(settings=settings, credentials=credentials, base_url=base_url)
-        self.client = Client(base_url=self.base_url, request=AtRequest(timeout=settings.timeout))
+        self.client = Client(base_url=self.base_url, request=_SharedRequest(settings.timeout))
         self.client.on_session_change(self._save_session)
         self._session: Session | None = None
         self._cids: dict[str, str] = {}
@@ -280,7 +287,8 @@ class BlueskyAdapter(Adapter):
         return found
 
     def close(self) -> None:
-        self.client.request.close()
+        """Nothing to release: the HTTP client is shared by every account (see the module
+        docstring), and lives as long as the process."""
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -450,6 +458,38 @@ class BlueskyAdapter(Adapter):
         except (ModelError, AtProtocolError) as exc:
             unexpected: type[PublishError] = OutcomeUnknown if creates else ContentRejected
             raise unexpected(f"{where}: unexpected answer ({exc})") from exc
+
+
+class _SharedRequest(AtRequest):  # type: ignore[misc]
+    """The SDK's request wrapper on the process's shared HTTP client: one account's headers
+    (its session), on connections every account uses. Closing it leaves the client open."""
+
+    def __init__(self, timeout: float) -> None:
+        RequestBase.__init__(self)
+        self._client_kwargs = {"timeout": timeout}
+        self._client = _http_client(timeout)
+
+    def _new_instance(self) -> _SharedRequest:
+        return _SharedRequest(self._client_kwargs["timeout"])
+
+    def close(self) -> None:
+        pass
+
+
+_HTTP_CLIENTS_LOCK = threading.Lock()
+
+
+def _http_client(timeout: float) -> httpx.Client:
+    with _HTTP_CLIENTS_LOCK:
+        return _make_http_client(timeout)
+
+
+@cache
+def _make_http_client(timeout: float) -> httpx.Client:
+    """What ``atproto``'s own ``Request`` makes, once per timeout, without a cookie jar that
+    one account's answers could fill for another."""
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.Client(follow_redirects=True, timeout=timeout, cookies=no_cookies)
 
 
 def _status_error(where: str, exc: AtNetworkError, *, creates: bool) -> PublishError:

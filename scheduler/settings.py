@@ -68,6 +68,17 @@ class DaemonSettings(_Settings):
         default=timedelta(hours=6),
         description="Verify the credentials of accounts with posts in the next day this often.",
     )
+    token_check_batch: int = Field(
+        default=20,
+        ge=1,
+        description="Most accounts one round of token checks verifies (a round a minute).",
+    )
+    adapters_kept: int = Field(
+        default=256,
+        ge=1,
+        description="Accounts whose platform client is kept between posts; the least recently "
+        "used beyond this are dropped (their sessions stay on disk: no new login).",
+    )
     health_port: int | None = Field(
         default=None, ge=0, le=65535, description="Serve /healthz and /metrics on 127.0.0.1."
     )

@@ -8,10 +8,11 @@ import datetime as dt
 import json
 
 import pytest
-from fake_fixtures import bluesky_adapter, png
+from fake_fixtures import TEST_TIMEOUT, bluesky_adapter, png, secrets_of, settings
 from fakes import FakeBluesky
 
 from adapters.base import MediaItem, MemoryState, OutgoingPart
+from adapters.bluesky import BlueskyAdapter
 from adapters.errors import ContentRejected, RateLimited
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
@@ -193,11 +194,38 @@ def test_a_refused_refresh_token_means_logging_in_again() -> None:
 
 def test_the_login_limit_is_reported_with_its_reset(fake_bluesky: FakeBluesky) -> None:
     earlier = fake_bluesky.clock() - dt.timedelta(minutes=1)
-    fake_bluesky.logins.extend([earlier] * 30)  # 30 logins in the last 5 minutes
+    # 30 logins in the last 5 minutes
+    fake_bluesky.logins_by_identifier[fake_bluesky.handle] = [earlier] * 30
     with pytest.raises(RateLimited) as raised:
         bluesky_adapter(fake_bluesky).verify()
     reset = earlier + dt.timedelta(minutes=5)
     assert abs(raised.value.reset_at - reset) < dt.timedelta(seconds=1)
+
+
+def test_the_login_limit_is_per_account(fake_bluesky: FakeBluesky) -> None:
+    """30 logins of one account leave another's untouched, as on the real PDS."""
+    other = fake_bluesky.add_account("belgiuminrome.bsky.social")
+    earlier = fake_bluesky.clock() - dt.timedelta(minutes=1)
+    fake_bluesky.logins_by_identifier[fake_bluesky.handle] = [earlier] * 30
+    rome = BlueskyAdapter(
+        settings=settings(f"@{other.handle}"),
+        credentials=secrets_of({"app_password": other.app_password}),
+        base_url=fake_bluesky.url,
+    )
+    assert rome.verify().handle == "@belgiuminrome.bsky.social"
+    with pytest.raises(RateLimited):
+        bluesky_adapter(fake_bluesky).verify()
+    assert len(fake_bluesky.logins_by_identifier[other.handle]) == 1
+
+
+def test_closing_one_account_leaves_the_others_connected(fake_bluesky: FakeBluesky) -> None:
+    """Accounts share one HTTP client (making one per account cost ~35 ms and ~0.8 MB each):
+    an adapter dropped from the daemon's cache must not close it under the others."""
+    first, second = bluesky_adapter(fake_bluesky), bluesky_adapter(fake_bluesky)
+    first.verify()
+    first.close()
+    assert second.verify().handle == "@belgiuminjapan.bsky.social"
+    assert first.client.request._client.timeout.read == TEST_TIMEOUT
 
 
 def test_the_timeout_is_set(fake_bluesky: FakeBluesky) -> None:

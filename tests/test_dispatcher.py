@@ -4,13 +4,14 @@ outcomes, the late policy and the backlog after downtime. On SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from campaign_builders import embassy, post, write_campaign
-from daemon_harness import Platforms
+from daemon_harness import HANG, Platforms
 from sqlalchemy import select, update
 
 from scheduler.daemon.clock import Clock, SteppedClock
@@ -34,8 +35,9 @@ def platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Platf
 
 
 def _paris(tmp_path: Path, database: Database, platforms: Platforms, posts: list[Any],
-           monkeypatch: pytest.MonkeyPatch, **campaign: Any) -> None:  # fmt: skip
-    embassies = [embassy("be-paris", "Europe/Paris", ["en"], platforms=("mastodon",))]
+           monkeypatch: pytest.MonkeyPatch, on: tuple[str, ...] = ("mastodon",),
+           cities: tuple[str, ...] = ("be-paris",), **campaign: Any) -> None:  # fmt: skip
+    embassies = [embassy(city, "Europe/Paris", ["en"], platforms=on) for city in cities]
     path = write_campaign(tmp_path, embassies=embassies, posts=posts, **campaign)
     sync_file(path, database, actor="ines", now=DUE - dt.timedelta(days=5))
     platforms.enrol(database)
@@ -82,6 +84,96 @@ def test_a_revoked_token_suspends_its_account_before_its_post(
         account.suspended_reason or ""
     )
     assert alerts == ["suspended"]
+
+
+def _accounts(database: Database) -> list[Account]:
+    with database.snapshot() as session:
+        found = list(session.scalars(select(Account).order_by(Account.id)))
+        session.expunge_all()
+    return found
+
+
+def test_token_checks_go_a_batch_a_round_and_skip_the_recently_checked(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch, on=("mastodon", "bluesky"))
+    dispatcher = _dispatcher(database, DUE - dt.timedelta(hours=3), token_check_batch=1)
+    try:
+        rounds = [dispatcher.housekeeping.check_tokens() for _ in range(3)]
+    finally:
+        dispatcher.close()
+    assert rounds == [1, 1, 0]
+
+
+def test_a_sent_post_proves_the_token_and_a_near_post_is_not_delayed_by_a_check(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A success within daemon.token_check proves the token; an account whose post is due
+    within three platform timeouts is left to its post. Neither is checked: the token revoked
+    here suspends nothing."""
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    platforms.mastodon.revoke(platforms.mastodon.token_of("be_paris"))
+    with database.transaction() as session:
+        session.execute(update(Account).values(last_sent_at=DUE - dt.timedelta(hours=4)))
+    proven = _dispatcher(database, DUE - dt.timedelta(hours=3))
+    near = _dispatcher(database, DUE - dt.timedelta(seconds=30))
+    try:
+        with database.transaction() as session:
+            session.execute(update(Account).values(last_sent_at=None))
+        assert near.housekeeping.check_tokens() == 0
+        with database.transaction() as session:
+            session.execute(update(Account).values(last_sent_at=DUE - dt.timedelta(hours=4)))
+        assert proven.housekeeping.check_tokens() == 0
+    finally:
+        proven.close()
+        near.close()
+    assert all(account.suspended_at is None for account in _accounts(database))
+
+
+def test_a_token_check_skips_an_account_in_use_rather_than_wait_for_it(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch)
+    dispatcher = _dispatcher(database, DUE - dt.timedelta(hours=3))
+    [account] = _accounts(database)
+    holding, done = threading.Event(), threading.Event()
+
+    def post_in_flight() -> None:
+        with dispatcher.accounts.using(account):
+            holding.set()
+            done.wait(HANG)
+
+    holder = threading.Thread(target=post_in_flight)
+    holder.start()
+    try:
+        assert holding.wait(HANG)
+        skipped = dispatcher.housekeeping.check_tokens()
+        done.set()
+        holder.join()
+        checked = dispatcher.housekeeping.check_tokens()
+    finally:
+        done.set()
+        dispatcher.close()
+    assert (skipped, checked) == (0, 1)
+
+
+def test_adapters_beyond_the_kept_number_are_dropped_and_made_again_without_a_login(
+    tmp_path: Path, database: Database, platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cities = ("be-paris", "be-rome", "be-oslo")
+    _paris(tmp_path, database, platforms, [post("launch")], monkeypatch, on=("bluesky",),
+           cities=cities)  # fmt: skip
+    dispatcher = _dispatcher(database, DUE - dt.timedelta(hours=3), adapters_kept=2)
+    paris, rome, oslo = _accounts(database)
+    try:
+        for account in (paris, rome, oslo, paris):
+            with dispatcher.accounts.using(account) as adapter:
+                adapter.verify()
+        kept = len(dispatcher.accounts)
+    finally:
+        dispatcher.close()
+    assert kept == 2
+    assert len(platforms.bluesky.logins) == 3, "Paris's session was kept on disk"
 
 
 def test_an_unknown_outcome_found_on_the_account_becomes_sent(

@@ -197,7 +197,7 @@ def test_the_login_limit_is_answered_as_the_pds_does() -> None:
     retry = dt.timedelta(seconds=int(documented.headers["Retry-After"]))
     with FakeBluesky(clock=lambda: reset - retry) as fake:
         first = reset - dt.timedelta(minutes=5)  # 30 logins in the window that ends at reset
-        fake.logins.extend([first] + [reset - retry] * 29)
+        fake.logins_by_identifier[fake.handle] = [first] + [reset - retry] * 29
         answer = _call(
             fake,
             "com.atproto.server.createSession",

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.base import Published
 from adapters.capabilities import Platform
@@ -59,19 +59,55 @@ class Housekeeper:
     stats: Counter[str]
     worker: str
 
-    def check_tokens(self, horizon: dt.timedelta = dt.timedelta(days=1)) -> int:
-        """Verify the credentials of every account with posts due within ``horizon``: a revoked
-        token is found hours before its post rather than at it. Returns how many were checked."""
-        now = self.clock.now()
-        with self.database.snapshot() as session:
-            accounts = accounts_posting_before(session, now + horizon)
-        for account in accounts:
-            self._check_token(account)
-        return len(accounts)
+    _checked: dict[int, dt.datetime] = field(default_factory=dict)
+    """Account id -> when its token was last checked (campaign time), within token_check."""
 
-    def _check_token(self, account: Account) -> None:
+    def check_tokens(self, horizon: dt.timedelta = dt.timedelta(days=1)) -> int:
+        """Verify the credentials of accounts with posts due within ``horizon``, so that a
+        revoked token is found hours before its post rather than at it: at most
+        ``daemon.token_check_batch`` accounts a round, one after another, never one whose post
+        is near (the check must not delay it), nor one whose credentials a check or a sent post
+        proved within ``daemon.token_check``, nor one in use. Returns how many were checked."""
+        checked = 0
+        for account in self.accounts_to_check(horizon):
+            if self._check_token(account):
+                self._checked[account.id] = self.clock.now()
+                checked += 1
+        return checked
+
+    def accounts_to_check(self, horizon: dt.timedelta) -> list[Account]:
+        """This round's accounts: due for a check, at most ``daemon.token_check_batch``."""
+        settings = self.accounts.settings
+        now = self.clock.now()
+        near = now + self._check_margin()
+        proven = now - wall_span(self.clock, settings.daemon.token_check)
+        with self.database.snapshot() as session:
+            upcoming = accounts_posting_before(session, now + horizon)
+            soon = {account.id for account in accounts_posting_before(session, near)}
+        self._checked = {i: at for i, at in self._checked.items() if at > proven}  # bounded
+        due = [
+            account
+            for account in upcoming
+            if account.id not in soon
+            and account.id not in self._checked
+            and not (account.last_sent_at is not None and account.last_sent_at > proven)
+        ]
+        return due[: settings.daemon.token_check_batch]
+
+    def _check_margin(self) -> dt.timedelta:
+        """How near a post keeps its account from a check: three platform timeouts (a check
+        may log in, be refused and renew its session)."""
+        settings = self.accounts.settings
+        timeout = max(settings.platform(platform).timeout for platform in Platform)
+        return wall_span(self.clock, dt.timedelta(seconds=3 * timeout))
+
+    def _check_token(self, account: Account) -> bool:
+        """Verify one account's credentials, unless it is in use (then False: a post or a
+        reconciliation is testing them; the next round tries again)."""
         try:
-            with self.accounts.using(account) as adapter:
+            with self.accounts.using_if_idle(account) as adapter:
+                if adapter is None:
+                    return False
                 adapter.verify()
         except (CredentialsInvalid, OutOfQuota, ConfigurationError) as error:
             with self.database.transaction() as session:
@@ -81,6 +117,7 @@ class Housekeeper:
             log.warning(
                 "%s on %s: token check failed: %s", account.embassy_id, account.platform, error
             )
+        return True
 
     def maintain(self) -> None:
         """Reap dead workers' leases, mark what is too late as missed, settle unknown outcomes."""

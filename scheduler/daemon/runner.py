@@ -9,7 +9,9 @@ no delivery is ever an APScheduler job. Three jobs drive the process instead:
   interval away so that work written by other processes (sync, queue, another daemon) is seen;
 - **maintain**: reaps expired leases, marks what is too late as missed, reconciles unknown
   outcomes, and records that this worker is alive;
-- **alerts**: sends the digest of new alerts.
+- **alerts**: sends the digest of new alerts;
+- **tokens**: a round of credential checks a minute, in its own thread (never a send slot),
+  a few accounts at a time (``Housekeeper.check_tokens``).
 
 On a stepped clock (``campaign run --clock-file``, daemon/stepping.py) there is no dispatch
 or maintain job: each step of the clock runs housekeeping and dispatch at the new instant until
@@ -36,13 +38,20 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from scheduler.daemon.accounts import preload_adapters
 from scheduler.daemon.clock import CampaignClock, SteppedClock
 from scheduler.daemon.dispatcher import Dispatcher
 from scheduler.daemon.notify import send_digest
 from scheduler.daemon.ops import HealthServer, SdNotify, metrics_text
 from scheduler.daemon.stepping import Stepper
 from scheduler.settings import Settings, load_settings
-from scheduler.store.claims import awaiting_housekeeping, heartbeat, in_flight, release
+from scheduler.store.claims import (
+    accounts_posting_before,
+    awaiting_housekeeping,
+    heartbeat,
+    in_flight,
+    release,
+)
 from scheduler.store.database import MIGRATIONS_LOGGER, Database
 
 log = logging.getLogger("campaign.daemon")
@@ -52,6 +61,11 @@ logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 logging.getLogger(MIGRATIONS_LOGGER).setLevel(logging.WARNING)
 MIN_INTERVAL = 0.05
 """Seconds: the shortest wall-clock interval between two runs of a job, even in a rehearsal."""
+PRELOAD_HORIZON = dt.timedelta(days=366)
+"""The platforms whose SDKs are loaded at start: those of accounts with posts due within this."""
+TOKEN_ROUND = 60.0
+"""Seconds between two rounds of token checks (each of at most ``daemon.token_check_batch``
+accounts): spread out, so that thousands of accounts are never checked all at once."""
 
 
 class Daemon:
@@ -112,13 +126,16 @@ class Daemon:
                 next_run_time=now,
             )
         add(self._send_alerts, "interval", seconds=digest, id="alerts")
-        tokens = max(MIN_INTERVAL, self.settings.daemon.token_check.total_seconds())
-        first_check = now + dt.timedelta(seconds=min(tokens, 10))  # after the first dispatch
-        add(self._check_tokens, "interval", seconds=tokens, id="tokens", next_run_time=first_check)
+        rounds = max(
+            MIN_INTERVAL, min(TOKEN_ROUND, self.settings.daemon.token_check.total_seconds())
+        )
+        first_check = now + dt.timedelta(seconds=min(rounds, 10))  # after the first dispatch
+        add(self._check_tokens, "interval", seconds=rounds, id="tokens", next_run_time=first_check)
         self.scheduler.start()
         if self.stepper is not None:
             self.stepper.start()
         self.notify.ready()
+        threading.Thread(target=self._preload, name="campaign-preload", daemon=True).start()
         sped_up = self.clock.rehearsal and self.stepper is None
         rehearsal = f", rehearsal at {self.clock.speed:g}x" if sped_up else ""
         log.info("ready: worker %s, database %s%s", self.worker, self.database.name, rehearsal)
@@ -310,7 +327,19 @@ class Daemon:
         with self._job() as running:
             if running:
                 checked = self.dispatcher.housekeeping.check_tokens()
-                log.info("token check: %d account(s) with posts in the next day verified", checked)
+                if checked:
+                    log.info("token check: %d account(s) with posts in the next day", checked)
+
+    def _preload(self) -> None:
+        """Once ready, import the SDKs of the platforms with posts waiting, so that the first
+        post of the day does not wait a second or two for tweepy or atproto (nor a rehearsal
+        lose hours to it); a post due at start that needs one imports it itself meanwhile."""
+        try:
+            with self.database.snapshot() as session:
+                waiting = accounts_posting_before(session, self.clock.now() + PRELOAD_HORIZON)
+            preload_adapters(sorted({account.platform for account in waiting}))
+        except Exception:  # the first post loads what it needs anyway
+            log.warning("platform SDKs not preloaded", exc_info=True)
 
     def _last_digest(self) -> None:
         """What happened since the last digest goes out before the daemon does."""

@@ -1,13 +1,12 @@
 """`campaign run`: the daemon built from the settings, on its campaign clock, and run until
-stopped. Importing this module loads APScheduler and, when run, every platform SDK: only the
-``run`` command does."""
+stopped. Importing this module loads APScheduler and, once the daemon is ready, the SDKs of the
+platforms it has accounts on: only the ``run`` command does."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from scheduler.daemon.accounts import preload_adapters
 from scheduler.daemon.clock import CampaignClock, Clock, SteppedClock
 from scheduler.daemon.ops import configure_logging
 from scheduler.daemon.runner import Daemon
@@ -28,7 +27,6 @@ def run_daemon(
     """Send every approved delivery once, on time, until stopped; the exit status. A dry run
     sends nothing and works on a scratch copy of the database ``target``."""
     configure_logging(settings.log_format)
-    preload_adapters()
     opened = scratch_copy(target) if dry_run else open_existing(target)
     daemon = Daemon(settings, opened, clock=clock, dry_run=dry_run, config_path=config_path)
     return daemon.run()

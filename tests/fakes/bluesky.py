@@ -2,11 +2,12 @@
 
 Sessions are JWTs signed HS256 with a key of the fake's own; an expired access token gets the
 PDS's ``400 ExpiredToken``. ``createSession`` is limited like the real one (30 per 5 minutes,
-300 a day, per account; the 429 carries the reference PDS's ``RateLimit-*`` and ``Retry-After``
-headers). Post records are checked as the PDS checks them: text of at most 3,000 bytes of UTF-8
-and 300 graphemes (the lexicon's ``maxLength`` and ``maxGraphemes``, bytes first, refused with the
-reference PDS's words), facets inside the text's UTF-8 bytes, images that were uploaded, replies
-whose root and parent exist with the CIDs given, threadgates on their own post's record key.
+300 a day, per account, counted by the identifier logged in with; the 429 carries the reference
+PDS's ``RateLimit-*`` and ``Retry-After`` headers). Post records are checked as the PDS checks
+them: text of at most 3,000 bytes of UTF-8 and 300 graphemes (the lexicon's ``maxLength`` and
+``maxGraphemes``, bytes first, refused with the reference PDS's words), facets inside the
+text's UTF-8 bytes, images that were uploaded, replies whose root and parent exist with the
+CIDs given, threadgates on their own post's record key.
 Error bodies are the reference PDS's: ``{"error": name, "message": ...}``, the message defaulting
 to the status's words ("Rate Limit Exceeded"); tests/data/platforms/bluesky_*.json hold real
 ones, and tests/test_platform_bodies_bluesky.py compares the fake's answers with them.
@@ -111,6 +112,9 @@ class FakeBluesky(FakeServer):
         """By (repo DID, collection, record key)."""
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.logins: list[dt.datetime] = []
+        """Every createSession that got past the limit, whatever its account."""
+        self.logins_by_identifier: dict[str, list[dt.datetime]] = {}
+        """The same, by the identifier logged in with: what the limit counts."""
         self.refreshes = 0
         self.deleted: list[str] = []
         self._key = secrets.token_bytes(32)
@@ -267,26 +271,38 @@ class FakeBluesky(FakeServer):
 
     @route("POST", "/xrpc/com.atproto.server.createSession")
     def create_session(self, request: Request) -> Response:
-        now = self.clock()
-        for limit, window in LOGIN_LIMITS:
-            recent = [t for t in self.logins if t > now - window]
-            if len(recent) >= limit:
-                reset_at = min(recent) + window
-                headers = self.rate_limit_headers(
-                    limit=limit,
-                    remaining=0,
-                    reset_at=reset_at,
-                    window=int(window.total_seconds()),
-                )
-                headers["retry-after"] = self._retry_after(reset_at)
-                return self.xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", **headers)
-        self.logins.append(now)
         body = request.json() or {}
         identifier = str(body.get("identifier"))
+        limited = self._count_login(identifier.lower(), self.clock())
+        if limited is not None:
+            return limited
         account = self.accounts.get(self.known_handles.get(identifier, identifier))
         if account is None or account.revoked or body.get("password") != account.app_password:
             return self.xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
         return Response(200, self._session_body(account))
+
+    def _count_login(self, identifier: str, now: dt.datetime) -> Response | None:
+        """The 429 when ``identifier`` has used up a window's logins; else the login counted.
+        The reference PDS keys the limit by the identifier, so each account has its own."""
+        with self.lock:
+            logins = self.logins_by_identifier.setdefault(identifier, [])
+            for limit, window in LOGIN_LIMITS:
+                recent = [t for t in logins if t > now - window]
+                if len(recent) >= limit:
+                    reset_at = min(recent) + window
+                    headers = self.rate_limit_headers(
+                        limit=limit,
+                        remaining=0,
+                        reset_at=reset_at,
+                        window=int(window.total_seconds()),
+                    )
+                    headers["retry-after"] = self._retry_after(reset_at)
+                    return self.xrpc_error(
+                        429, "RateLimitExceeded", "Rate Limit Exceeded", **headers
+                    )
+            logins.append(now)
+            self.logins.append(now)
+        return None
 
     @route("POST", "/xrpc/com.atproto.server.refreshSession")
     def refresh_session(self, request: Request) -> Response:

@@ -51,9 +51,10 @@ from daemon_harness import DaemonProcess, Platforms, wait_for, write_config  # n
 from fakes.server import Request  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
+from adapters.secrets import write_private  # noqa: E402
 from scheduler.service.sync import sync_file  # noqa: E402
 from scheduler.store.database import Database, open_database  # noqa: E402
-from scheduler.store.schema import Delivery  # noqa: E402
+from scheduler.store.schema import Account, Delivery  # noqa: E402
 
 PLATFORMS = ("x", "mastodon", "bluesky")
 CREATE = {"x": "/2/tweets", "mastodon": "/api/v1/statuses", "bluesky": "applyWrites"}
@@ -189,8 +190,24 @@ class World:
             fake.hooks.append(self._hook(name))
         self.database = open_database(self.url)
         sync_file(write_shape(self.folder, self.shape), self.database, actor="bench")
-        self.platforms.enrol(self.database)
+        self._enrol(self.database)
         return self
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.folder / "secrets" / "secrets.toml"
+
+    def _enrol(self, database: Database) -> None:
+        """Every account gets an identity on its fake, and its credentials in a secrets file, as
+        in production (the environment stays small: an HTTP client reads it on every request)."""
+        with database.snapshot() as session:
+            accounts = list(session.scalars(select(Account)))
+        lines = []
+        for account in accounts:
+            lines.append(f"[{json.dumps(account.credentials)}]")
+            credentials = self.platforms._credentials(account)
+            lines += [f"{name} = {json.dumps(value)}" for name, value in credentials.items()]
+        write_private(self.secrets_file, "\n".join(lines) + "\n")
 
     def __exit__(self, *exc: object) -> None:
         if self.database is not None:
@@ -258,6 +275,25 @@ class World:
         wait_for(check, timeout=timeout, what=f"{wanted} posts at the fakes", every=0.05)
         return self.received()
 
+    def posted_count(self) -> int:
+        return sum(len(texts) for texts in self.platforms.posted_by_platform().values())
+
+    def cpu_between(
+        self, run: Daemons, low: float = 0.1, high: float = 0.9, timeout: float = 1800
+    ) -> float:
+        """The daemons' CPU per delivery in the steady part of a run: from the moment the
+        platforms hold ``low`` of the deliveries to the moment they hold ``high`` of them (the
+        one-time costs of a start, such as loading a platform's SDK, fall outside)."""
+        marks: list[float] = []
+        for fraction in (low, high):
+            wanted = max(1, round(self.deliveries * fraction))
+            wait_for(lambda w=wanted: self.posted_count() >= w, timeout=timeout, every=0.02)
+            marks.append(sum(run.cpu()))
+            reached = self.posted_count()
+            if fraction == low:
+                first = reached
+        return (marks[1] - marks[0]) / max(1, reached - first)
+
     def states(self) -> Counter[str]:
         assert self.database is not None
         with self.database.snapshot() as session:
@@ -277,7 +313,7 @@ class World:
         env = {
             **self.platforms.env,
             "CAMPAIGN_DATABASE": self.url,
-            "CAMPAIGN_SECRETS_FILE": str(self.folder / "secrets" / "secrets.toml"),
+            "CAMPAIGN_SECRETS_FILE": str(self.secrets_file),
         }
         processes = []
         for number in range(count):

@@ -264,7 +264,8 @@ class Dispatcher:
             self._sent(job, attempt_id, published)
 
     def _job(self, claim: Claim) -> Job | None:
-        with self.database.transaction() as session:
+        # A read: it takes no writer's turn (begin_attempt checks the claim again as it writes).
+        with self.database.snapshot() as session:
             claimed = claimed_row(session, claim)
             if claimed is None:
                 return None

@@ -28,14 +28,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from adapters.capabilities import Platform
 from scheduler.store.deliveries import move
 from scheduler.store.posts import detached_account
-from scheduler.store.schema import Account, Attempt, Campaign, Delivery, Pause, Worker
+from scheduler.store.schema import (
+    Account,
+    Attempt,
+    Campaign,
+    Delivery,
+    Pause,
+    UTCDateTime,
+    Worker,
+)
 from scheduler.store.states import DeliveryState, guard
 
 # The claim is the one state change that is not a move(): it needs the claimed row back in the
@@ -79,17 +100,23 @@ def paused(delivery: type[Delivery] | Delivery = Delivery) -> ColumnElement[bool
     )
 
 
+_PREVIOUS = aliased(Delivery, name="previous")
+_OTHER = aliased(Delivery, name="other")
+# Aliases are made once: making one builds a proxy of every column, which cost more than the
+# query itself when it was done for every claim.
+_NOW = bindparam("now", type_=UTCDateTime)
+
+
 def _previous_part_sent() -> ColumnElement[bool]:
-    previous = aliased(Delivery)
     return or_(
         Delivery.part == 1,
         exists().where(
-            previous.campaign_id == Delivery.campaign_id,
-            previous.post_id == Delivery.post_id,
-            previous.embassy_id == Delivery.embassy_id,
-            previous.platform == Delivery.platform,
-            previous.part == Delivery.part - 1,
-            previous.state == str(DeliveryState.SENT),
+            _PREVIOUS.campaign_id == Delivery.campaign_id,
+            _PREVIOUS.post_id == Delivery.post_id,
+            _PREVIOUS.embassy_id == Delivery.embassy_id,
+            _PREVIOUS.platform == Delivery.platform,
+            _PREVIOUS.part == Delivery.part - 1,
+            _PREVIOUS.state == str(DeliveryState.SENT),
         ),
     )
 
@@ -97,11 +124,10 @@ def _previous_part_sent() -> ColumnElement[bool]:
 def _account_busy() -> ColumnElement[bool]:
     # Not correlated: the few accounts with a call under way are found once (index on state,
     # account_id), not looked for again for every candidate.
-    other = aliased(Delivery)
-    return Delivery.account_id.in_(select(other.account_id).where(other.state.in_(BUSY)))
+    return Delivery.account_id.in_(select(_OTHER.account_id).where(_OTHER.state.in_(BUSY)))
 
 
-def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
+def _account_may_post(now: ColumnElement[dt.datetime]) -> ColumnElement[bool]:
     return and_(
         Account.suspended_at.is_(None),
         or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
@@ -110,7 +136,7 @@ def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _due(now: dt.datetime) -> ColumnElement[bool]:
+def _due(now: ColumnElement[dt.datetime]) -> ColumnElement[bool]:
     return and_(
         Delivery.state.in_(CLAIMABLE),
         Delivery.due_at <= now,
@@ -118,20 +144,29 @@ def _due(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _candidates(
-    session: Session, now: dt.datetime, platforms: Sequence[str], limit: int
-) -> list[tuple[int, int, int, str]]:
+@cache
+def _candidates_query(dialect: str) -> Select[int, int, int, str]:
+    """The candidates' statement, built once per dialect: ``now``, ``platforms`` and ``limit``
+    are bound at each execution."""
     query = (
         select(Delivery.id, Delivery.account_id, Delivery.part, Delivery.platform)
         .join(Account, Account.id == Delivery.account_id)
-        .where(_due(now), Delivery.platform.in_(sorted(platforms)), _account_may_post(now))
-        .where(~_account_busy(), _previous_part_sent(), ~paused())
+        .where(_due(_NOW), Delivery.platform.in_(bindparam("platforms", expanding=True)))
+        .where(_account_may_post(_NOW), ~_account_busy(), _previous_part_sent(), ~paused())
         .order_by(Delivery.due_at, Delivery.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    return [(row.id, row.account_id, row.part, row.platform) for row in session.execute(query)]
+    return query
+
+
+def _candidates(
+    session: Session, now: dt.datetime, platforms: Sequence[str], limit: int
+) -> list[tuple[int, int, int, str]]:
+    query = _candidates_query(session.get_bind().dialect.name)
+    rows = session.execute(query, {"now": now, "platforms": sorted(platforms), "limit": limit})
+    return [(row.id, row.account_id, row.part, row.platform) for row in rows]
 
 
 def claim_next(
@@ -267,18 +302,28 @@ def claimed_row(session: Session, claim: Claim) -> tuple[Delivery, Account] | No
 def next_wakeup(session: Session, now: dt.datetime) -> dt.datetime | None:
     """The earliest instant after ``now`` at which something may become claimable: a delivery
     falls due or may be retried, an account's turn comes or its rate limit ends."""
-    claimable = Delivery.state.in_(CLAIMABLE)
-    instants = [
-        session.scalar(select(func.min(column)).where(*conditions, column > now))
-        for column, conditions in (
-            (Delivery.due_at, [claimable]),
-            (Delivery.not_before, [claimable]),
-            (Account.next_post_at, []),
-            (Account.rate_limited_until, []),
-        )
-    ]
+    instants = [session.scalar(query, {"now": now}) for query in _wakeup_queries()]
     found = [instant for instant in instants if instant is not None]
     return min(found) if found else None
+
+
+@cache
+def _wakeup_queries() -> list[Select[dt.datetime | None]]:
+    """One query per instant looked for, each the first row of an index (deliveries by state and
+    due_at or not_before, accounts by next_post_at or rate_limited_until): a lookup, not a scan
+    of every waiting delivery, however many wait. Built once; ``now`` is bound each time."""
+    queries = []
+    for column, state in (
+        *((Delivery.due_at, state) for state in CLAIMABLE),
+        *((Delivery.not_before, state) for state in CLAIMABLE),
+        (Account.next_post_at, None),
+        (Account.rate_limited_until, None),
+    ):
+        query = select(column).where(column > _NOW)
+        if state is not None:
+            query = query.where(Delivery.state == state)
+        queries.append(query.order_by(column).limit(1))
+    return queries
 
 
 def accounts_posting_before(session: Session, until: dt.datetime) -> list[Account]:
@@ -363,26 +408,28 @@ def begin_attempt(
     worker must not call the platform. Otherwise the attempt's id.
     """
     still_ours = and_(held(claim), Delivery.lease_expires_at > now, ~paused())
+    number = claim.attempt_count + 1
     if not move(
-        session, still_ours, DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED}), now
+        session,
+        still_ours,
+        DeliveryState.SENDING,
+        frozenset({DeliveryState.CLAIMED}),
+        now,
+        attempt_count=number,
     ):
         return None
-    attempt = Attempt(
-        delivery_id=claim.delivery_id,
-        number=claim.attempt_count + 1,
-        worker=claim.worker,
-        idempotency_key=idempotency_key,
-        started_at=now,
+    attempt = (
+        insert(Attempt)
+        .values(
+            delivery_id=claim.delivery_id,
+            number=number,
+            worker=claim.worker,
+            idempotency_key=idempotency_key,
+            started_at=now,
+        )
+        .returning(Attempt.id)
     )
-    session.add(attempt)
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == claim.delivery_id)
-        .values(attempt_count=claim.attempt_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.flush()
-    return attempt.id
+    return int(session.execute(attempt).scalar_one())
 
 
 def end_attempt(

@@ -34,6 +34,8 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
+    Update,
     and_,
     bindparam,
     exists,
@@ -51,6 +53,7 @@ from scheduler.store.posts import detached_account
 from scheduler.store.schema import (
     Account,
     Attempt,
+    Base,
     Campaign,
     Delivery,
     Pause,
@@ -231,18 +234,8 @@ def _claim_one(
         _keep_turn(session, account_id, now, spacing)
     elif not _take_turn(session, account_id, now, spacing):
         return None  # another worker took this account's turn a moment ago
-    claimed = session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state.in_(CLAIMABLE), ~paused())
-        .values(
-            state=str(DeliveryState.CLAIMED),
-            state_since=now,
-            lease_owner=worker,
-            lease_expires_at=now + lease,
-        )
-        .returning(Delivery.key, Delivery.revision, Delivery.attempt_count)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    values = {"delivery_id": delivery_id, "now": now, "worker": worker, "expires": now + lease}
+    claimed = session.execute(_statements().claim, values).one_or_none()
     if claimed is None:
         return None
     return Claim(
@@ -258,30 +251,89 @@ def _claim_one(
 
 
 def _take_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> bool:
-    taken = session.execute(
-        update(Account)
-        .where(
-            Account.id == account_id,
-            or_(Account.next_post_at.is_(None), Account.next_post_at <= now),
-        )
-        .values(next_post_at=now + spacing)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(taken.rowcount)  # type: ignore[attr-defined]
+    values = {"account_id": account_id, "now": now, "turn": now + spacing}
+    return bool(session.execute(_statements().take_turn, values).rowcount)  # type: ignore[attr-defined]
 
 
 def _keep_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> None:
     """A thread's later part: not spaced from its parent, but the account's next post is spaced
     from this part, so the gap between two posts counts from the end of a thread."""
-    session.execute(
-        update(Account)
-        .where(
-            Account.id == account_id,
-            or_(Account.next_post_at.is_(None), Account.next_post_at < now + spacing),
+    values = {"account_id": account_id, "turn": now + spacing}
+    session.execute(_statements().keep_turn, values)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements run for every delivery, built once with their values bound at each
+    execution, and on the tables (plain SQL, not the ORM's bulk-update path): building a
+    statement and the ORM's bookkeeping cost more than running it."""
+
+    claim: Update
+    take_turn: Update
+    keep_turn: Update
+    begin: Update
+    end_attempt: Update
+    account_sent: Update
+
+
+@cache
+def _statements() -> _Statements:
+    deliveries, accounts = _table(Delivery), _table(Account)
+    now, turn = bindparam("now", type_=UTCDateTime), bindparam("turn", type_=UTCDateTime)
+    account = accounts.c.id == bindparam("account_id")
+    delivery = deliveries.c.id == bindparam("delivery_id")
+    sending = [
+        str(state) for state in guard(DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED}))
+    ]
+    return _Statements(
+        claim=update(deliveries)
+        .where(delivery, deliveries.c.state.in_(CLAIMABLE), ~paused())
+        .values(
+            state=str(DeliveryState.CLAIMED),
+            state_since=now,
+            lease_owner=bindparam("worker"),
+            lease_expires_at=bindparam("expires", type_=UTCDateTime),
         )
-        .values(next_post_at=now + spacing)
-        .execution_options(synchronize_session=False)
+        .returning(deliveries.c.key, deliveries.c.revision, deliveries.c.attempt_count),
+        take_turn=update(accounts)
+        .where(account, or_(accounts.c.next_post_at.is_(None), accounts.c.next_post_at <= now))
+        .values(next_post_at=turn),
+        keep_turn=update(accounts)
+        .where(account, or_(accounts.c.next_post_at.is_(None), accounts.c.next_post_at < turn))
+        .values(next_post_at=turn),
+        # held(), a lease still running and no pause: the claim is still this worker's
+        begin=update(deliveries)
+        .where(
+            delivery,
+            deliveries.c.lease_owner == bindparam("worker"),
+            deliveries.c.revision == bindparam("claimed_revision"),
+            deliveries.c.lease_expires_at > now,
+            ~paused(),
+            deliveries.c.state.in_(sending),
+        )
+        .values(
+            state=str(DeliveryState.SENDING),
+            state_since=now,
+            attempt_count=bindparam("number"),
+        ),
+        end_attempt=update(_table(Attempt))
+        .where(_table(Attempt).c.id == bindparam("attempt_id"))
+        .values(
+            ended_at=now,
+            outcome=bindparam("ended_as"),
+            remote_id=bindparam("remote"),
+            remote_url=bindparam("url"),
+            error_class=bindparam("error"),
+            error_message=bindparam("message"),
+        ),
+        account_sent=update(accounts).where(account).values(last_sent_at=now),
     )
+
+
+def _table(entity: type[Base]) -> Table:
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def campaigns_synced(session: Session) -> list[tuple[str, dt.datetime | None]]:
@@ -343,7 +395,7 @@ def accounts_posting_before(session: Session, until: dt.datetime) -> list[Accoun
 
 
 def mark_account_sent(session: Session, account_id: int, now: dt.datetime) -> None:
-    session.execute(update(Account).where(Account.id == account_id).values(last_sent_at=now))
+    session.execute(_statements().account_sent, {"account_id": account_id, "now": now})
 
 
 def rate_limit_account(session: Session, account_id: int, until: dt.datetime) -> None:
@@ -407,16 +459,15 @@ def begin_attempt(
     None when the claim was lost (cancelled, edited, paused, lease expired and reaped): the
     worker must not call the platform. Otherwise the attempt's id.
     """
-    still_ours = and_(held(claim), Delivery.lease_expires_at > now, ~paused())
     number = claim.attempt_count + 1
-    if not move(
-        session,
-        still_ours,
-        DeliveryState.SENDING,
-        frozenset({DeliveryState.CLAIMED}),
-        now,
-        attempt_count=number,
-    ):
+    values = {
+        "delivery_id": claim.delivery_id,
+        "worker": claim.worker,
+        "claimed_revision": claim.revision,
+        "now": now,
+        "number": number,
+    }
+    if not session.execute(_statements().begin, values).rowcount:  # type: ignore[attr-defined]
         return None
     attempt = (
         insert(Attempt)
@@ -442,19 +493,16 @@ def end_attempt(
     remote_url: str | None = None,
     error: BaseException | None = None,
 ) -> None:
-    session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id)
-        .values(
-            ended_at=now,
-            outcome=outcome,
-            remote_id=remote_id,
-            remote_url=remote_url,
-            error_class=type(error).__name__ if error else None,
-            error_message=str(error)[:2000] if error else None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    values = {
+        "attempt_id": attempt_id,
+        "now": now,
+        "ended_as": outcome,
+        "remote": remote_id,
+        "url": remote_url,
+        "error": type(error).__name__ if error else None,
+        "message": str(error)[:2000] if error else None,
+    }
+    session.execute(_statements().end_attempt, values)
 
 
 def finish(

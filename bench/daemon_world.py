@@ -157,8 +157,8 @@ def postgres_database() -> Iterator[str]:
 class Received:
     """What the platforms hold: each post's text, platform and the time its request arrived."""
 
-    arrivals: dict[str, float]
-    """First arrival (epoch seconds) of each text the platforms hold."""
+    arrivals: dict[tuple[str, str], float]
+    """First arrival (epoch seconds) of each post the platforms hold, by platform and text."""
     duplicates: int
     """Posts beyond the first with the same text on the same platform."""
     by_platform: Counter[str]
@@ -243,23 +243,24 @@ class World:
                     update(Delivery).where(Delivery.id == delivery_id).values(due_at=instant)
                 )
 
-    def due_by_text(self) -> dict[str, dt.datetime]:
-        """Each delivery's text and due instant (the text is unique to the delivery)."""
+    def due_by_text(self) -> dict[tuple[str, str], dt.datetime]:
+        """Each delivery's due instant by platform and text (unique to the delivery there)."""
         assert self.database is not None
         with self.database.snapshot() as session:
-            rows = session.execute(select(Delivery.payload, Delivery.due_at)).all()
-        return {row.payload["text"]: row.due_at for row in rows}
+            query = select(Delivery.platform, Delivery.payload, Delivery.due_at)
+            rows = session.execute(query).all()
+        return {(row.platform, row.payload["text"]): row.due_at for row in rows}
 
     def received(self) -> Received:
         posted = self.platforms.posted_by_platform()
         duplicates = sum(len(texts) - len(set(texts)) for texts in posted.values())
-        arrivals: dict[str, float] = {}
+        arrivals: dict[tuple[str, str], float] = {}
         for instant, name, request in list(self._arrivals):
             text = _text_of(name, request)
-            if text is not None and text not in arrivals:
-                arrivals[text] = instant
-        held = {text for texts in posted.values() for text in texts}
-        arrivals = {text: instant for text, instant in arrivals.items() if text in held}
+            if text is not None and (name, text) not in arrivals:
+                arrivals[(name, text)] = instant
+        held = {(name, text) for name, texts in posted.items() for text in texts}
+        arrivals = {post: instant for post, instant in arrivals.items() if post in held}
         counts = Counter({name: len(texts) for name, texts in posted.items()})
         return Received(arrivals, duplicates, counts)
 

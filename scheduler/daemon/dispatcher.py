@@ -188,7 +188,11 @@ class Dispatcher:
         return self._spacings[1]
 
     def next_wakeup(self) -> dt.datetime | None:
-        """The earliest campaign instant at which something may become claimable."""
+        """The earliest campaign instant at which something may become claimable; None while
+        every slot is taken: then the next call to finish dispatches again anyway."""
+        with self._platform_lock:
+            if sum(self._platform_calls.values()) >= self._capacity:
+                return None
         now = self.clock.now()
         with self.database.snapshot() as session:
             return next_wakeup(session, now)

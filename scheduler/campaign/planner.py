@@ -12,8 +12,9 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from adapters.capabilities import CAPABILITIES, ContentWarningStyle, Platform
 from adapters.textlength import TooLong, text_length, too_long
@@ -45,6 +46,7 @@ from scheduler.campaign.timing import (
 from scheduler.problems import FieldPath, Problem, error, notice, warning
 
 _CLOCK = re.compile(CLOCK_PATTERN)
+_Shared = TypeVar("_Shared", bound=Hashable)
 PLATFORM_ORDER = {platform: index for index, platform in enumerate(Platform)}
 
 
@@ -63,9 +65,13 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One platform call: a post part, on one embassy account, at one instant."""
+    """One platform call: a post part, on one embassy account, at one instant.
 
-    id: str
+    A plan holds one per post part, account and platform (384,000 for a large network), so
+    each keeps only references: its text, source path, attachments and instants are shared with
+    the deliveries that have the same ones, and its id and content hash are worked out when
+    asked for, not kept."""
+
     campaign_id: str
     post_id: str
     embassy_id: str
@@ -95,7 +101,15 @@ class Delivery:
     grace: dt.timedelta
     source: FieldPath
     """Where the text came from in the campaign file."""
-    content_hash: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.post_id}/{self.embassy_id}/{self.platform}/{self.part}"
+
+    @property
+    def content_hash(self) -> str:
+        """Fingerprint of everything that goes out, so a store can tell an edited delivery."""
+        return _content_hash(self)
 
     @property
     def account_id(self) -> str:
@@ -143,6 +157,14 @@ class _Planning:
         default_factory=lambda: defaultdict(list)
     )
     """The embassies a problem written with EMBASSY in its message is found for."""
+    shared: dict[object, object] = field(default_factory=dict)
+    """One copy of each text and source path, however many deliveries carry it."""
+    attachments: dict[tuple[FieldPath, str], tuple[Attachment, ...]] = field(default_factory=dict)
+    """The images of a post part in one language, made once for every embassy."""
+
+    def share(self, value: _Shared) -> _Shared:
+        """The copy of ``value`` already in the plan, if there is one; else ``value``."""
+        return self.shared.setdefault(value, value)  # type: ignore[return-value]
 
     def report(self, problem: Problem, embassy: str | None = None) -> None:
         """Keep ``problem`` once; one found for several embassies (its message names them as
@@ -446,34 +468,30 @@ def _delivery(
     length = text_length(text, capabilities.length_rule)
     if content_warning:
         length += text_length(content_warning, capabilities.length_rule)
-    media = tuple(_attachments(state, part, language))
-    grace = post.late_grace or state.campaign.policies.late.grace
-    fields = {
-        "id": f"{post.id}/{embassy.id}/{platform}/{part.number}",
-        "campaign_id": state.campaign.id,
-        "post_id": post.id,
-        "embassy_id": embassy.id,
-        "platform": platform,
-        "account": account.handle,
-        "credentials": account.credentials,
-        "instance": getattr(account, "instance", None),
-        "part": part.number,
-        "parts": part.total,
-        "due_at": when.utc,
-        "local_time": when.local,
-        "timezone": embassy.timezone,
-        "language": language,
-        "text": text,
-        "media": media,
-        "content_warning": content_warning,
-        "visibility": post.visibility,
-        "replies": post.replies,
-        "length": length,
-        "limit": limit,
-        "grace": grace,
-        "source": part.source,
-    }
-    return Delivery(**fields, content_hash=_content_hash(fields))  # type: ignore[arg-type]
+    return Delivery(
+        campaign_id=state.campaign.id,
+        post_id=post.id,
+        embassy_id=embassy.id,
+        platform=platform,
+        account=account.handle,
+        credentials=account.credentials,
+        instance=getattr(account, "instance", None),
+        part=part.number,
+        parts=part.total,
+        due_at=when.utc,
+        local_time=when.local,
+        timezone=embassy.timezone,
+        language=language,
+        text=state.share(text),
+        media=_attachments(state, part, language),
+        content_warning=content_warning,
+        visibility=post.visibility,
+        replies=post.replies,
+        length=length,
+        limit=limit,
+        grace=post.late_grace or state.campaign.policies.late.grace,
+        source=state.share(part.source),
+    )
 
 
 def _template_values(embassy: Embassy, handle: str) -> dict[str, str]:
@@ -539,7 +557,15 @@ def _pick(texts: dict[str, str] | None, language: str, default: str) -> str | No
     return texts.get(language) or texts.get(default) or next(iter(texts.values()))
 
 
-def _attachments(state: _Planning, part: _Part, language: str) -> Iterator[Attachment]:
+def _attachments(state: _Planning, part: _Part, language: str) -> tuple[Attachment, ...]:
+    key = (part.path, language)
+    found = state.attachments.get(key)
+    if found is None:
+        found = state.attachments[key] = tuple(_made_attachments(state, part, language))
+    return found
+
+
+def _made_attachments(state: _Planning, part: _Part, language: str) -> Iterator[Attachment]:
     for number, image in enumerate(part.spec.images):
         path: FieldPath = (*part.path, "images", number)
         try:
@@ -584,11 +610,20 @@ def _alt_text(state: _Planning, image: Image, path: FieldPath, language: str) ->
     return image.alt[chosen], chosen
 
 
-def _content_hash(fields: dict[str, object]) -> str:
-    """Fingerprint of everything that goes out, so a store can tell an edited delivery."""
-    relevant = {key: value for key, value in fields.items() if key not in ("source", "grace")}
+def _content_hash(delivery: Delivery) -> str:
+    """Everything that goes out (not where it came from, nor how late it may go): the JSON of
+    the fields, keys sorted, as the store has always compared it."""
+    relevant = {
+        "id": delivery.id,
+        **{name: getattr(delivery, name) for name in _HASHED_FIELDS},
+    }
     encoded = json.dumps(relevant, default=_json_default, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+_HASHED_FIELDS = tuple(
+    name for name in Delivery.__dataclass_fields__ if name not in ("source", "grace")
+)
 
 
 def _json_default(value: object) -> object:

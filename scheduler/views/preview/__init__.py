@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from twitter_text import extract_urls
-
 from adapters.capabilities import CAPABILITIES, Platform
+from adapters.textlength import may_have_url
 from scheduler.campaign.planner import Delivery, Plan
 from scheduler.campaign.sourcemap import SourceMap
 from scheduler.campaign.timing import utc_offset_label, zone
@@ -102,6 +101,10 @@ def summarize_plan(deliveries: list[Delivery], pricing: XPricing) -> Summary:
 
 
 def has_url(text: str) -> bool:
+    if not may_have_url(text):
+        return False
+    from twitter_text import extract_urls  # slow to load: only for a text that may have one
+
     return bool(extract_urls(text))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
+from json import encoder
 from typing import Any
 
 from scheduler.campaign.planner import Delivery, Plan
@@ -37,14 +39,17 @@ CSV_COLUMNS = [
 ]
 
 
-def to_json(
+def json_chunks(
     plan: Plan,
-    deliveries: list[Delivery],
+    deliveries: Iterable[Delivery],
     summary: Summary,
     problems: list[Problem],
     source: SourceMap | None = None,
-) -> str:
-    document: dict[str, Any] = {
+) -> Iterator[str]:
+    """The JSON preview, a delivery at a time: the text of
+    ``json.dumps(document, indent=2, ensure_ascii=False) + "\n"``, never the whole of it in
+    memory (at 384,000 deliveries that document took 4.9 GB)."""
+    head: dict[str, Any] = {
         "campaign": {
             "id": plan.campaign_id,
             "name": plan.campaign_name,
@@ -53,19 +58,79 @@ def to_json(
         },
         "summary": summary.as_dict(),
         "problems": [problem.as_dict() for problem in problems],
-        "deliveries": [delivery_record(delivery, source) for delivery in deliveries],
+        "deliveries": [],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    opening = json.dumps(head, indent=2, ensure_ascii=False)
+    records = iter(deliveries)
+    first = next(records, None)
+    if first is None:
+        yield opening + "\n"
+        return
+    yield opening.removesuffix("[]\n}") + "[\n"
+    yield _RECORD_INDENT + _indented_json(delivery_record(first, source), _RECORD_INDENT)
+    for delivery in records:
+        record = delivery_record(delivery, source)
+        yield ",\n" + _RECORD_INDENT + _indented_json(record, _RECORD_INDENT)
+    yield "\n  ]\n}\n"
 
 
-def to_csv(deliveries: list[Delivery], source: SourceMap | None = None) -> str:
+_RECORD_INDENT = "    "
+"""A delivery is a member of the document's "deliveries" list: two levels deep."""
+_encode_string: Callable[[str], str] = encoder.encode_basestring
+
+
+def _indented_json(value: object, indent: str) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)`` as it reads ``indent`` deep, the
+    first line unindented: the same text, three times sooner (json's own encoder does not use
+    its C part when asked to indent)."""
+    if isinstance(value, str):
+        return _encode_string(value)
+    if isinstance(value, dict) and value:
+        inner = indent + "  "
+        members = (
+            f"{inner}{_encode_string(key)}: {_indented_json(item, inner)}"
+            for key, item in value.items()
+        )
+        return "{\n" + ",\n".join(members) + f"\n{indent}}}"
+    if isinstance(value, list) and value:
+        inner = indent + "  "
+        items = (inner + _indented_json(item, inner) for item in value)
+        return "[\n" + ",\n".join(items) + f"\n{indent}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_json(
+    plan: Plan,
+    deliveries: Iterable[Delivery],
+    summary: Summary,
+    problems: list[Problem],
+    source: SourceMap | None = None,
+) -> str:
+    return "".join(json_chunks(plan, deliveries, summary, problems, source))
+
+
+def csv_chunks(deliveries: Iterable[Delivery], source: SourceMap | None = None) -> Iterator[str]:
+    """The CSV preview, a row at a time."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
+    yield _taken(out)
     for delivery in deliveries:
         record = delivery_record(delivery, source)
         record["alt_texts"] = " | ".join(item["alt"] for item in record["media"])
         record["media"] = " | ".join(item["file"] for item in record["media"])
         record["content_warning"] = record["content_warning"] or ""
         writer.writerow(record)
-    return out.getvalue()
+        yield _taken(out)
+
+
+def _taken(out: io.StringIO) -> str:
+    """What was written to ``out`` since last time, and ``out`` emptied."""
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def to_csv(deliveries: Iterable[Delivery], source: SourceMap | None = None) -> str:
+    return "".join(csv_chunks(deliveries, source))

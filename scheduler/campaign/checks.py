@@ -411,7 +411,13 @@ def _names(ids: list[str]) -> str:
 
 def _media_limits(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
     seen: set[tuple[FieldPath, Platform, str]] = set()
+    checked: set[tuple[FieldPath, Platform, int]] = set()
     for delivery in deliveries:
+        # A plan shares one tuple of attachments among the embassies: check each once.
+        images = (delivery.source, delivery.platform, id(delivery.media))
+        if images in checked:
+            continue
+        checked.add(images)
         capabilities = CAPABILITIES[delivery.platform]
         label = capabilities.label
         base = part_path(delivery.source)

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TypeVar
 
 from adapters.capabilities import CAPABILITIES, ContentWarningStyle, Platform
@@ -162,6 +163,27 @@ class _Planning:
     attachments: dict[tuple[FieldPath, str], tuple[Attachment, ...]] = field(default_factory=dict)
     """The images of a post part in one language, made once for every embassy."""
 
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    """The texts made for the post and embassy being planned, by template (or body) and handle:
+    an embassy's platforms mostly post the same text, made once."""
+
+    parts_of: dict[int, list[Part]] = field(default_factory=dict)
+    """Each post's parts, by index, made once for all its embassies."""
+    languages_of: dict[int, list[str]] = field(default_factory=dict)
+    """The languages each post has, by index."""
+
+    def parts(self, index: int, post: Post) -> list[Part]:
+        found = self.parts_of.get(index)
+        if found is None:
+            found = self.parts_of[index] = post.parts()
+        return found
+
+    def languages(self, index: int, post: Post) -> list[str]:
+        found = self.languages_of.get(index)
+        if found is None:
+            found = self.languages_of[index] = post_languages(post)
+        return found
+
     def share(self, value: _Shared) -> _Shared:
         """The copy of ``value`` already in the plan, if there is one; else ``value``."""
         return self.shared.setdefault(value, value)  # type: ignore[return-value]
@@ -260,6 +282,7 @@ def _plan_post_for_embassy(state: _Planning, index: int, post: Post, embassy: Em
     language = _choose_language(state, index, post, embassy)
     if when is None or language is None:
         return
+    state.texts.clear()
     platforms = post.targets.platforms or list(Platform)
     for platform, account in embassy.accounts.by_platform().items():
         if platform in platforms:
@@ -333,7 +356,7 @@ def post_languages(post: Post) -> list[str]:
 
 
 def _choose_language(state: _Planning, index: int, post: Post, embassy: Embassy) -> str | None:
-    available = post_languages(post)
+    available = state.languages(index, post)
     for rank, language in enumerate(embassy.languages):
         if language in available:
             if rank > 0:
@@ -413,7 +436,7 @@ def _deliveries(
     when: ResolvedTime,
     language: str,
 ) -> Iterator[Delivery]:
-    parts = post.parts()
+    parts = state.parts(index, post)
     handle = account.handle
     values = _template_values(embassy, handle)
     for number, part in enumerate(parts, start=1):
@@ -458,7 +481,10 @@ def _delivery(
     native_cw = capabilities.content_warning is ContentWarningStyle.NATIVE
     text = part.body
     if part.number == 1:
-        text = _with_hashtags(text, post, state.campaign)
+        tagged = state.texts.get((_TAGGED, text))
+        if tagged is None:
+            tagged = state.texts[_TAGGED, text] = _with_hashtags(text, post, state.campaign)
+        text = tagged
         if warning_text and not native_cw:
             text = f"CW: {warning_text}\n\n{text}"
     content_warning = warning_text if native_cw else None
@@ -494,6 +520,11 @@ def _delivery(
     )
 
 
+_TAGGED = "\x00"
+"""Keys a body with its hashtags added in ``_Planning.texts``: no template is a control
+character."""
+
+
 def _template_values(embassy: Embassy, handle: str) -> dict[str, str]:
     values = {
         "embassy": embassy.name,
@@ -520,8 +551,12 @@ def _part_text(
         template, source = variant[language], (*path, "variants", str(platform), language)
     else:
         template, source = part.text[language], (*path, "text", language)
+    made = state.texts.get((template, values["handle"]))
+    if made is not None:
+        return made, source
     try:
-        return render(template, values), source
+        made = state.texts[template, values["handle"]] = render(template, values)
+        return made, source
     except UnknownPlaceholder as exc:
         known = ", ".join("{" + name + "}" for name in sorted(values))
         state.report(
@@ -543,7 +578,12 @@ def _with_hashtags(text: str, post: Post, campaign: CampaignSection) -> str:
 
 def _has_hashtag(text: str, tag: str) -> bool:
     """Whole hashtags only: '#16Days' is not already in '#16DaysOfActivism'."""
-    return re.search(rf"(?<![\w#]){re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
+    return _hashtag_pattern(tag).search(text) is not None
+
+
+@lru_cache(maxsize=256)
+def _hashtag_pattern(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w#]){re.escape(tag)}(?!\w)", re.IGNORECASE)
 
 
 def normalize_hashtag(tag: str) -> str:

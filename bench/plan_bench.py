@@ -453,6 +453,37 @@ def _run_child(path: Path, *, trace: bool) -> dict[str, Any]:
     return figures
 
 
+COMMAND = (
+    "import sys\n"
+    "from scheduler.cli import main\n"
+    "sys.argv = ['campaign', 'preview', sys.argv[1], '--format', 'json']\n"
+    "main()\n"
+)
+"""What the `campaign` console script runs for ``campaign preview FILE --format json``."""
+
+
+def run_command(path: Path) -> dict[str, float]:
+    """The whole ``campaign preview FILE --format json > /dev/null`` process: wall time, CPU
+    time and peak resident memory, as the user meets them."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", COMMAND, str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    errors = child.stderr.read().decode() if child.stderr else ""
+    if child.returncode != 0:
+        raise SystemExit(f"campaign preview failed ({child.returncode}):\n{errors}")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
 # --- Reporting ---------------------------------------------------------------------------------
 
 STAGE_LABELS = {
@@ -470,6 +501,8 @@ class SizeResult:
     embassies: int
     generate_seconds: float
     runs: list[dict[str, Any]]
+    command: dict[str, float]
+    """``campaign preview FILE --format json``, the whole process (see ``run_command``)."""
 
     def seconds(self, stage: str) -> float:
         """Median over the repetitions (each in a fresh process)."""
@@ -534,6 +567,18 @@ def _rows(results: list[SizeResult], trace: bool) -> Iterator[tuple[str, list[st
             f"peak RSS after {STAGE_LABELS[stage]} (MB)",
             [f"{r.peak(stage):.0f}" for r in results],
         )
+    yield (
+        "campaign preview -f json > /dev/null: wall (s)",
+        [f"{r.command['seconds']:.2f}" for r in results],
+    )
+    yield (
+        "campaign preview -f json: CPU (s)",
+        [f"{r.command['cpu_seconds']:.2f}" for r in results],
+    )
+    yield (
+        "campaign preview -f json: peak RSS (MB, goal <= 300)",
+        [f"{r.command['rss_mb']:.0f}" for r in results],
+    )
     if trace:
         for stage in ("parse_yaml", "validate_plan", "json_preview"):
             yield (
@@ -593,7 +638,7 @@ def main(argv: list[str] | None = None) -> None:
                 _child(path, trace=False, profile_top=args.profile)
                 continue
             runs = [_run_child(path, trace=args.tracemalloc) for _ in range(args.repeat)]
-            results.append(SizeResult(size, generated, runs))
+            results.append(SizeResult(size, generated, runs, run_command(path)))
             print(f"{size} embassies: done", file=sys.stderr, flush=True)
     if results:
         print(report(results, args.repeat, args.tracemalloc, (load_before, load_average())))

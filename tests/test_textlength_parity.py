@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
-from twitter_text import parse_tweet
+from twitter_text import extract_urls, parse_tweet
 
 from adapters import textlength
 
@@ -162,3 +162,16 @@ def test_a_plain_text_is_counted_without_twitter_text() -> None:
         "assert 'twitter_text' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_has_url_says_what_extract_urls_says(seed: int) -> None:
+    generator = random.Random(seed)
+    pieces = [*PIECES, *URL_TEXTS, "\n", " ", "(", ")", "@", "$", "-", "/", "."]
+    text = "".join(generator.choices(pieces, k=generator.randint(1, 20)))
+    assert textlength.has_url(text) == bool(extract_urls(text))
+
+
+@pytest.mark.parametrize("text", [*_conformance_texts(), *URL_TEXTS])
+def test_has_url_on_the_conformance_texts(text: str) -> None:
+    assert textlength.has_url(text) == bool(extract_urls(text))

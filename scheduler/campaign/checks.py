@@ -463,12 +463,12 @@ def part_path(text_source: FieldPath) -> FieldPath:
 
 
 def _identical_x_texts(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
-    accounts: dict[str, set[str]] = defaultdict(set)
-    sources: dict[str, FieldPath] = {}
+    accounts: dict[bytes, set[str]] = defaultdict(set)
+    sources: dict[bytes, FieldPath] = {}
     for delivery in deliveries:
         if delivery.platform is Platform.X:
-            accounts[delivery.text].add(delivery.account)
-            sources.setdefault(delivery.text, delivery.source)
+            accounts[delivery.text_utf8].add(delivery.account)
+            sources.setdefault(delivery.text_utf8, delivery.source)
     for text, handles in accounts.items():
         if len(handles) >= IDENTICAL_X_TEXT_ACCOUNTS:
             yield warning(
@@ -482,11 +482,11 @@ def _identical_x_texts(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
 
 def _repeated_on_one_x_account(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
     """X refuses a text its account has already posted (403 "duplicate content")."""
-    first: dict[tuple[str, str], Delivery] = {}
+    first: dict[tuple[str, bytes], Delivery] = {}
     for delivery in deliveries:
         if delivery.platform is not Platform.X:
             continue
-        earlier = first.setdefault((delivery.account, delivery.text), delivery)
+        earlier = first.setdefault((delivery.account, delivery.text_utf8), delivery)
         if earlier is not delivery:
             yield error(
                 "repeated-x-text",

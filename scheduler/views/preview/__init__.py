@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.capabilities import CAPABILITIES, Platform
-from adapters.textlength import may_have_url
+from adapters.textlength import has_url
 from scheduler.campaign.planner import Delivery, Plan
 from scheduler.campaign.sourcemap import SourceMap
 from scheduler.campaign.timing import utc_offset_label, zone
@@ -98,14 +98,6 @@ def summarize_plan(deliveries: list[Delivery], pricing: XPricing) -> Summary:
         x_cost=cost.quantize(Decimal("0.01")),
         pricing=pricing,
     )
-
-
-def has_url(text: str) -> bool:
-    if not may_have_url(text):
-        return False
-    from twitter_text import extract_urls  # slow to load: only for a text that may have one
-
-    return bool(extract_urls(text))
 
 
 def delivery_record(delivery: Delivery, source: SourceMap | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from json import encoder
 from typing import Any
 
@@ -79,22 +80,36 @@ _RECORD_INDENT = "    "
 _encode_string: Callable[[str], str] = encoder.encode_basestring
 
 
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+@lru_cache(maxsize=256)
+def _key(name: str) -> str:
+    """A member's name as JSON: the few names of a record, encoded once each."""
+    return _encode_string(name)
+
+
 def _indented_json(value: object, indent: str) -> str:
     """``json.dumps(value, indent=2, ensure_ascii=False)`` as it reads ``indent`` deep, the
-    first line unindented: the same text, three times sooner (json's own encoder does not use
+    first line unindented: the same text, several times sooner (json's own encoder does not use
     its C part when asked to indent)."""
-    if isinstance(value, str):
-        return _encode_string(value)
-    if isinstance(value, dict) and value:
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)  # type: ignore[arg-type]
+    if kind is int:
+        return str(value)
+    if value is None or kind is bool:
+        return _CONSTANTS[value]  # type: ignore[index]
+    if kind is dict and value:
         inner = indent + "  "
         members = (
-            f"{inner}{_encode_string(key)}: {_indented_json(item, inner)}"
-            for key, item in value.items()
+            f"{inner}{_key(key)}: {_indented_json(item, inner)}"
+            for key, item in value.items()  # type: ignore[attr-defined]
         )
         return "{\n" + ",\n".join(members) + f"\n{indent}}}"
-    if isinstance(value, list) and value:
+    if kind is list and value:
         inner = indent + "  "
-        items = (inner + _indented_json(item, inner) for item in value)
+        items = (inner + _indented_json(item, inner) for item in value)  # type: ignore[attr-defined]
         return "[\n" + ",\n".join(items) + f"\n{indent}]"
     return json.dumps(value, ensure_ascii=False)
 

@@ -66,16 +66,21 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """One platform call: a post part, on one embassy account, at one instant.
-
-    A plan holds one per post part, account and platform (384,000 for a large network), so
-    each keeps only references: its text, source path, attachments and instants are shared with
-    the deliveries that have the same ones, and its id and content hash are worked out when
-    asked for, not kept."""
+class PostFacts:
+    """What the deliveries of one post share."""
 
     campaign_id: str
     post_id: str
+    parts: int
+    visibility: Visibility
+    replies: Replies
+    grace: dt.timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """What the deliveries on one embassy account share."""
+
     embassy_id: str
     platform: Platform
     account: str
@@ -83,27 +88,96 @@ class Delivery:
     credentials: str
     """Name of the secrets entry for the account; never a secret."""
     instance: str | None
+    timezone: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One platform call: a post part, on one embassy account, at one instant.
+
+    A plan holds one per post part, account and platform (384,000 for a large network), so
+    each keeps only references: what it shares with the other deliveries of its post, of its
+    account and of its instant, its text, source path and attachments are kept once for all of
+    them, and its id and content hash are worked out when asked for."""
+
+    post: PostFacts
+    on: AccountFacts
+    when: ResolvedTime
     part: int
     """1-based position in the thread; a single post is part 1 of 1."""
-    parts: int
-    due_at: dt.datetime
-    """Aware UTC instant."""
-    local_time: dt.datetime
-    """Naive wall-clock time in ``timezone``, for display."""
-    timezone: str
     language: str
     text_utf8: bytes
     """The text, kept in UTF-8: a third of the size of a Python string holding one emoji."""
     media: tuple[Attachment, ...]
     content_warning: str | None
     """Set where the platform has a native field; otherwise it is the first line of ``text``."""
-    visibility: Visibility
-    replies: Replies
     length: int
-    limit: int
-    grace: dt.timedelta
     source: FieldPath
     """Where the text came from in the campaign file."""
+
+    @property
+    def campaign_id(self) -> str:
+        return self.post.campaign_id
+
+    @property
+    def post_id(self) -> str:
+        return self.post.post_id
+
+    @property
+    def parts(self) -> int:
+        return self.post.parts
+
+    @property
+    def visibility(self) -> Visibility:
+        return self.post.visibility
+
+    @property
+    def replies(self) -> Replies:
+        return self.post.replies
+
+    @property
+    def grace(self) -> dt.timedelta:
+        return self.post.grace
+
+    @property
+    def embassy_id(self) -> str:
+        return self.on.embassy_id
+
+    @property
+    def platform(self) -> Platform:
+        return self.on.platform
+
+    @property
+    def account(self) -> str:
+        """The account's handle."""
+        return self.on.account
+
+    @property
+    def credentials(self) -> str:
+        return self.on.credentials
+
+    @property
+    def instance(self) -> str | None:
+        return self.on.instance
+
+    @property
+    def timezone(self) -> str:
+        return self.on.timezone
+
+    @property
+    def limit(self) -> int:
+        return self.on.limit
+
+    @property
+    def due_at(self) -> dt.datetime:
+        """Aware UTC instant."""
+        return self.when.utc
+
+    @property
+    def local_time(self) -> dt.datetime:
+        """Naive wall-clock time in ``timezone``, for display."""
+        return self.when.local
 
     @property
     def text(self) -> str:
@@ -498,34 +572,42 @@ def _delivery(
         if warning_text and not native_cw:
             text = f"CW: {warning_text}\n\n{text}"
     content_warning = warning_text if native_cw else None
-    limit = (
-        account.max_characters if isinstance(account, MastodonAccount) else capabilities.max_length
-    )
     length = text_length(text, capabilities.length_rule)
     if content_warning:
         length += text_length(content_warning, capabilities.length_rule)
     return Delivery(
-        campaign_id=state.campaign.id,
-        post_id=post.id,
-        embassy_id=embassy.id,
-        platform=platform,
-        account=account.handle,
-        credentials=account.credentials,
-        instance=getattr(account, "instance", None),
+        post=state.share(
+            PostFacts(
+                campaign_id=state.campaign.id,
+                post_id=post.id,
+                parts=part.total,
+                visibility=post.visibility,
+                replies=post.replies,
+                grace=post.late_grace or state.campaign.policies.late.grace,
+            )
+        ),
+        on=state.share(
+            AccountFacts(
+                embassy_id=embassy.id,
+                platform=platform,
+                account=account.handle,
+                credentials=account.credentials,
+                instance=getattr(account, "instance", None),
+                timezone=embassy.timezone,
+                limit=(
+                    account.max_characters
+                    if isinstance(account, MastodonAccount)
+                    else capabilities.max_length
+                ),
+            )
+        ),
+        when=when,
         part=part.number,
-        parts=part.total,
-        due_at=when.utc,
-        local_time=when.local,
-        timezone=embassy.timezone,
         language=language,
         text_utf8=state.share(text.encode()),
         media=_attachments(state, part, language),
         content_warning=content_warning,
-        visibility=post.visibility,
-        replies=post.replies,
         length=length,
-        limit=limit,
-        grace=post.late_grace or state.campaign.policies.late.grace,
         source=state.share(part.source),
     )
 
@@ -672,9 +754,13 @@ def _content_hash(delivery: Delivery) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-_HASHED_FIELDS = tuple(
-    name for name in Delivery.__dataclass_fields__ if name not in ("source", "grace", "text_utf8")
+_HASHED_FIELDS = (
+    *("campaign_id", "post_id", "embassy_id", "platform", "account", "credentials", "instance"),
+    *("part", "parts", "due_at", "local_time", "timezone", "language", "media"),
+    *("content_warning", "visibility", "replies", "length", "limit"),
 )
+"""With the id and the text: every field a delivery had before it shared them (not where it
+came from, nor how late it may go), so that a stored hash stays the same."""
 
 
 def _json_default(value: object) -> object:

@@ -60,13 +60,14 @@ class Summary:
     pricing: XPricing = field(default_factory=XPricing)
 
     def as_dict(self) -> dict[str, Any]:
+        """For the JSON preview, which writes it a piece at a time."""
         return {
             "deliveries": self.deliveries,
             "per_platform": self.per_platform,
-            "posts_per_account_per_day": [
+            "posts_per_account_per_day": (  # an iterator: 96,000 of them for 6,000 accounts
                 {"account": account, "date": day.isoformat(), "posts": count}
                 for (account, day), count in sorted(self.per_account_day.items())
-            ],
+            ),
             "busiest_account_day": self.busiest_account_day,
             "x": {
                 "posts": self.x_posts,

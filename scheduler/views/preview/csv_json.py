@@ -47,10 +47,10 @@ def json_chunks(
     problems: list[Problem],
     source: SourceMap | None = None,
 ) -> Iterator[str]:
-    """The JSON preview, a delivery at a time: the text of
+    """The JSON preview, a piece at a time: the text of
     ``json.dumps(document, indent=2, ensure_ascii=False) + "\n"``, never the whole of it in
     memory (at 384,000 deliveries that document took 4.9 GB)."""
-    head: dict[str, Any] = {
+    document: dict[str, Any] = {
         "campaign": {
             "id": plan.campaign_id,
             "name": plan.campaign_name,
@@ -59,27 +59,34 @@ def json_chunks(
         },
         "summary": summary.as_dict(),
         "problems": [problem.as_dict() for problem in problems],
-        "deliveries": [],
+        "deliveries": (delivery_record(delivery, source) for delivery in deliveries),
     }
-    opening = json.dumps(head, indent=2, ensure_ascii=False)
-    records = iter(deliveries)
-    first = next(records, None)
-    if first is None:
-        yield opening + "\n"
-        return
-    yield opening.removesuffix("[]\n}") + "[\n"
-    yield _RECORD_INDENT + _indented_json(delivery_record(first, source), _RECORD_INDENT)
-    for delivery in records:
-        record = delivery_record(delivery, source)
-        yield ",\n" + _RECORD_INDENT + _indented_json(record, _RECORD_INDENT)
-    yield "\n  ]\n}\n"
+    yield from _json_pieces(document, "")
+    yield "\n"
 
 
-_RECORD_INDENT = "    "
-"""A delivery is a member of the document's "deliveries" list: two levels deep."""
+def _json_pieces(value: object, indent: str) -> Iterator[str]:
+    """``_indented_json(value, indent)`` a piece at a time: a mapping member by member, a list
+    or an iterator item by item (each item made whole: a delivery, an account's day)."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        separator = "{\n"
+        for key, item in value.items():
+            yield f"{separator}{inner}{_key(key)}: "
+            yield from _json_pieces(item, inner)
+            separator = ",\n"
+        yield f"\n{indent}}}"
+    elif isinstance(value, list | Iterator):
+        separator = "[\n"
+        for item in value:
+            yield f"{separator}{inner}{_indented_json(item, inner)}"
+            separator = ",\n"
+        yield "[]" if separator == "[\n" else f"\n{indent}]"
+    else:
+        yield _indented_json(value, indent)
+
+
 _encode_string: Callable[[str], str] = encoder.encode_basestring
-
-
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 
 

@@ -11,6 +11,10 @@ cache is warm:
 - writes the JSON preview (``select`` + ``summarize_plan`` + ``csv_json.json_chunks``) to a
   sink that keeps nothing, a piece at a time, as ``campaign preview --format json`` does.
 
+Then it runs ``campaign preview FILE --format json > /dev/null`` once as a whole process: its
+wall and CPU time and its peak RSS (the memory goal: <= 300 MB at 384,000 deliveries). The load
+average is printed before and after.
+
 Usage: python bench/plan_bench.py [--sizes 200,2000] [--repeat N] [--profile] [--tracemalloc]
 See bench/README.md for what the figures mean.
 """

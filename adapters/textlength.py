@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 import types
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import regex
-from twitter_text import parse_tweet
 
 from adapters.capabilities import Capabilities, LengthRule
 
@@ -42,14 +42,69 @@ def graphemes(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def text_length(text: str, rule: LengthRule) -> int:
+    # A plan counts each delivery's text once (they differ by embassy): the cache is for the
+    # texts counted again, such as a content warning, and stays small. The words are cached.
     if rule is LengthRule.TWITTER_WEIGHTED:
-        return int(_parse_tweet(text).weightedLength)
+        return x_weighted_length(text)
     if rule is LengthRule.GRAPHEMES_URL_23:
-        shortened = _MASTODON_URL.sub("x" * MASTODON_URL_LENGTH, text)
-        return graphemes(_MASTODON_MENTION.sub(r"\1", shortened))
-    return graphemes(text)
+        return _graphemes_by_words(text, _mastodon_word, _mastodon_length)
+    return _graphemes_by_words(text, _graphemes_word, graphemes)
+
+
+# Counting word by word. Every count here is a sum over the text's words and the spaces and
+# line feeds between them, each of which counts 1: nothing the platforms count as one unit
+# spans a space or a line feed (a URL, a mention, an emoji, a grapheme; NFC composes no
+# character with either), and the patterns that look at what precedes a URL or a mention take
+# the start of a word as they take a space. Campaign texts differ from one embassy to the next
+# by a few words, so the words are counted once each, however many texts they are in.
+# Exceptions, where the whole text is counted: '\r' ('\r\n' is one line ending, one
+# grapheme); for graphemes, a word that begins with a mark joining the space before it, or
+# ends with a prepended character joining the one after. tests/test_textlength.py compares
+# both ways on mixed texts.
+_JOINS_A_NEIGHBOUR = regex.compile(
+    r"^[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}"
+    r"\p{Grapheme_Cluster_Break=ZWJ}]|\p{Grapheme_Cluster_Break=Prepend}$"
+)
+_JOINS = -1
+"""A word's count when it joins a neighbour: the whole text must be counted."""
+_WORDS_CACHED = 1 << 15
+
+
+def _words(text: str) -> list[str]:
+    return text.replace("\n", " ").split(" ")
+
+
+def _by_words(text: str, count_word: Callable[[str], int]) -> int:
+    words = _words(text)
+    return len(words) - 1 + sum(map(count_word, words))
+
+
+def _graphemes_by_words(
+    text: str, count_word: Callable[[str], int], count_whole: Callable[[str], int]
+) -> int:
+    if "\r" not in text:
+        words = _words(text)
+        counts = list(map(count_word, words))
+        if _JOINS not in counts:
+            return len(words) - 1 + sum(counts)
+    return count_whole(text)
+
+
+def _mastodon_length(text: str) -> int:
+    shortened = _MASTODON_URL.sub("x" * MASTODON_URL_LENGTH, text)
+    return graphemes(_MASTODON_MENTION.sub(r"\1", shortened))
+
+
+@lru_cache(maxsize=_WORDS_CACHED)
+def _mastodon_word(word: str) -> int:
+    return _JOINS if _JOINS_A_NEIGHBOUR.search(word) else _mastodon_length(word)
+
+
+@lru_cache(maxsize=_WORDS_CACHED)
+def _graphemes_word(word: str) -> int:
+    return _JOINS if _JOINS_A_NEIGHBOUR.search(word) else graphemes(word)
 
 
 def mastodon_length(text: str, url_weight: int = MASTODON_URL_LENGTH) -> int:
@@ -97,6 +152,67 @@ def too_long(
     over += [f"{size:,} bytes"] if size > max_bytes else []
     expected = f"at most {limit:,} {unit} and {max_bytes:,} bytes of UTF-8"
     return TooLong(length, size, f"{expected} (this text is {' and '.join(over)})")
+
+
+# X's weighted count without twitter-text, for the common text that has no URL and no emoji of
+# several code points. parse_tweet counts a URL as 23 and an emoji as 2, whatever their length;
+# every other character as 1 in X's light ranges (Latin, Greek, Cyrillic, Hebrew, Arabic... and
+# some punctuation) and as 2 elsewhere (CJK, emoji). An emoji of one code point outside the light
+# ranges counts 2 either way, so for a text with
+# - no URL: twitter-text finds none unless a '.' is followed by a domain's next letter;
+# - no character that continues an emoji (variation selector, zero-width joiner, keycap, skin
+#   tone, regional indicator, tag) nor one of the two light emoji (© and ®);
+# - nothing that parse_tweet's NFC normalisation or line-ending conversion would change,
+# the count is the text's length plus one for each character outside the light ranges.
+# tests/test_textlength_parity.py checks these constants against the library's own config and
+# emoji pattern, and the count against parse_tweet. Any other text goes to parse_tweet, whose
+# import (~0.2 s: its emoji and URL patterns) only such a text pays for.
+_URL_DOT = r"\.[^\s!-/:-@\[-`{-~]"
+"""A '.' followed by what may begin a top-level domain: anything but a space or ASCII
+punctuation. Every URL twitter-text finds has one (its domain's last dot, then a letter)."""
+_X_NOT_PLAIN = re.compile(
+    "[\r\u00a9\u00ae\ufe0f\u200d\u20e3\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff"
+    "\U000e0020-\U000e007f]|" + _URL_DOT
+)
+_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+"""twitter-text's v3 config: code points that weigh 1 (scale 100, weight 100); others weigh 2."""
+_X_HEAVY = re.compile(
+    "[^" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _X_LIGHT_RANGES) + "]"
+)
+
+
+def x_weighted_length(text: str) -> int:
+    """X's weighted length of ``text``: twitter-text's ``parse_tweet(text).weightedLength``."""
+    if "\r" in text:
+        return _x_weighted_length(text)
+    return _by_words(text, _x_word)
+
+
+def _x_weighted_length(text: str) -> int:
+    if _X_NOT_PLAIN.search(text) is None and unicodedata.is_normalized("NFC", text):
+        return len(text) + len(_X_HEAVY.findall(text))
+    return int(_parse_tweet_fast()(text).weightedLength)
+
+
+_x_word = lru_cache(maxsize=_WORDS_CACHED)(_x_weighted_length)
+
+
+def has_url(text: str) -> bool:
+    """Whether twitter-text finds a URL in ``text`` (X bills such a post more), word by word:
+    a URL is within a word (see "Counting word by word")."""
+    return any(map(_word_has_url, _words(text)))
+
+
+@lru_cache(maxsize=_WORDS_CACHED)
+def _word_has_url(word: str) -> bool:
+    if _MAYBE_URL.search(word) is None:  # twitter-text would find none: no need to load it
+        return False
+    from twitter_text import extract_urls
+
+    return bool(extract_urls(word))
+
+
+_MAYBE_URL = re.compile(_URL_DOT)
 
 
 # X: twitter-text's own parse_tweet, with three of its helpers swapped for faster equivalents.
@@ -227,7 +343,11 @@ def _remembered_weight(original: Callable[[str, Any], int], options: Any) -> Cal
     return get_character_weight
 
 
-def _fast_parse_tweet() -> Callable[[str], Any]:
+@cache
+def _parse_tweet_fast() -> Callable[[str], Any]:
+    """parse_tweet with the faster helpers, made on first use: twitter-text loads slowly."""
+    from twitter_text import parse_tweet
+
     library: dict[str, Any] = parse_tweet.__globals__
     names = ("extract_emojis_with_indices", "get_character_weight", "has_invalid_characters")
     if not all(name in library and name in parse_tweet.__code__.co_names for name in names):
@@ -246,4 +366,8 @@ def _fast_parse_tweet() -> Callable[[str], Any]:
     )
 
 
-_parse_tweet = _fast_parse_tweet()
+def __getattr__(name: str) -> Any:
+    # ``_parse_tweet`` is made on first use (tests/test_textlength_parity.py compares it).
+    if name == "_parse_tweet":
+        return _parse_tweet_fast()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

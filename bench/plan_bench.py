@@ -5,10 +5,15 @@ a temporary folder, then, for each size, in a fresh Python process per repetitio
 cache is warm:
 
 - parses the YAML alone: ``sourcemap.parse_yaml`` (the loader's own parse), a plain
-  ruamel round-trip load, and PyYAML's ``safe_load`` (pure Python and libyaml) for context;
+  ruamel round-trip load, and PyYAML's ``safe_load``, pure Python and libyaml
+  (``CSafeLoader``: the yardstick of the issue's goal, validate + plan <= 10x its parse);
 - runs ``scheduler.service.validate_file`` (read, parse, model, checks, plan, delivery checks);
-- renders the JSON preview (``select`` + ``summarize_plan`` + ``csv_json.to_json``), as
-  ``campaign preview --format json`` does.
+- writes the JSON preview (``select`` + ``summarize_plan`` + ``csv_json.json_chunks``) to a
+  sink that keeps nothing, a piece at a time, as ``campaign preview --format json`` does.
+
+Then it runs ``campaign preview FILE --format json > /dev/null`` once as a whole process: its
+wall and CPU time and its peak RSS (the memory goal: <= 300 MB at 384,000 deliveries). The load
+average is printed before and after.
 
 Usage: python bench/plan_bench.py [--sizes 200,2000] [--repeat N] [--profile] [--tracemalloc]
 See bench/README.md for what the figures mean.
@@ -364,17 +369,16 @@ class Stages:
 
 def measure(path: Path, *, trace: bool) -> dict[str, Any]:
     """Every stage on the file at ``path``; the figures as a JSON-ready dict."""
+    import yaml  # the yardstick of the issue's goal: in the test extra, with libyaml
     from ruamel.yaml import YAML
 
-    try:  # PyYAML is context only, not a dependency: compare with it when it is installed
-        import yaml
-    except ImportError:
-        yaml = None
+    if getattr(yaml, "CSafeLoader", None) is None:
+        raise SystemExit("PyYAML has no libyaml here (yaml.CSafeLoader): the goal's yardstick")
 
     from scheduler.campaign.sourcemap import parse_yaml
     from scheduler.service.validation import validate_file
     from scheduler.views.preview import Filters, XPricing, select, summarize_plan
-    from scheduler.views.preview.csv_json import to_json
+    from scheduler.views.preview.csv_json import json_chunks
 
     text = path.read_text("utf-8")
     baseline = _peak_rss_mb()
@@ -386,28 +390,28 @@ def measure(path: Path, *, trace: bool) -> dict[str, Any]:
         raise SystemExit(f"{path}: {parsed.problems[0] if parsed.problems else 'empty'}")
     del parsed
     stages.run("ruamel_rt", lambda: YAML(typ="rt").load(text))
-    if yaml is not None:
-        stages.run("pyyaml_safe", lambda: yaml.load(text, Loader=yaml.SafeLoader))
-    if yaml is not None and getattr(yaml, "CSafeLoader", None) is not None:
-        stages.run("pyyaml_csafe", lambda: yaml.load(text, Loader=yaml.CSafeLoader))
+    stages.run("pyyaml_safe", lambda: yaml.load(text, Loader=yaml.SafeLoader))
+    stages.run("pyyaml_csafe", lambda: yaml.load(text, Loader=yaml.CSafeLoader))
     result = stages.run("validate_plan", lambda: validate_file(path))
     errors = [str(problem) for problem in result.problems if problem.is_error]
     if errors or result.plan is None:
         raise SystemExit("the generated campaign does not validate:\n" + "\n".join(errors[:20]))
     plan = result.plan
 
-    def preview() -> str:
+    def preview() -> int:
+        """Written as the command writes it, a piece at a time, to a sink that keeps nothing."""
         deliveries = select(plan, Filters())
         summary = summarize_plan(deliveries, XPricing())
-        return to_json(plan, deliveries, summary, result.problems, plan.source)
+        chunks = json_chunks(plan, deliveries, summary, result.problems, plan.source)
+        return sum(len(chunk.encode()) for chunk in chunks)
 
-    output = stages.run("json_preview", preview)
+    json_bytes = stages.run("json_preview", preview)
     return {
         "deliveries": len(plan.deliveries),
         "problems": dict(Counter(str(problem.severity) for problem in result.problems)),
         "file_mb": len(text.encode()) / 2**20,
         "file_lines": text.count("\n"),
-        "json_mb": len(output.encode()) / 2**20,
+        "json_mb": json_bytes / 2**20,
         "baseline_rss_mb": baseline,
         "stages": stages.figures,
     }
@@ -417,14 +421,16 @@ def profile(path: Path, top: int) -> str:
     """cProfile of validate + plan + JSON preview: the functions with the most own time."""
     from scheduler.service.validation import validate_file
     from scheduler.views.preview import Filters, XPricing, select, summarize_plan
-    from scheduler.views.preview.csv_json import to_json
+    from scheduler.views.preview.csv_json import json_chunks
 
     profiler = cProfile.Profile()
     profiler.enable()
     result = validate_file(path)
     assert result.plan is not None
     deliveries = select(result.plan, Filters())
-    to_json(result.plan, deliveries, summarize_plan(deliveries, XPricing()), result.problems)
+    summary = summarize_plan(deliveries, XPricing())
+    for _chunk in json_chunks(result.plan, deliveries, summary, result.problems):
+        pass
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
@@ -451,6 +457,37 @@ def _run_child(path: Path, *, trace: bool) -> dict[str, Any]:
     return figures
 
 
+COMMAND = (
+    "import sys\n"
+    "from scheduler.cli import main\n"
+    "sys.argv = ['campaign', 'preview', sys.argv[1], '--format', 'json']\n"
+    "main()\n"
+)
+"""What the `campaign` console script runs for ``campaign preview FILE --format json``."""
+
+
+def run_command(path: Path) -> dict[str, float]:
+    """The whole ``campaign preview FILE --format json > /dev/null`` process: wall time, CPU
+    time and peak resident memory, as the user meets them."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", COMMAND, str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    errors = child.stderr.read().decode() if child.stderr else ""
+    if child.returncode != 0:
+        raise SystemExit(f"campaign preview failed ({child.returncode}):\n{errors}")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
 # --- Reporting ---------------------------------------------------------------------------------
 
 STAGE_LABELS = {
@@ -468,6 +505,8 @@ class SizeResult:
     embassies: int
     generate_seconds: float
     runs: list[dict[str, Any]]
+    command: dict[str, float]
+    """``campaign preview FILE --format json``, the whole process (see ``run_command``)."""
 
     def seconds(self, stage: str) -> float:
         """Median over the repetitions (each in a fresh process)."""
@@ -510,6 +549,14 @@ def _rows(results: list[SizeResult], trace: bool) -> Iterator[tuple[str, list[st
         [f"{r.first['deliveries'] / t:,.0f}" for r, t in zip(results, total, strict=True)],
     )
     yield (
+        "ratio validate + plan / CSafeLoader parse (goal <= 10x)",
+        [f"{r.seconds('validate_plan') / r.seconds('pyyaml_csafe'):.1f}x" for r in results],
+    )
+    yield (
+        "ratio total / CSafeLoader parse",
+        [f"{t / r.seconds('pyyaml_csafe'):.1f}x" for r, t in zip(results, total, strict=True)],
+    )
+    yield (
         "ratio total / parse_yaml",
         [f"{t / r.seconds('parse_yaml'):.1f}x" for r, t in zip(results, total, strict=True)],
     )
@@ -524,6 +571,18 @@ def _rows(results: list[SizeResult], trace: bool) -> Iterator[tuple[str, list[st
             f"peak RSS after {STAGE_LABELS[stage]} (MB)",
             [f"{r.peak(stage):.0f}" for r in results],
         )
+    yield (
+        "campaign preview -f json > /dev/null: wall (s)",
+        [f"{r.command['seconds']:.2f}" for r in results],
+    )
+    yield (
+        "campaign preview -f json: CPU (s)",
+        [f"{r.command['cpu_seconds']:.2f}" for r in results],
+    )
+    yield (
+        "campaign preview -f json: peak RSS (MB, goal <= 300)",
+        [f"{r.command['rss_mb']:.0f}" for r in results],
+    )
     if trace:
         for stage in ("parse_yaml", "validate_plan", "json_preview"):
             yield (
@@ -532,7 +591,11 @@ def _rows(results: list[SizeResult], trace: bool) -> Iterator[tuple[str, list[st
             )
 
 
-def report(results: list[SizeResult], repeat: int, trace: bool) -> str:
+def load_average() -> str:
+    return ", ".join(f"{figure:.2f}" for figure in os.getloadavg())
+
+
+def report(results: list[SizeResult], repeat: int, trace: bool, loads: tuple[str, str]) -> str:
     rows = list(_rows(results, trace))
     width = max(len(label) for label, _ in rows)
     columns = [max(len(row[1][i]) for row in rows) for i in range(len(results))]
@@ -540,6 +603,7 @@ def report(results: list[SizeResult], repeat: int, trace: bool) -> str:
         f"Planning benchmark: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"median of {repeat} fresh process(es) per size"
         + (" (tracemalloc on: times are inflated)" if trace else ""),
+        f"load average (1, 5, 15 min): before {loads[0]}, after {loads[1]}",
         "",
     ]
     for label, values in rows:
@@ -565,6 +629,7 @@ def main(argv: list[str] | None = None) -> None:
         _child(args.child, trace=args.tracemalloc, profile_top=args.profile)
         return
     sizes = [int(size) for size in args.sizes.split(",")]
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as scratch:
         root = args.keep or Path(scratch)
         results = []
@@ -577,10 +642,10 @@ def main(argv: list[str] | None = None) -> None:
                 _child(path, trace=False, profile_top=args.profile)
                 continue
             runs = [_run_child(path, trace=args.tracemalloc) for _ in range(args.repeat)]
-            results.append(SizeResult(size, generated, runs))
+            results.append(SizeResult(size, generated, runs, run_command(path)))
             print(f"{size} embassies: done", file=sys.stderr, flush=True)
     if results:
-        print(report(results, args.repeat, args.tracemalloc))
+        print(report(results, args.repeat, args.tracemalloc, (load_before, load_average())))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from twitter_text import parse_tweet
 
+from adapters import textlength
 from adapters.capabilities import CAPABILITIES, LengthRule, Platform
 from adapters.textlength import MASTODON_URL_LENGTH, graphemes, text_length
 
@@ -174,3 +177,39 @@ def test_each_platform_declares_the_rule_it_counts_with() -> None:
 def test_empty_text_is_zero_everywhere() -> None:
     assert [text_length("", rule) for rule in LengthRule] == [0, 0, 0]
     assert graphemes("") == 0
+
+
+WORDS = [
+    "Day 1 of #16Days",
+    "e\u0301t\u00e9",
+    "\u0301",  # a mark that joins the space before it
+    "\u0600",  # a prepended character that joins what follows
+    "\U0001f44d\U0001f3fd",
+    "\U0001f3fd",
+    "\U0001f1e7\U0001f1ea",
+    "\U0001f469\u200d\U0001f4bb",
+    "\u200d",
+    "https://diplomatie.belgium.be/en/16days",
+    "(https://a.be/x_(y))",
+    "https://a.be/x.",
+    "@unwomen@mastodon.social",
+    "@UN_Women",
+    "un.org",
+    "\u0915\u094d\u0937",
+    "\u65e5\u672c\u8a9e",
+    "\r",
+    "",
+]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_counting_word_by_word_gives_the_whole_texts_count(seed: int) -> None:
+    generator = random.Random(seed)
+    separators = [" ", "\n", "  ", "\r\n", ""]
+    text = "".join(
+        generator.choice(WORDS) + generator.choice(separators)
+        for _ in range(generator.randint(1, 30))
+    )
+    assert text_length(text, X) == parse_tweet(text).weightedLength
+    assert text_length(text, MASTODON) == textlength._mastodon_length(text)
+    assert text_length(text, BLUESKY) == graphemes(text)

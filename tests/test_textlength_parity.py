@@ -8,12 +8,14 @@ on the upstream conformance texts and on emoji-dense, mixed-script campaign text
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
-from twitter_text import parse_tweet
+from twitter_text import extract_urls, parse_tweet
 
 from adapters import textlength
 
@@ -67,3 +69,109 @@ def test_same_result_on_emoji_dense_mixed_texts(seed: int) -> None:
     generator = random.Random(seed)
     text = "".join(generator.choices(PIECES, k=generator.randint(1, 40)))
     assert _fields(textlength._parse_tweet(text)) == _fields(parse_tweet(text))
+
+
+# The count without twitter-text (adapters.textlength.x_weighted_length) rests on facts about the
+# library's configuration and emoji pattern: these tests check them on the installed library.
+
+
+def test_the_light_ranges_are_the_librarys() -> None:
+    from twitter_text.config import config
+
+    options = config["defaults"]
+    assert (options["scale"], options["default_weight"]) == (100, 200)
+    assert options["emoji_parsing_enabled"] is True
+    ranges = tuple((r["start"], r["end"]) for r in options["ranges"])
+    assert ranges == textlength._X_LIGHT_RANGES
+    assert all(r["weight"] == 100 for r in options["ranges"])
+
+
+def _emoji_alternatives() -> list[list[str]]:
+    """Each alternative of the library's emoji pattern as the code points it may match first
+    (a set's members) or in order (a sequence's)."""
+    from twitter_text.extract_emojis import extract_emojis_with_indices
+
+    pattern = extract_emojis_with_indices.__globals__["emoji"].pattern
+    found = []
+    for alternative in pattern.split("|"):
+        if alternative.startswith("["):
+            for match in textlength._RANGE.finditer(alternative):
+                low = int(match.group(1), 16)
+                high = int(match.group(2) or match.group(1), 16)
+                found += [[chr(code)] for code in range(low, high + 1)]
+        else:
+            found.append(
+                [chr(int(code, 16)) for code in textlength._CODE_POINT.findall(alternative)]
+            )
+    return found
+
+
+def test_every_emoji_the_plain_count_could_miscount_makes_a_text_not_plain() -> None:
+    alternatives = _emoji_alternatives()
+    assert len(alternatives) > 1000
+    for chars in alternatives:
+        if len(chars) > 1:  # a sequence: one of its later code points is never plain
+            assert any(textlength._X_NOT_PLAIN.match(char) for char in chars[1:]), chars
+        elif not textlength._X_HEAVY.match(chars[0]):  # a light emoji: counted 2, not 1
+            assert textlength._X_NOT_PLAIN.match(chars[0]), chars
+
+
+URL_TEXTS = [
+    "see example.com today",
+    "un.org",
+    "Visit HTTPS://diplomatie.belgium.be/en/16days.",
+    "a.b.c. d. e.",
+    "end of sentence.Next",
+    "日本.中国 and 例え.テスト",
+    "t.co/abc x.y",
+    "email me: someone@example.org.",
+    "punycode.xn--p1ai",
+    "1.5 million, 3.14",
+    "…. .. .\t.\n.",
+]
+
+
+@pytest.mark.parametrize("text", [*_conformance_texts(), *URL_TEXTS])
+def test_same_weighted_length_as_twitter_text_on_its_conformance_texts(text: str) -> None:
+    assert textlength.x_weighted_length(text) == parse_tweet(text).weightedLength
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_same_weighted_length_on_mixed_texts(seed: int) -> None:
+    generator = random.Random(seed)
+    pieces = [
+        *PIECES,
+        *URL_TEXTS,
+        "Ça va ",
+        "\u0065\u0301 ",
+        "\u2018quoted\u2019 ",
+        "\r\n",
+        "🧡 ",
+        "✊🏽",
+    ]
+    text = "".join(generator.choices(pieces, k=generator.randint(1, 40)))
+    assert textlength.x_weighted_length(text) == parse_tweet(text).weightedLength
+
+
+def test_a_plain_text_is_counted_without_twitter_text() -> None:
+    # The point of the plain count: validating a campaign need not load twitter-text (~0.2 s).
+    code = (
+        "import sys\n"
+        "from adapters.textlength import x_weighted_length\n"
+        "assert x_weighted_length('Jour 1 des #16Days : ensemble 🧡. Rejoignez-nous !') == 50\n"
+        "assert 'twitter_text' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_has_url_says_what_extract_urls_says(seed: int) -> None:
+    generator = random.Random(seed)
+    pieces = [*PIECES, *URL_TEXTS, "\n", " ", "(", ")", "@", "$", "-", "/", "."]
+    text = "".join(generator.choices(pieces, k=generator.randint(1, 20)))
+    assert textlength.has_url(text) == bool(extract_urls(text))
+
+
+@pytest.mark.parametrize("text", [*_conformance_texts(), *URL_TEXTS])
+def test_has_url_on_the_conformance_texts(text: str) -> None:
+    assert textlength.has_url(text) == bool(extract_urls(text))

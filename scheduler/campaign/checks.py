@@ -411,7 +411,13 @@ def _names(ids: list[str]) -> str:
 
 def _media_limits(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
     seen: set[tuple[FieldPath, Platform, str]] = set()
+    checked: set[tuple[FieldPath, Platform, int]] = set()
     for delivery in deliveries:
+        # A plan shares one tuple of attachments among the embassies: check each once.
+        images = (delivery.source, delivery.platform, id(delivery.media))
+        if images in checked:
+            continue
+        checked.add(images)
         capabilities = CAPABILITIES[delivery.platform]
         label = capabilities.label
         base = part_path(delivery.source)
@@ -457,17 +463,21 @@ def part_path(text_source: FieldPath) -> FieldPath:
 
 
 def _identical_x_texts(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
-    accounts: dict[str, set[str]] = defaultdict(set)
-    sources: dict[str, FieldPath] = {}
+    # A set of accounts only for a text posted more than once: most are posted once, and a
+    # set for each of 128,000 texts was most of the memory a large plan's checks took.
+    first: dict[bytes, Delivery] = {}
+    accounts: dict[bytes, set[str]] = {}
     for delivery in deliveries:
         if delivery.platform is Platform.X:
-            accounts[delivery.text].add(delivery.account)
-            sources.setdefault(delivery.text, delivery.source)
-    for text, handles in accounts.items():
+            kept = first.setdefault(delivery.text_utf8, delivery)
+            if kept is not delivery:
+                accounts.setdefault(delivery.text_utf8, {kept.account}).add(delivery.account)
+    for text, kept in first.items():
+        handles = accounts.get(text, ())
         if len(handles) >= IDENTICAL_X_TEXT_ACCOUNTS:
             yield warning(
                 "identical-x-text",
-                sources[text],
+                kept.source,
                 f"the same text goes to {len(handles)} X accounts; X may treat "
                 "identical posts from many accounts as platform manipulation",
                 "embassy-specific wording, e.g. with {embassy} or {country}",
@@ -476,11 +486,17 @@ def _identical_x_texts(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
 
 def _repeated_on_one_x_account(deliveries: Iterable[Delivery]) -> Iterator[Problem]:
     """X refuses a text its account has already posted (403 "duplicate content")."""
-    first: dict[tuple[str, str], Delivery] = {}
+    first: dict[bytes, Delivery] = {}
+    by_account: dict[tuple[str, bytes], Delivery] = {}  # only for texts posted more than once
     for delivery in deliveries:
         if delivery.platform is not Platform.X:
             continue
-        earlier = first.setdefault((delivery.account, delivery.text), delivery)
+        text = delivery.text_utf8
+        kept = first.setdefault(text, delivery)
+        if kept is delivery:
+            continue
+        by_account.setdefault((kept.account, text), kept)
+        earlier = by_account.setdefault((delivery.account, text), delivery)
         if earlier is not delivery:
             yield error(
                 "repeated-x-text",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -89,18 +89,42 @@ def print_problems(
 
 def write_output(text: str, output: Path | None) -> None:
     """Print ``text``, or write it to ``output`` atomically: never a half-written file."""
+    write_chunks([text], output)
+
+
+_BATCH = 1 << 20
+"""Characters gathered before a write: few writes, and never the whole output in memory."""
+
+
+def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
+    """:func:`write_output` for an output made a piece at a time, which is never held whole."""
     if output is None:
-        click.echo(text, nl=False)
+        for batch in _batches(chunks):
+            click.echo(batch, nl=False)
         return
     partial = output.with_name(output.name + ".partial")
     try:
-        partial.write_text(text, encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as out:
+            for batch in _batches(chunks):
+                out.write(batch)
         partial.replace(output)
     except OSError as exc:
         with contextlib.suppress(OSError):  # a failed write or rename leaves no .partial behind
             partial.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {output}: {exc.strerror}") from exc
     click.echo(f"wrote {output}", err=True)
+
+
+def _batches(chunks: Iterable[str]) -> Iterator[str]:
+    pending: list[str] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= _BATCH:
+            yield "".join(pending)
+            pending, size = [], 0
+    yield "".join(pending)
 
 
 @contextlib.contextmanager

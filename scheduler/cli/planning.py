@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import sys
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from scheduler.cli.common import (
     CampaignPath,
     main,
     print_problems,
+    write_chunks,
     write_output,
 )
 from scheduler.errors import UsageError
@@ -192,8 +194,8 @@ def preview(
     summary = summarize_plan(deliveries, pricing)
     if output_format == "html" and output is None:
         output = Path("preview.html")
-    page = _render(output_format, plan, deliveries, summary, problems, file.parent, filters.days)
-    write_output(page, output)
+    chunks = _render(output_format, plan, deliveries, summary, problems, file.parent, filters.days)
+    write_chunks(chunks, output)
 
 
 def _check_known(option: str, given: tuple[str, ...], known: set[str]) -> None:
@@ -215,20 +217,21 @@ def _render(
     problems: list[Problem],
     folder: Path,
     days: tuple[dt.date, ...] = (),
-) -> str:
+) -> Iterable[str]:
     # Imported on demand: a JSON preview in a script should not pay for rich or the HTML code.
+    # JSON and CSV are written as they are made, a delivery at a time.
     if output_format == "json":
-        from scheduler.views.preview.csv_json import to_json
+        from scheduler.views.preview.csv_json import json_chunks
 
-        return to_json(plan, deliveries, summary, problems, plan.source)
+        return json_chunks(plan, deliveries, summary, problems, plan.source)
     if output_format == "csv":
-        from scheduler.views.preview.csv_json import to_csv
+        from scheduler.views.preview.csv_json import csv_chunks
 
-        return to_csv(deliveries, plan.source)
+        return csv_chunks(deliveries, plan.source)
     if output_format == "html":
         from scheduler.views.preview.html import render_html
 
-        return render_html(plan, deliveries, summary, problems, media_folder=folder, days=days)
+        return [render_html(plan, deliveries, summary, problems, media_folder=folder, days=days)]
     from scheduler.views.preview.terminal import render_table
 
-    return render_table(plan, deliveries, summary, problems)
+    return [render_table(plan, deliveries, summary, problems)]

@@ -2,19 +2,8 @@
 
 SQLite (a file, WAL mode) by default; PostgreSQL when several daemons share the work. The same
 code runs on both. See docs/store.md.
+
+Import what you use from its module (``scheduler.store.database``, ``.sync``, ...): this package
+imports nothing itself, so that a command that only reads (`campaign status`) does not load the
+campaign planner, which sync needs and which costs half a second.
 """
-
-from scheduler.store.database import Database, open_database, upgrade
-from scheduler.store.states import DeliveryState
-from scheduler.store.sync import ChangeKind, SyncChange, SyncReport, sync_campaign
-
-__all__ = [
-    "ChangeKind",
-    "Database",
-    "DeliveryState",
-    "SyncChange",
-    "SyncReport",
-    "open_database",
-    "sync_campaign",
-    "upgrade",
-]

@@ -17,16 +17,18 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scheduler.campaign.model import FORMAT_VERSION, CampaignFile, CampaignSection, Policies
 from scheduler.campaign.model import Post as PostSpec
-from scheduler.campaign.planner import Attachment
-from scheduler.campaign.planner import Delivery as PlannedDelivery
 from scheduler.errors import SchemaMismatch
 from scheduler.store.schema import Campaign, Delivery, Post
+
+if TYPE_CHECKING:  # the planner loads twitter-text: half a second that `campaign status` spares
+    from scheduler.campaign.planner import Attachment
+    from scheduler.campaign.planner import Delivery as PlannedDelivery
 
 POST_VERSION = 1
 PAYLOAD_VERSION = 1

@@ -98,6 +98,21 @@ def _timed(figures: dict[str, float], name: str) -> Iterator[None]:
     figures[f"{name}_rss_mb"] = _peak_rss_mb()
 
 
+class Steps:
+    """The store's steps, as sync tells its progress display: the CPU time each took."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, float]] = [("open the database", _cpu())]
+
+    def __call__(self, label: str) -> None:
+        self.marks.append((label, _cpu()))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """Each step's CPU seconds, by what it does: a step ends where the next begins."""
+        pairs = zip(self.marks, self.marks[1:], strict=False)
+        return {label: end - start for (label, start), (_, end) in pairs if label}
+
+
 def run_case(path: Path, database: str, profile_top: int) -> dict[str, Any]:
     """What `campaign sync` does: validate and plan, then one transaction."""
     figures: dict[str, float] = {}
@@ -109,11 +124,13 @@ def run_case(path: Path, database: str, profile_top: int) -> dict[str, Any]:
         valid = valid_file(path)
     profiler = cProfile.Profile() if profile_top else None
     with _timed(figures, "store"):
+        steps = Steps()
         opened = open_database(database)
         if profiler:
             profiler.enable()
         try:
-            report, _ = sync_valid(valid, opened, actor="bench")
+            report, _ = sync_valid(valid, opened, actor="bench", step=steps)
+            steps("done")
         finally:
             if profiler:
                 profiler.disable()
@@ -125,6 +142,7 @@ def run_case(path: Path, database: str, profile_top: int) -> dict[str, Any]:
         "unchanged": report.unchanged,
         "cpu_s": _cpu(),
         "figures": figures,
+        "steps": steps.cpu_seconds(),
     }
     if profiler:
         out = io.StringIO()
@@ -210,6 +228,15 @@ def table(outcomes: list[Outcome]) -> str:
             f"| {f['store_s'] / f['plan_s']:.2f}x | {f['store_rss_mb']:.0f} MB "
             f"| {f['plan_rss_mb']:.0f} MB | {_changes(outcome.figures)} |"
         )
+    lines.append("")
+    lines.append("The store's share, step by step (CPU seconds):")
+    for outcome in outcomes:
+        steps = ", ".join(
+            f"{label} {seconds:.1f}"
+            for label, seconds in outcome.figures["steps"].items()
+            if seconds >= 0.05
+        )
+        lines.append(f"- {outcome.case.label}: {steps}")
     return "\n".join(lines)
 
 

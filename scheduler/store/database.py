@@ -9,21 +9,17 @@ behind the operator's back: commands refuse it and name ``campaign db upgrade``.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as Session  # re-exported: the type callers' hints name
@@ -37,6 +33,13 @@ from scheduler.errors import (
     SchemaMismatch,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+# Alembic takes a third of a second to import, more than `campaign status` has for its whole
+# work: it is imported only to migrate, or when the quick check below cannot decide.
 
 DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -227,6 +230,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["connection"] = connection
@@ -234,18 +239,49 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def head_revision() -> str:
-    head = _scripts().get_current_head()
+    """The newest migration's revision: the one no other migration names as its parent."""
+    head = declared_head() or _scripts().get_current_head()
     assert head is not None, "the package ships its migrations"
     return head
 
 
+MIGRATION_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_REVISION_LINE = re.compile(r'^(revision|down_revision)\b[^=\n]*= *(?:"([^"\n]*)"|None) *$', re.M)
+
+
+def declared_head() -> str | None:
+    """The head as the migration files' ``revision`` and ``down_revision`` lines declare it,
+    read without alembic; None when they do not name exactly one (alembic then decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in MIGRATION_VERSIONS.glob("[!_]*.py"):
+        declared = dict(_REVISION_LINE.findall(path.read_text("utf-8")))
+        if "revision" not in declared or "down_revision" not in declared:
+            return None
+        revisions.add(declared["revision"])
+        parents.add(declared["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
 def current_revision(database: Database) -> str | None:
     with _connect(database) as connection:
+        # Only reads: on SQLite, no write lock (a daemon writing meanwhile need not wait).
+        connection.execution_options(campaign_read_only=True)
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        stored = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        if len(stored) == 1:
+            return str(stored[0][0])
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(database: Database) -> tuple[str | None, str]:
     """Migrate to the newest schema; returns the revisions before and after."""
+    from alembic import command
+
     before = current_revision(database)
     with _connect(database) as connection, connection.begin():
         command.upgrade(alembic_config(connection), "head")
@@ -280,6 +316,8 @@ def _ensure_current(database: Database, *, create: bool = True) -> None:
 
 
 def _known_revision(revision: str) -> bool:
+    from alembic.util import CommandError
+
     try:
         return _scripts().get_revision(revision) is not None
     except CommandError:
@@ -287,6 +325,9 @@ def _known_revision(revision: str) -> bool:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     return ScriptDirectory.from_config(config)

@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from scheduler.campaign.planner import Delivery as PlannedDelivery
@@ -46,6 +57,96 @@ def move(
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+DELIVERIES = cast(Table, StoredDelivery.__table__)
+"""The table itself, for statements over many rows at once (no ORM objects)."""
+MANY = 2_000
+"""Ids per statement in :func:`move_returning` and its kin: well under every driver's limit on
+bound parameters."""
+
+
+def move_each(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    to: DeliveryState,
+    allowed_from: frozenset[DeliveryState],
+    now: dt.datetime,
+) -> set[int]:
+    """:func:`move` for many deliveries, each with values of its own (``rows``: the columns to
+    set, and ``id``): the same guarded UPDATE, sent as one batch. The ids of those that moved."""
+    states = [str(state) for state in guard(to, allowed_from)]
+    # IN (...) expands per statement, which a batch cannot do: one equality per state instead.
+    in_state = or_(*(DELIVERIES.c.state == state for state in states))
+    statement = update(DELIVERIES).where(DELIVERIES.c.id == bindparam("row_id"), in_state)
+    moved: set[int] = set()
+    for start in range(0, len(rows), MANY):
+        batch = [
+            {**_without_id(row), "row_id": row["id"], "state": str(to), "state_since": now}
+            for row in rows[start : start + MANY]
+        ]
+        if _rowcount(session.execute(statement, batch)) == len(batch):
+            moved.update(params["row_id"] for params in batch)
+            continue
+        # Some were in another state (a daemon began sending them meanwhile): find which, one
+        # at a time. Repeating the update of one that moved in the batch changes nothing.
+        for params in batch:
+            if _rowcount(session.execute(statement, params)):
+                moved.add(params["row_id"])
+    return moved
+
+
+def _without_id(row: dict[str, Any]) -> dict[str, Any]:
+    return {column: value for column, value in row.items() if column != "id"}
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def move_returning(
+    session: Session,
+    ids: Sequence[int],
+    to: DeliveryState,
+    allowed_from: frozenset[DeliveryState],
+    now: dt.datetime,
+    **values: Any,
+) -> set[int]:
+    """:func:`move` for the deliveries with these ``ids``, all given the same ``values``; the
+    ids of those that moved."""
+    states = [str(state) for state in guard(to, allowed_from)]
+    moved: set[int] = set()
+    for start in range(0, len(ids), MANY):
+        statement = (
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids[start : start + MANY]), DELIVERIES.c.state.in_(states))
+            .values(state=str(to), state_since=now, **values)
+            .returning(DELIVERIES.c.id)
+        )
+        moved.update(session.scalars(statement))
+    return moved
+
+
+def current_states(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, dt.datetime]]:
+    """Each delivery's state and due time as stored now, by id."""
+    found: dict[int, tuple[str, dt.datetime]] = {}
+    for start in range(0, len(ids), MANY):
+        query = select(DELIVERIES.c.id, DELIVERIES.c.state, DELIVERIES.c.due_at).where(
+            DELIVERIES.c.id.in_(ids[start : start + MANY])
+        )
+        found.update((row.id, (row.state, row.due_at)) for row in session.execute(query))
+    return found
+
+
+def mark_changed_after_sent(session: Session, ids: Sequence[int]) -> None:
+    """Their post was edited after these copies went out: reported, never re-sent by itself."""
+    for start in range(0, len(ids), MANY):
+        statement = (
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids[start : start + MANY]))
+            .values(changed_after_sent=True)
+        )
+        session.execute(statement)
 
 
 def back_on_schedule(

@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from scheduler.errors import UsageError
-from scheduler.store.documents import DeliveryPayload
 from scheduler.store.schema import Account, Alert, Campaign, Pause
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import ATTENTION, DeliveryState
@@ -431,6 +430,9 @@ def report(session: Session, campaign_id: str | None, now: dt.datetime) -> Repor
 
 
 def _report_row(row: StoredDelivery, account: str) -> ReportRow:
+    # The documents' models load the campaign file's (pydantic): `campaign status` need not.
+    from scheduler.store.documents import DeliveryPayload
+
     return ReportRow(
         **_delivery_fields(row),
         account=account,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Table, event, select
 from sqlalchemy.orm import Session
 
@@ -84,6 +83,8 @@ def _revision(source: Database) -> str | None:
     # Read in a snapshot: database.current_revision would begin a writing transaction, which on
     # SQLite takes the write lock (and is refused on this read-only engine).
     # The snapshot turns the driver's errors into StoreError (refused, no such database).
+    from alembic.runtime.migration import MigrationContext  # slow to import: only for a copy
+
     with source.snapshot() as session:
         return MigrationContext.configure(session.connection()).get_current_revision()
 

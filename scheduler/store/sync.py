@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from scheduler.campaign.loader import LoadedCampaign
@@ -29,7 +30,19 @@ from scheduler.campaign.planner import Plan
 from scheduler.errors import StoreError
 from scheduler.store.approvals import initial_state, is_approved, withdraw_approval
 from scheduler.store.audit import record
-from scheduler.store.deliveries import PastDue, delivery_key, move, past_due, planned_values
+from scheduler.store.deliveries import (
+    DELIVERIES,
+    MANY,
+    PastDue,
+    current_states,
+    delivery_key,
+    mark_changed_after_sent,
+    move,
+    move_each,
+    move_returning,
+    past_due,
+    planned_values,
+)
 from scheduler.store.documents import CampaignDefinition, PostDefinition
 from scheduler.store.schema import Account, Campaign, Embassy, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
@@ -61,7 +74,7 @@ NEEDS_ATTENTION = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a first sync of 100,000 deliveries makes 100,000
 class SyncChange:
     kind: ChangeKind
     key: str
@@ -287,24 +300,27 @@ def reconcile_deliveries(
     cancel_reason: str = "removed from the campaign file",
 ) -> None:
     """Make the stored deliveries of ``posts`` those planned: add, update, cancel (saying why),
-    or report what can no longer change."""
+    or report what can no longer change.
+
+    Written in batches of :data:`MANY` rows, compared by key with the stored rows' few columns
+    that decide (no ORM objects): a sync of 100,000 deliveries holds the plan and those tuples,
+    not the table."""
     campaign_id = report.campaign_id
-    stored = {
-        row.key: row
-        for row in session.scalars(
-            select(StoredDelivery).where(
-                StoredDelivery.campaign_id == campaign_id,
-                StoredDelivery.post_id.in_(list(posts)),
-            )
-        )
-    }
+    stored = _stored_deliveries(session, campaign_id, list(posts))
+    starts = _InitialStates(session, policy)
+    added: list[dict[str, Any]] = []
+    updates: list[_Update] = []
     for planned in planned_deliveries:
         key = delivery_key(campaign_id, planned)
         row = stored.pop(key, None)
         post = posts[planned.post_id]
         if row is None:
             account = accounts[planned.embassy_id, str(planned.platform)]
-            _add(session, campaign_id, planned, post, account, policy, report, now)
+            added.append(_new_row(key, campaign_id, planned, post, account, starts(post), now))
+            change = SyncChange(ChangeKind.ADDED, key, planned.due_at, added[-1]["state"])
+            report.changes.append(change)
+            if len(added) == MANY:
+                _insert(session, added)
         elif row.state == DeliveryState.CANCELLED:
             # Cancelled is final: a daemon may have seen the cancel, and people relied on it.
             change = SyncChange(ChangeKind.STAYS_CANCELLED, row.key, row.due_at, row.state)
@@ -312,69 +328,141 @@ def reconcile_deliveries(
         elif row.content_hash == planned.content_hash:
             report.unchanged += 1
         else:
-            _update(session, row, planned, post, policy, report, now)
-    for row in stored.values():
-        _remove(session, row, report, now, cancel_reason)
+            updates.append(_Update(len(report.changes), row, planned, post))
+            # The slot keeps the report in the plan's order; _apply_updates fills it in.
+            report.changes.append(SyncChange(ChangeKind.UPDATED, key, planned.due_at, row.state))
+            if len(updates) == MANY:
+                _apply_updates(session, updates, starts, report, now)
+    _insert(session, added)
+    _apply_updates(session, updates, starts, report, now)
+    _remove(session, list(stored.values()), report, now, cancel_reason)
 
 
-def _add(
-    session: Session,
+class _StoredRow(NamedTuple):
+    id: int
+    key: str
+    state: str
+    content_hash: str
+    revision: int
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Update:
+    slot: int
+    """Its change's index in the report."""
+    row: _StoredRow
+    planned: PlannedDelivery
+    post: Post
+
+
+class _InitialStates:
+    """:func:`initial_state` of each post, asked once per post rather than once per delivery."""
+
+    def __init__(self, session: Session, policy: ApprovalPolicy) -> None:
+        self.session, self.policy = session, policy
+        self.known: dict[tuple[str, str], DeliveryState] = {}
+
+    def __call__(self, post: Post) -> DeliveryState:
+        key = (post.campaign_id, post.id)
+        if key not in self.known:
+            self.known[key] = initial_state(self.session, post, self.policy)
+        return self.known[key]
+
+
+def _stored_deliveries(
+    session: Session, campaign_id: str, post_ids: list[str]
+) -> dict[str, _StoredRow]:
+    columns = select(
+        StoredDelivery.id,
+        StoredDelivery.key,
+        StoredDelivery.state,
+        StoredDelivery.content_hash,
+        StoredDelivery.revision,
+        StoredDelivery.due_at,
+    ).where(StoredDelivery.campaign_id == campaign_id, StoredDelivery.post_id.in_(post_ids))
+    # Streamed, and each state one string shared by all the rows in it: 100,000 rows held in
+    # some 50 MB.
+    rows = session.execute(columns.execution_options(yield_per=MANY))
+    return {row.key: _StoredRow(row.id, row.key, sys.intern(row.state), *row[3:]) for row in rows}
+
+
+def _new_row(
+    key: str,
     campaign_id: str,
     planned: PlannedDelivery,
     post: Post,
     account: Account,
-    policy: ApprovalPolicy,
-    report: SyncReport,
+    state: DeliveryState,
     now: dt.datetime,
-) -> None:
-    state = initial_state(session, post, policy)
-    row = StoredDelivery(
-        key=delivery_key(campaign_id, planned),
-        campaign_id=campaign_id,
-        post_version=post.version,
-        account_id=account.id,
-        state=str(state),
-        state_since=now,
-        revision=1,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "campaign_id": campaign_id,
+        "post_version": post.version,
+        "account_id": account.id,
+        "state": str(state),
+        "state_since": now,
+        "revision": 1,
         **planned_values(planned),
-    )
-    session.add(row)
-    report.changes.append(SyncChange(ChangeKind.ADDED, row.key, planned.due_at, row.state))
+    }
 
 
-def _update(
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` in one batch, and empty the list."""
+    if rows:
+        session.execute(insert(DELIVERIES), rows)
+        rows.clear()
+
+
+def _apply_updates(
     session: Session,
-    row: StoredDelivery,
-    planned: PlannedDelivery,
-    post: Post,
-    policy: ApprovalPolicy,
+    updates: list[_Update],
+    starts: _InitialStates,
     report: SyncReport,
     now: dt.datetime,
 ) -> None:
-    state = DeliveryState(row.state)
-    if state in PENDING:
-        target = initial_state(session, post, policy)
-        moved = move(
-            session,
-            StoredDelivery.id == row.id,
-            target,
-            PENDING,
-            now,
-            post_version=post.version,
-            revision=row.revision + 1,
-            lease_owner=None,
-            lease_expires_at=None,
-            **planned_values(planned),
-        )
-        if moved:
-            report.changes.append(SyncChange(ChangeKind.UPDATED, row.key, planned.due_at, target))
-            return
-        session.refresh(row)  # a daemon began sending it meanwhile
-        state = DeliveryState(row.state)
-    kind = _change_to_finished(state)
-    if state is DeliveryState.SENT:
-        row.changed_after_sent = True
-    report.changes.append(SyncChange(kind, row.key, row.due_at, row.state))
+    """Give ``updates``' rows their new version where they are still pending, and report the
+    others (sent, or on their way: never changed). Empties the list."""
+    pending = [update for update in updates if DeliveryState(update.row.state) in PENDING]
+    moved = _edit(session, pending, starts, now)
+    current = current_states(session, [u.row.id for u in updates if u.row.id not in moved])
+    for update in updates:
+        if update.row.id in moved:
+            due_at, state = update.planned.due_at, str(starts(update.post))
+            kind = ChangeKind.UPDATED
+        else:
+            state, due_at = current[update.row.id]
+            kind = _change_to_finished(DeliveryState(state))
+        report.changes[update.slot] = SyncChange(kind, update.row.key, due_at, state)
+    sent = [row_id for row_id, (state, _) in current.items() if state == DeliveryState.SENT]
+    mark_changed_after_sent(session, sent)
+    updates.clear()
+
+
+def _edit(
+    session: Session, pending: list[_Update], starts: _InitialStates, now: dt.datetime
+) -> set[int]:
+    """The new version of each pending delivery, one guarded UPDATE per row in batches; the
+    ids of those that took it (a daemon may have begun sending the others meanwhile)."""
+    by_target: dict[DeliveryState, list[_Update]] = {}
+    for update in pending:
+        by_target.setdefault(starts(update.post), []).append(update)
+    moved: set[int] = set()
+    for target, group in by_target.items():
+        values = [
+            {
+                "id": update.row.id,
+                "post_version": update.post.version,
+                "revision": update.row.revision + 1,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                **planned_values(update.planned),
+            }
+            for update in group
+        ]
+        moved |= move_each(session, values, target, PENDING, now)
+    return moved
 
 
 def _change_to_finished(state: DeliveryState) -> ChangeKind:
@@ -388,30 +476,29 @@ def _change_to_finished(state: DeliveryState) -> ChangeKind:
 
 
 def _remove(
-    session: Session, row: StoredDelivery, report: SyncReport, now: dt.datetime, reason: str
+    session: Session, rows: list[_StoredRow], report: SyncReport, now: dt.datetime, reason: str
 ) -> None:
-    state = DeliveryState(row.state)
-    if state is DeliveryState.CANCELLED:
-        return
-    if state in PENDING and move(
+    """Cancel those of ``rows`` still pending; report those sent or on their way."""
+    rows = [row for row in rows if row.state != DeliveryState.CANCELLED]
+    cancelled = move_returning(
         session,
-        StoredDelivery.id == row.id,
+        [row.id for row in rows],
         DeliveryState.CANCELLED,
         PENDING,
         now,
         lease_owner=None,
         lease_expires_at=None,
         error_message=reason,
-    ):
-        report.changes.append(
-            SyncChange(ChangeKind.CANCELLED, row.key, row.due_at, DeliveryState.CANCELLED)
-        )
-        return
-    session.refresh(row)
-    if DeliveryState(row.state) in (DeliveryState.SENT, *IN_FLIGHT):
-        report.changes.append(
-            SyncChange(ChangeKind.REMOVED_AFTER_SENT, row.key, row.due_at, row.state)
-        )
+    )
+    current = current_states(session, [row.id for row in rows if row.id not in cancelled])
+    for row in rows:
+        if row.id in cancelled:
+            change = SyncChange(ChangeKind.CANCELLED, row.key, row.due_at, DeliveryState.CANCELLED)
+            report.changes.append(change)
+            continue
+        state, due_at = current[row.id]
+        if DeliveryState(state) in (DeliveryState.SENT, *IN_FLIGHT):
+            report.changes.append(SyncChange(ChangeKind.REMOVED_AFTER_SENT, row.key, due_at, state))
 
 
 def apply_approval_policy(

@@ -4,9 +4,15 @@ SQLite (a file, WAL mode) by default; PostgreSQL when several daemons share the 
 code runs on both. See docs/store.md.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from scheduler.store.database import Database, open_database, upgrade
 from scheduler.store.states import DeliveryState
-from scheduler.store.sync import ChangeKind, SyncChange, SyncReport, sync_campaign
+
+if TYPE_CHECKING:
+    from scheduler.store.sync import ChangeKind, SyncChange, SyncReport, sync_campaign
+
+_FROM_SYNC = frozenset({"ChangeKind", "SyncChange", "SyncReport", "sync_campaign"})
 
 __all__ = [
     "ChangeKind",
@@ -18,3 +24,13 @@ __all__ = [
     "sync_campaign",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The sync's names, imported when first asked for: the sync loads the planner and its
+    length counters (twitter-text), which the daemon and the reports never need."""
+    if name in _FROM_SYNC:
+        from scheduler.store import sync
+
+        return getattr(sync, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

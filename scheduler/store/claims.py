@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from scheduler.store.deliveries import move
@@ -200,18 +201,26 @@ def claimed_row(session: Session, claim: Claim) -> tuple[Delivery, Account] | No
 
 def next_wakeup(session: Session, now: dt.datetime) -> dt.datetime | None:
     """The earliest instant after ``now`` at which something may become claimable: a delivery
-    falls due or may be retried, an account's turn comes or its rate limit ends."""
-    claimable = Delivery.state.in_(CLAIMABLE)
-    instants = [
-        session.scalar(select(func.min(column)).where(*conditions, column > now))
-        for column, conditions in (
-            (Delivery.due_at, [claimable]),
-            (Delivery.not_before, [claimable]),
-            (Account.next_post_at, []),
-            (Account.rate_limited_until, []),
-        )
+    falls due or may be retried, an account's turn comes or its rate limit ends.
+
+    Each question is one walk down the (state, due_at) index, so that a daemon at rest with
+    100,000 deliveries ahead does not read them all every poll: the due instants state by state
+    (a minimum over an IN list is not taken from the index), and the retries only among the
+    deliveries already due (one not yet due wakes the daemon at its due instant first)."""
+    questions: list[Select[Any]] = [
+        select(func.min(Delivery.due_at)).where(Delivery.state == state, Delivery.due_at > now)
+        for state in CLAIMABLE
     ]
-    found = [instant for instant in instants if instant is not None]
+    questions.append(
+        select(func.min(Delivery.not_before)).where(
+            Delivery.state.in_(CLAIMABLE), Delivery.due_at <= now, Delivery.not_before > now
+        )
+    )
+    questions += [
+        select(func.min(column)).where(column > now)
+        for column in (Account.next_post_at, Account.rate_limited_until)
+    ]
+    found: list[dt.datetime] = [i for i in map(session.scalar, questions) if i is not None]
     return min(found) if found else None
 
 

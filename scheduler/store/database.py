@@ -15,14 +15,9 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -30,6 +25,10 @@ from sqlalchemy.orm import Session as Session  # re-exported: the type callers' 
 from sqlalchemy.orm import sessionmaker
 
 from scheduler.defaults import DATABASE_ENV
+
+if TYPE_CHECKING:  # alembic is loaded only to migrate, or when a schema is not this program's
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 from scheduler.errors import (
     ConfigurationError,
     DatabaseUnavailable,
@@ -42,6 +41,9 @@ DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = "scheduler.store:migrations"
 MIGRATIONS_LOGGER = "alembic"
+SCHEMA_REVISION = "0004"
+"""The newest migration's revision (tests/test_store_database.py checks it is alembic's head):
+a database stamped with it is opened without loading alembic, a second of a daemon's start."""
 """The logger of the migration tool, which says at INFO what it checks on every connection."""
 
 
@@ -227,6 +229,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["connection"] = connection
@@ -240,12 +244,26 @@ def head_revision() -> str:
 
 
 def current_revision(database: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with _connect(database) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _stamped(database: Database) -> str | None:
+    """The revision a database is stamped with, read without alembic; None when it has no
+    stamp or not exactly one (then :func:`current_revision` says what it is)."""
+    with _connect(database) as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        stamps = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return str(stamps[0][0]) if len(stamps) == 1 else None
+
+
 def upgrade(database: Database) -> tuple[str | None, str]:
     """Migrate to the newest schema; returns the revisions before and after."""
+    from alembic import command
+
     before = current_revision(database)
     with _connect(database) as connection, connection.begin():
         command.upgrade(alembic_config(connection), "head")
@@ -253,6 +271,8 @@ def upgrade(database: Database) -> tuple[str | None, str]:
 
 
 def _ensure_current(database: Database, *, create: bool = True) -> None:
+    if _stamped(database) == SCHEMA_REVISION:
+        return  # the usual case, without loading alembic
     current, head = current_revision(database), head_revision()
     if current == head:
         return
@@ -280,6 +300,8 @@ def _ensure_current(database: Database, *, create: bool = True) -> None:
 
 
 def _known_revision(revision: str) -> bool:
+    from alembic.util import CommandError
+
     try:
         return _scripts().get_revision(revision) is not None
     except CommandError:
@@ -287,6 +309,9 @@ def _known_revision(revision: str) -> bool:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     return ScriptDirectory.from_config(config)

@@ -29,7 +29,7 @@ from scheduler.store.schema import AuditEntry, Base
 def test_the_revision_opened_without_alembic_is_alembics_head() -> None:
     """A database stamped SCHEMA_REVISION is opened without loading alembic: a new migration
     must move it, or every command would take an older schema for the current one."""
-    assert SCHEMA_REVISION == head_revision()
+    assert head_revision() == SCHEMA_REVISION
 
 
 def test_a_new_database_is_created_at_the_current_schema(database: Database) -> None:

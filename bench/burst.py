@@ -57,8 +57,10 @@ def main() -> None:
     platforms = {}
     if args.per_platform is not None:
         platforms = {name: {"max_in_flight": args.per_platform} for name in PLATFORMS}
+    shape = Shape(embassies=args.embassies)
+    concurrency, ideal = _ideal(shape, args.latency, args.max_in_flight, args.per_platform)
     with scratch_folder("burst-") as folder, World(
-        Path(folder), Shape(embassies=args.embassies), latency=args.latency,
+        Path(folder), shape, latency=args.latency,
         database_url=args.database,
     ) as world:  # fmt: skip
         with world.daemons(1, daemon=daemon, platforms=platforms, profile=args.profile) as run:
@@ -73,8 +75,6 @@ def main() -> None:
             rss, peak = run.memory()[0]
         states = world.states()
     drain = max(received.arrivals.values()) + args.latency - due.timestamp()
-    concurrency = _concurrency(args.max_in_flight, args.per_platform)
-    ideal = math.ceil(world.deliveries / concurrency) * args.latency
     daemon_cpu = cpu_end - cpu_start
     print_table(
         ["deliveries", "latency", "concurrency", "drain", "ideal", "ratio", "daemon CPU",
@@ -88,13 +88,25 @@ def main() -> None:
     print(f"load average after: {load_average()}")
 
 
-def _concurrency(overall: int | None, per_platform: int | None) -> int:
-    """What the settings allow at once (the defaults are read from the settings' model)."""
-    from scheduler.settings import DaemonSettings, PlatformSettings
+def _ideal(
+    shape: Shape, latency: float, overall: int | None, per_platform: int | None
+) -> tuple[int, float]:
+    """The calls the settings allow at once, and the drain time they allow: each platform's
+    share in rounds of its limit, every account's posts one after the other."""
+    from scheduler.settings import DaemonSettings, Settings
 
-    overall = overall or DaemonSettings().max_in_flight
-    platform_cap = per_platform or getattr(PlatformSettings(), "max_in_flight", overall)
-    return min(overall, platform_cap * len(PLATFORMS))
+    daemon = DaemonSettings(max_in_flight=overall or DaemonSettings().max_in_flight)
+    platforms = {name: {"max_in_flight": per_platform} for name in PLATFORMS if per_platform}
+    settings = Settings.model_validate({"daemon": daemon, "platforms": platforms})
+    if hasattr(settings, "calls_at_once"):
+        limits = settings.calls_at_once()
+    else:  # a version from before the per-platform limits (to measure it)
+        limits = dict.fromkeys(PLATFORMS, settings.daemon.max_in_flight)
+    concurrency = min(settings.daemon.max_in_flight, sum(limits.values()))
+    per_platform_posts = shape.embassies * shape.posts
+    rounds = max(math.ceil(per_platform_posts / limits[name]) for name in shape.platforms)
+    overall_rounds = math.ceil(shape.deliveries / concurrency)
+    return concurrency, max(rounds, overall_rounds, shape.posts) * latency
 
 
 if __name__ == "__main__":

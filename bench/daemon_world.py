@@ -21,7 +21,7 @@ Used by bench/burst.py, bench/punctuality.py, bench/scaleout.py (and the footpri
   would hurt;
 - the daemons are ``campaign run`` processes (tests/daemon_harness.py), each measured from
   /proc: CPU (user + system) and RSS. ``profile=PATH`` runs each under cProfile, every thread
-  included, and writes PATH.<n> when it stops.
+  included, timing each thread's CPU (not the wall clock), and writes PATH.<n> when it stops.
 """
 
 from __future__ import annotations
@@ -301,11 +301,12 @@ class World:
 
 
 _PROFILED = """
-import atexit, cProfile, pstats, sys, threading
+import atexit, cProfile, pstats, sys, threading, time
+out = sys.argv.pop(1)
 profiles = []
 def profiled(run):
     def wrapper(self):
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         profiles.append(profile)
         profile.enable()
         try:
@@ -314,7 +315,7 @@ def profiled(run):
             profile.disable()
     return wrapper
 threading.Thread.run = profiled(threading.Thread.run)
-main_profile = cProfile.Profile()
+main_profile = cProfile.Profile(time.thread_time)
 profiles.append(main_profile)
 def dump():
     main_profile.disable()
@@ -324,7 +325,7 @@ def dump():
             stats.add(profile)
         except TypeError:
             pass  # a thread that never ran a call
-    stats.dump_stats(sys.argv.pop(1))
+    stats.dump_stats(out)
 atexit.register(dump)
 main_profile.enable()
 from scheduler.cli import main

@@ -41,6 +41,12 @@ class PlatformSettings(_Settings):
     media_deadline: float = Field(
         default=120.0, gt=0, description="Seconds to wait for uploaded media to be processed."
     )
+    max_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        description="Calls at once to this platform, one per account at most; by default "
+        "daemon.max_in_flight.",
+    )
 
 
 class LogFormat(StrEnum):
@@ -56,7 +62,11 @@ class DaemonSettings(_Settings):
         default=timedelta(seconds=15),
         description="Look for work written by other processes at least this often.",
     )
-    max_in_flight: int = Field(default=4, ge=1, description="Platform calls at once, overall.")
+    max_in_flight: int = Field(
+        default=16,
+        ge=1,
+        description="Platform calls at once, overall (each platform's own limit within it).",
+    )
     retries: int = Field(default=5, ge=0, description="Tries after the first, transient errors.")
     backoff: Duration = Field(
         default=timedelta(seconds=30), description="First retry delay (wall-clock time)."
@@ -106,6 +116,14 @@ class Settings(_Settings):
     platforms: dict[Platform, PlatformSettings] = Field(default_factory=dict)
     daemon: DaemonSettings = DaemonSettings()
     alerts: AlertSettings = AlertSettings()
+
+    def calls_at_once(self) -> dict[str, int]:
+        """How many calls this daemon may have under way on each platform at once."""
+        overall = self.daemon.max_in_flight
+        return {
+            str(platform): min(overall, self.platform(platform).max_in_flight or overall)
+            for platform in Platform
+        }
 
     def platform(self, platform: Platform) -> PlatformSettings:
         """The settings of ``platform``, with the base URL from the environment if it is set."""

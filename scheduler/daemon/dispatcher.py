@@ -53,7 +53,8 @@ from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.claims import (
     Claim,
     begin_attempt,
-    claim_next,
+    campaigns_synced,
+    claim_due,
     claimed_row,
     end_attempt,
     finish,
@@ -72,6 +73,9 @@ from scheduler.store.states import DeliveryState
 
 log = logging.getLogger("campaign.dispatcher")
 CLAIMED_ONLY = frozenset({DeliveryState.CLAIMED})
+CLAIM_BATCH = 16
+"""Most deliveries one claim transaction takes: a burst is claimed in few transactions, and a
+daemon never holds many leases it cannot start at once."""
 
 
 @dataclass(frozen=True)
@@ -107,48 +111,81 @@ class Dispatcher:
         self.stats: Counter[str] = Counter()
         self.housekeeping = Housekeeper(database, clock, self.accounts, self.stats, worker)
         self._on_change = on_change or (lambda: None)
-        self._capacity = settings.daemon.max_in_flight  # fixed for the process, even on reload
+        # Fixed for the process, even on reload: the threads and slots are made once.
+        self._capacity = settings.daemon.max_in_flight
         self._slots = threading.BoundedSemaphore(self._capacity)
+        self._platform_limits = settings.calls_at_once()
+        self._platform_calls: Counter[str] = Counter()
+        self._platform_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(self._capacity, thread_name_prefix="campaign-send")
         self._claiming = True
         self._random = random.Random()
+        self._spacings: tuple[list[tuple[str, dt.datetime | None]], dt.timedelta] | None = None
 
     # --- claiming -----------------------------------------------------------------------------
 
     def dispatch(self) -> int:
-        """Claim and start every delivery that may go out now, up to the in-flight limit."""
+        """Claim and start every delivery that may go out now, up to the in-flight limits: the
+        daemon's, and each platform's."""
         started = 0
         spacing: dt.timedelta | None = None  # read once a round, not once a claim
-        while self._claiming and self._slots.acquire(blocking=False):
-            if spacing is None:
-                spacing = self._spacing()
-            claim = self._claim(spacing)
-            if claim is None:
+        while self._claiming:
+            slots = self._take_slots(CLAIM_BATCH)
+            room = self._room()
+            claims: list[Claim] = []
+            if slots and any(room.values()):
+                spacing = spacing or self._spacing()
+                claims = self._claim(spacing, room, slots)
+            for _ in range(slots - len(claims)):
                 self._slots.release()
+            if not claims:
                 break
-            self._executor.submit(self._send, claim)
-            started += 1
+            for claim in claims:
+                with self._platform_lock:
+                    self._platform_calls[claim.platform] += 1
+                self._executor.submit(self._send, claim)
+            started += len(claims)
         return started
 
-    def _claim(self, spacing: dt.timedelta) -> Claim | None:
+    def _take_slots(self, most: int) -> int:
+        taken = 0
+        while taken < most and self._slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _room(self) -> dict[str, int]:
+        """Calls each platform may still take now."""
+        with self._platform_lock:
+            return {
+                platform: limit - self._platform_calls[platform]
+                for platform, limit in self._platform_limits.items()
+            }
+
+    def _claim(self, spacing: dt.timedelta, room: dict[str, int], most: int) -> list[Claim]:
         now = self.clock.now()
         with self.database.transaction() as session:
-            return claim_next(
+            return claim_due(
                 session,
                 worker=self.worker,
                 now=now,
                 lease=wall_span(self.clock, self.settings.daemon.lease),
                 spacing=spacing,
+                room=room,
+                limit=most,
             )
 
     def _spacing(self) -> dt.timedelta:
         # The campaign's late.spacing; with several campaigns, the widest one is kept for all.
+        # Parsed again only when a campaign was synced since: a definition is large.
         with self.database.snapshot() as session:
-            spacings = [
-                CampaignDefinition.from_stored(definition, "a campaign").policies.late.spacing
-                for definition in campaign_definitions(session)
-            ]
-        return max(spacings, default=dt.timedelta(minutes=2))
+            synced = campaigns_synced(session)
+            if self._spacings is None or self._spacings[0] != synced:
+                spacings = [
+                    CampaignDefinition.from_stored(definition, "a campaign").policies.late.spacing
+                    for definition in campaign_definitions(session)
+                ]
+                self._spacings = (synced, max(spacings, default=dt.timedelta(minutes=2)))
+        return self._spacings[1]
 
     def next_wakeup(self) -> dt.datetime | None:
         """The earliest campaign instant at which something may become claimable."""
@@ -186,6 +223,8 @@ class Dispatcher:
             log.exception("delivery %s: unexpected error; its lease will expire", claim.key)
             self.stats["errors"] += 1
         finally:
+            with self._platform_lock:
+                self._platform_calls[claim.platform] -= 1
             self._slots.release()
             self._on_change()
 

@@ -6,11 +6,11 @@ edited, paused or taken over in between is simply not written: the worker drops 
 
 The claim itself is one transaction:
 
-1. pick the earliest due delivery that may go now: scheduled (or due for a retry), its thread's
-   previous part sent, its account neither suspended nor rate-limited, no other call of that
-   account in flight, and, for a post or a thread's first part, the account not inside its
-   spacing. PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several daemons pick different rows
-   without waiting for each other;
+1. pick the earliest due deliveries that may go now, on the platforms the worker has room for:
+   scheduled (or due for a retry), its thread's previous part sent, its account neither
+   suspended nor rate-limited, no other call of that account in flight, and, for a post or a
+   thread's first part, the account not inside its spacing. PostgreSQL: ``FOR UPDATE SKIP
+   LOCKED``, so several daemons pick different rows without waiting for each other;
 2. take the account's turn: ``UPDATE accounts SET next_post_at = now + spacing WHERE ... <= now``.
    Only one worker can win it, which keeps one account's posts apart even with several daemons.
    A thread's later parts are not spaced: each goes as soon as its parent is sent, back to back,
@@ -18,20 +18,25 @@ The claim itself is one transaction:
 3. ``UPDATE deliveries SET state = 'claimed' ... WHERE state IN (...) AND NOT <paused>``: the
    pause check is part of the claim statement, so a pause holds for every daemon from the moment
    it commits.
+
+Steps 2 and 3 run for each candidate in turn, up to the number wanted (:func:`claim_due`): one
+transaction claims several deliveries, never two of one account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from adapters.capabilities import Platform
 from scheduler.store.deliveries import move
 from scheduler.store.posts import detached_account
-from scheduler.store.schema import Account, Attempt, Delivery, Pause, Worker
+from scheduler.store.schema import Account, Attempt, Campaign, Delivery, Pause, Worker
 from scheduler.store.states import DeliveryState, guard
 
 # The claim is the one state change that is not a move(): it needs the claimed row back in the
@@ -45,6 +50,7 @@ CLAIMABLE = tuple(
     )
 )
 BUSY = (str(DeliveryState.CLAIMED), str(DeliveryState.SENDING))
+ALL_PLATFORMS = tuple(str(platform) for platform in Platform)
 HOUSEKEEPING = (str(DeliveryState.CLAIMED), str(DeliveryState.SENDING), str(DeliveryState.UNKNOWN))
 """States that housekeeping may act on later: a lease that may run out, an outcome to settle."""
 
@@ -60,6 +66,7 @@ class Claim:
     worker: str
     lease_expires_at: dt.datetime
     attempt_count: int
+    platform: str
 
 
 def paused(delivery: type[Delivery] | Delivery = Delivery) -> ColumnElement[bool]:
@@ -89,8 +96,10 @@ def _previous_part_sent() -> ColumnElement[bool]:
 
 
 def _account_busy() -> ColumnElement[bool]:
+    # Not correlated: the few accounts with a call under way are found once (index on state,
+    # account_id), not looked for again for every candidate.
     other = aliased(Delivery)
-    return exists().where(other.account_id == Delivery.account_id, other.state.in_(BUSY))
+    return Delivery.account_id.in_(select(other.account_id).where(other.state.in_(BUSY)))
 
 
 def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
@@ -110,18 +119,20 @@ def _due(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _candidates(session: Session, now: dt.datetime, limit: int) -> list[tuple[int, int, int]]:
+def _candidates(
+    session: Session, now: dt.datetime, platforms: Sequence[str], limit: int
+) -> list[tuple[int, int, int, str]]:
     query = (
-        select(Delivery.id, Delivery.account_id, Delivery.part)
+        select(Delivery.id, Delivery.account_id, Delivery.part, Delivery.platform)
         .join(Account, Account.id == Delivery.account_id)
-        .where(_due(now), _account_may_post(now), ~_account_busy(), _previous_part_sent())
-        .where(~paused())
+        .where(_due(now), Delivery.platform.in_(sorted(platforms)), _account_may_post(now))
+        .where(~_account_busy(), _previous_part_sent(), ~paused())
         .order_by(Delivery.due_at, Delivery.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    return [(row.id, row.account_id, row.part) for row in session.execute(query)]
+    return [(row.id, row.account_id, row.part, row.platform) for row in session.execute(query)]
 
 
 def claim_next(
@@ -133,34 +144,83 @@ def claim_next(
     spacing: dt.timedelta,
 ) -> Claim | None:
     """Lease the earliest delivery that may go out now, or None. Commit right after."""
-    for delivery_id, account_id, part in _candidates(session, now, limit=8):
-        if part > 1:
-            _keep_turn(session, account_id, now, spacing)
-        elif not _take_turn(session, account_id, now, spacing):
-            continue  # another worker took this account's turn a moment ago
-        claimed = session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.state.in_(CLAIMABLE), ~paused())
-            .values(
-                state=str(DeliveryState.CLAIMED),
-                state_since=now,
-                lease_owner=worker,
-                lease_expires_at=now + lease,
-            )
-            .returning(Delivery.key, Delivery.revision, Delivery.attempt_count)
-            .execution_options(synchronize_session=False)
-        ).one_or_none()
-        if claimed is not None:
-            return Claim(
-                delivery_id=delivery_id,
-                key=claimed.key,
-                revision=claimed.revision,
-                account_id=account_id,
-                worker=worker,
-                lease_expires_at=now + lease,
-                attempt_count=claimed.attempt_count,
-            )
-    return None
+    room = dict.fromkeys(ALL_PLATFORMS, 1)
+    claims = claim_due(session, worker=worker, now=now, lease=lease, spacing=spacing, room=room)
+    return claims[0] if claims else None
+
+
+def claim_due(
+    session: Session,
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    spacing: dt.timedelta,
+    room: Mapping[str, int],
+    limit: int = 1,
+) -> list[Claim]:
+    """Lease up to ``limit`` of the earliest deliveries that may go out now, at most ``room[p]``
+    on platform ``p`` and one per account, in one transaction; commit right after."""
+    left = {platform: free for platform, free in room.items() if free > 0}
+    if not left or limit < 1:
+        return []
+    claims: list[Claim] = []
+    accounts: set[int] = set()
+    # A few more candidates than wanted: another worker may take an account's turn meanwhile.
+    for delivery_id, account_id, part, platform in _candidates(session, now, list(left), limit + 8):
+        if len(claims) == limit:
+            break
+        if account_id in accounts or not left.get(platform):
+            continue  # one call at a time per account; the platform's room is used up
+        claim = _claim_one(session, delivery_id, account_id, part, platform, worker=worker,
+                           now=now, lease=lease, spacing=spacing)  # fmt: skip
+        if claim is not None:
+            claims.append(claim)
+            accounts.add(account_id)
+            left[platform] -= 1
+    return claims
+
+
+def _claim_one(
+    session: Session,
+    delivery_id: int,
+    account_id: int,
+    part: int,
+    platform: str,
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    spacing: dt.timedelta,
+) -> Claim | None:
+    if part > 1:
+        _keep_turn(session, account_id, now, spacing)
+    elif not _take_turn(session, account_id, now, spacing):
+        return None  # another worker took this account's turn a moment ago
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_(CLAIMABLE), ~paused())
+        .values(
+            state=str(DeliveryState.CLAIMED),
+            state_since=now,
+            lease_owner=worker,
+            lease_expires_at=now + lease,
+        )
+        .returning(Delivery.key, Delivery.revision, Delivery.attempt_count)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if claimed is None:
+        return None
+    return Claim(
+        delivery_id=delivery_id,
+        key=claimed.key,
+        revision=claimed.revision,
+        account_id=account_id,
+        worker=worker,
+        lease_expires_at=now + lease,
+        attempt_count=claimed.attempt_count,
+        platform=platform,
+    )
 
 
 def _take_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> bool:
@@ -188,6 +248,12 @@ def _keep_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.
         .values(next_post_at=now + spacing)
         .execution_options(synchronize_session=False)
     )
+
+
+def campaigns_synced(session: Session) -> list[tuple[str, dt.datetime | None]]:
+    """Each campaign and when it was last synced: what a cache of their definitions keys on."""
+    rows = session.execute(select(Campaign.id, Campaign.synced_at).order_by(Campaign.id))
+    return [(row.id, row.synced_at) for row in rows]
 
 
 def claimed_row(session: Session, claim: Claim) -> tuple[Delivery, Account] | None:

@@ -177,6 +177,7 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index(None, "state", "due_at"),
+        Index(None, "state", "account_id"),  # the claim's "account busy" (store/claims.py)
         Index(None, "campaign_id", "post_id"),
         # A post on a platform settles one delivery only (docs/architecture.md, "Exactly once").
         Index("uq_deliveries_account_id_remote_id", "account_id", "remote_id", unique=True),

@@ -199,7 +199,7 @@ def main() -> None:
         print(f"stores of {options.pending:,} built in {time.perf_counter() - started:.1f} s")
         env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT),  # another checkout: before
             "CAMPAIGN_SECRETS_FILE": str(folder / "secrets.toml"),
         }
         daemon_command = [sys.executable, "-c", "from scheduler.cli import main; main()", "run",

@@ -70,6 +70,7 @@ def main() -> None:
             while dt.datetime.now(dt.UTC) < due:
                 time.sleep(0.01)
             cpu_start, fakes_start = run.cpu()[0], cpu_self()
+            steady = world.cpu_between(run)
             received = world.wait_received()
             cpu_end, fakes_end = run.cpu()[0], cpu_self()
             rss, peak = run.memory()[0]
@@ -78,10 +79,11 @@ def main() -> None:
     daemon_cpu = cpu_end - cpu_start
     print_table(
         ["deliveries", "latency", "concurrency", "drain", "ideal", "ratio", "daemon CPU",
-         "CPU/delivery", "fakes CPU", "RSS (peak)", "duplicates"],
+         "CPU/delivery", "steady CPU/delivery", "fakes CPU", "RSS (peak)", "duplicates"],
         [[world.deliveries, f"{args.latency * 1000:.0f} ms", concurrency, f"{drain:.1f} s",
           f"{ideal:.1f} s", f"{drain / ideal:.2f}x", f"{daemon_cpu:.1f} s",
-          f"{daemon_cpu / world.deliveries * 1000:.1f} ms", f"{fakes_end - fakes_start:.1f} s",
+          f"{daemon_cpu / world.deliveries * 1000:.1f} ms", f"{steady * 1000:.1f} ms",
+          f"{fakes_end - fakes_start:.1f} s",
           f"{rss / 2**20:.0f} MB ({peak / 2**20:.0f})", received.duplicates]],
     )  # fmt: skip
     print(f"states: {dict(states)}; at the fakes: {dict(received.by_platform)}")

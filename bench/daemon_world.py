@@ -51,9 +51,10 @@ from daemon_harness import DaemonProcess, Platforms, wait_for, write_config  # n
 from fakes.server import Request  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
+from adapters.secrets import write_private  # noqa: E402
 from scheduler.service.sync import sync_file  # noqa: E402
 from scheduler.store.database import Database, open_database  # noqa: E402
-from scheduler.store.schema import Delivery  # noqa: E402
+from scheduler.store.schema import Account, Delivery  # noqa: E402
 
 PLATFORMS = ("x", "mastodon", "bluesky")
 CREATE = {"x": "/2/tweets", "mastodon": "/api/v1/statuses", "bluesky": "applyWrites"}
@@ -156,8 +157,8 @@ def postgres_database() -> Iterator[str]:
 class Received:
     """What the platforms hold: each post's text, platform and the time its request arrived."""
 
-    arrivals: dict[str, float]
-    """First arrival (epoch seconds) of each text the platforms hold."""
+    arrivals: dict[tuple[str, str], float]
+    """First arrival (epoch seconds) of each post the platforms hold, by platform and text."""
     duplicates: int
     """Posts beyond the first with the same text on the same platform."""
     by_platform: Counter[str]
@@ -189,8 +190,24 @@ class World:
             fake.hooks.append(self._hook(name))
         self.database = open_database(self.url)
         sync_file(write_shape(self.folder, self.shape), self.database, actor="bench")
-        self.platforms.enrol(self.database)
+        self._enrol(self.database)
         return self
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.folder / "secrets" / "secrets.toml"
+
+    def _enrol(self, database: Database) -> None:
+        """Every account gets an identity on its fake, and its credentials in a secrets file, as
+        in production (the environment stays small: an HTTP client reads it on every request)."""
+        with database.snapshot() as session:
+            accounts = list(session.scalars(select(Account)))
+        lines = []
+        for account in accounts:
+            lines.append(f"[{json.dumps(account.credentials)}]")
+            credentials = self.platforms._credentials(account)
+            lines += [f"{name} = {json.dumps(value)}" for name, value in credentials.items()]
+        write_private(self.secrets_file, "\n".join(lines) + "\n")
 
     def __exit__(self, *exc: object) -> None:
         if self.database is not None:
@@ -226,23 +243,24 @@ class World:
                     update(Delivery).where(Delivery.id == delivery_id).values(due_at=instant)
                 )
 
-    def due_by_text(self) -> dict[str, dt.datetime]:
-        """Each delivery's text and due instant (the text is unique to the delivery)."""
+    def due_by_text(self) -> dict[tuple[str, str], dt.datetime]:
+        """Each delivery's due instant by platform and text (unique to the delivery there)."""
         assert self.database is not None
         with self.database.snapshot() as session:
-            rows = session.execute(select(Delivery.payload, Delivery.due_at)).all()
-        return {row.payload["text"]: row.due_at for row in rows}
+            query = select(Delivery.platform, Delivery.payload, Delivery.due_at)
+            rows = session.execute(query).all()
+        return {(row.platform, row.payload["text"]): row.due_at for row in rows}
 
     def received(self) -> Received:
         posted = self.platforms.posted_by_platform()
         duplicates = sum(len(texts) - len(set(texts)) for texts in posted.values())
-        arrivals: dict[str, float] = {}
+        arrivals: dict[tuple[str, str], float] = {}
         for instant, name, request in list(self._arrivals):
             text = _text_of(name, request)
-            if text is not None and text not in arrivals:
-                arrivals[text] = instant
-        held = {text for texts in posted.values() for text in texts}
-        arrivals = {text: instant for text, instant in arrivals.items() if text in held}
+            if text is not None and (name, text) not in arrivals:
+                arrivals[(name, text)] = instant
+        held = {(name, text) for name, texts in posted.items() for text in texts}
+        arrivals = {post: instant for post, instant in arrivals.items() if post in held}
         counts = Counter({name: len(texts) for name, texts in posted.items()})
         return Received(arrivals, duplicates, counts)
 
@@ -257,6 +275,25 @@ class World:
 
         wait_for(check, timeout=timeout, what=f"{wanted} posts at the fakes", every=0.05)
         return self.received()
+
+    def posted_count(self) -> int:
+        return sum(len(texts) for texts in self.platforms.posted_by_platform().values())
+
+    def cpu_between(
+        self, run: Daemons, low: float = 0.1, high: float = 0.9, timeout: float = 1800
+    ) -> float:
+        """The daemons' CPU per delivery in the steady part of a run: from the moment the
+        platforms hold ``low`` of the deliveries to the moment they hold ``high`` of them (the
+        one-time costs of a start, such as loading a platform's SDK, fall outside)."""
+        marks: list[float] = []
+        for fraction in (low, high):
+            wanted = max(1, round(self.deliveries * fraction))
+            wait_for(lambda w=wanted: self.posted_count() >= w, timeout=timeout, every=0.02)
+            marks.append(sum(run.cpu()))
+            reached = self.posted_count()
+            if fraction == low:
+                first = reached
+        return (marks[1] - marks[0]) / max(1, reached - first)
 
     def states(self) -> Counter[str]:
         assert self.database is not None
@@ -277,7 +314,7 @@ class World:
         env = {
             **self.platforms.env,
             "CAMPAIGN_DATABASE": self.url,
-            "CAMPAIGN_SECRETS_FILE": str(self.folder / "secrets" / "secrets.toml"),
+            "CAMPAIGN_SECRETS_FILE": str(self.secrets_file),
         }
         processes = []
         for number in range(count):

@@ -62,7 +62,7 @@ def main() -> None:
             cpu_end, fakes_end = run.cpu()[0], cpu_self()
         due = world.due_by_text()
     lateness = [
-        (instant - due[text].timestamp()) * 1000 for text, instant in received.arrivals.items()
+        (instant - due[post].timestamp()) * 1000 for post, instant in received.arrivals.items()
     ]
     early = sum(1 for late in lateness if late < 0)
     daemon_cpu = cpu_end - cpu_start

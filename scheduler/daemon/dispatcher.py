@@ -188,7 +188,11 @@ class Dispatcher:
         return self._spacings[1]
 
     def next_wakeup(self) -> dt.datetime | None:
-        """The earliest campaign instant at which something may become claimable."""
+        """The earliest campaign instant at which something may become claimable; None while
+        every slot is taken: then the next call to finish dispatches again anyway."""
+        with self._platform_lock:
+            if sum(self._platform_calls.values()) >= self._capacity:
+                return None
         now = self.clock.now()
         with self.database.snapshot() as session:
             return next_wakeup(session, now)
@@ -264,7 +268,8 @@ class Dispatcher:
             self._sent(job, attempt_id, published)
 
     def _job(self, claim: Claim) -> Job | None:
-        with self.database.transaction() as session:
+        # A read: it takes no writer's turn (begin_attempt checks the claim again as it writes).
+        with self.database.snapshot() as session:
             claimed = claimed_row(session, claim)
             if claimed is None:
                 return None

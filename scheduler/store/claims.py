@@ -28,15 +28,38 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from adapters.capabilities import Platform
 from scheduler.store.deliveries import move
 from scheduler.store.posts import detached_account
-from scheduler.store.schema import Account, Attempt, Campaign, Delivery, Pause, Worker
+from scheduler.store.schema import (
+    Account,
+    Attempt,
+    Base,
+    Campaign,
+    Delivery,
+    Pause,
+    UTCDateTime,
+    Worker,
+)
 from scheduler.store.states import DeliveryState, guard
 
 # The claim is the one state change that is not a move(): it needs the claimed row back in the
@@ -80,17 +103,23 @@ def paused(delivery: type[Delivery] | Delivery = Delivery) -> ColumnElement[bool
     )
 
 
+_PREVIOUS = aliased(Delivery, name="previous")
+_OTHER = aliased(Delivery, name="other")
+# Aliases are made once: making one builds a proxy of every column, which cost more than the
+# query itself when it was done for every claim.
+_NOW = bindparam("now", type_=UTCDateTime)
+
+
 def _previous_part_sent() -> ColumnElement[bool]:
-    previous = aliased(Delivery)
     return or_(
         Delivery.part == 1,
         exists().where(
-            previous.campaign_id == Delivery.campaign_id,
-            previous.post_id == Delivery.post_id,
-            previous.embassy_id == Delivery.embassy_id,
-            previous.platform == Delivery.platform,
-            previous.part == Delivery.part - 1,
-            previous.state == str(DeliveryState.SENT),
+            _PREVIOUS.campaign_id == Delivery.campaign_id,
+            _PREVIOUS.post_id == Delivery.post_id,
+            _PREVIOUS.embassy_id == Delivery.embassy_id,
+            _PREVIOUS.platform == Delivery.platform,
+            _PREVIOUS.part == Delivery.part - 1,
+            _PREVIOUS.state == str(DeliveryState.SENT),
         ),
     )
 
@@ -98,11 +127,10 @@ def _previous_part_sent() -> ColumnElement[bool]:
 def _account_busy() -> ColumnElement[bool]:
     # Not correlated: the few accounts with a call under way are found once (index on state,
     # account_id), not looked for again for every candidate.
-    other = aliased(Delivery)
-    return Delivery.account_id.in_(select(other.account_id).where(other.state.in_(BUSY)))
+    return Delivery.account_id.in_(select(_OTHER.account_id).where(_OTHER.state.in_(BUSY)))
 
 
-def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
+def _account_may_post(now: ColumnElement[dt.datetime]) -> ColumnElement[bool]:
     return and_(
         Account.suspended_at.is_(None),
         or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
@@ -111,7 +139,7 @@ def _account_may_post(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _due(now: dt.datetime) -> ColumnElement[bool]:
+def _due(now: ColumnElement[dt.datetime]) -> ColumnElement[bool]:
     return and_(
         Delivery.state.in_(CLAIMABLE),
         Delivery.due_at <= now,
@@ -119,20 +147,29 @@ def _due(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _candidates(
-    session: Session, now: dt.datetime, platforms: Sequence[str], limit: int
-) -> list[tuple[int, int, int, str]]:
+@cache
+def _candidates_query(dialect: str) -> Select[int, int, int, str]:
+    """The candidates' statement, built once per dialect: ``now``, ``platforms`` and ``limit``
+    are bound at each execution."""
     query = (
         select(Delivery.id, Delivery.account_id, Delivery.part, Delivery.platform)
         .join(Account, Account.id == Delivery.account_id)
-        .where(_due(now), Delivery.platform.in_(sorted(platforms)), _account_may_post(now))
-        .where(~_account_busy(), _previous_part_sent(), ~paused())
+        .where(_due(_NOW), Delivery.platform.in_(bindparam("platforms", expanding=True)))
+        .where(_account_may_post(_NOW), ~_account_busy(), _previous_part_sent(), ~paused())
         .order_by(Delivery.due_at, Delivery.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    return [(row.id, row.account_id, row.part, row.platform) for row in session.execute(query)]
+    return query
+
+
+def _candidates(
+    session: Session, now: dt.datetime, platforms: Sequence[str], limit: int
+) -> list[tuple[int, int, int, str]]:
+    query = _candidates_query(session.get_bind().dialect.name)
+    rows = session.execute(query, {"now": now, "platforms": sorted(platforms), "limit": limit})
+    return [(row.id, row.account_id, row.part, row.platform) for row in rows]
 
 
 def claim_next(
@@ -197,18 +234,8 @@ def _claim_one(
         _keep_turn(session, account_id, now, spacing)
     elif not _take_turn(session, account_id, now, spacing):
         return None  # another worker took this account's turn a moment ago
-    claimed = session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state.in_(CLAIMABLE), ~paused())
-        .values(
-            state=str(DeliveryState.CLAIMED),
-            state_since=now,
-            lease_owner=worker,
-            lease_expires_at=now + lease,
-        )
-        .returning(Delivery.key, Delivery.revision, Delivery.attempt_count)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    values = {"delivery_id": delivery_id, "now": now, "worker": worker, "expires": now + lease}
+    claimed = session.execute(_statements().claim, values).one_or_none()
     if claimed is None:
         return None
     return Claim(
@@ -224,30 +251,89 @@ def _claim_one(
 
 
 def _take_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> bool:
-    taken = session.execute(
-        update(Account)
-        .where(
-            Account.id == account_id,
-            or_(Account.next_post_at.is_(None), Account.next_post_at <= now),
-        )
-        .values(next_post_at=now + spacing)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(taken.rowcount)  # type: ignore[attr-defined]
+    values = {"account_id": account_id, "now": now, "turn": now + spacing}
+    return bool(session.execute(_statements().take_turn, values).rowcount)  # type: ignore[attr-defined]
 
 
 def _keep_turn(session: Session, account_id: int, now: dt.datetime, spacing: dt.timedelta) -> None:
     """A thread's later part: not spaced from its parent, but the account's next post is spaced
     from this part, so the gap between two posts counts from the end of a thread."""
-    session.execute(
-        update(Account)
-        .where(
-            Account.id == account_id,
-            or_(Account.next_post_at.is_(None), Account.next_post_at < now + spacing),
+    values = {"account_id": account_id, "turn": now + spacing}
+    session.execute(_statements().keep_turn, values)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements run for every delivery, built once with their values bound at each
+    execution, and on the tables (plain SQL, not the ORM's bulk-update path): building a
+    statement and the ORM's bookkeeping cost more than running it."""
+
+    claim: Update
+    take_turn: Update
+    keep_turn: Update
+    begin: Update
+    end_attempt: Update
+    account_sent: Update
+
+
+@cache
+def _statements() -> _Statements:
+    deliveries, accounts = _table(Delivery), _table(Account)
+    now, turn = bindparam("now", type_=UTCDateTime), bindparam("turn", type_=UTCDateTime)
+    account = accounts.c.id == bindparam("account_id")
+    delivery = deliveries.c.id == bindparam("delivery_id")
+    sending = [
+        str(state) for state in guard(DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED}))
+    ]
+    return _Statements(
+        claim=update(deliveries)
+        .where(delivery, deliveries.c.state.in_(CLAIMABLE), ~paused())
+        .values(
+            state=str(DeliveryState.CLAIMED),
+            state_since=now,
+            lease_owner=bindparam("worker"),
+            lease_expires_at=bindparam("expires", type_=UTCDateTime),
         )
-        .values(next_post_at=now + spacing)
-        .execution_options(synchronize_session=False)
+        .returning(deliveries.c.key, deliveries.c.revision, deliveries.c.attempt_count),
+        take_turn=update(accounts)
+        .where(account, or_(accounts.c.next_post_at.is_(None), accounts.c.next_post_at <= now))
+        .values(next_post_at=turn),
+        keep_turn=update(accounts)
+        .where(account, or_(accounts.c.next_post_at.is_(None), accounts.c.next_post_at < turn))
+        .values(next_post_at=turn),
+        # held(), a lease still running and no pause: the claim is still this worker's
+        begin=update(deliveries)
+        .where(
+            delivery,
+            deliveries.c.lease_owner == bindparam("worker"),
+            deliveries.c.revision == bindparam("claimed_revision"),
+            deliveries.c.lease_expires_at > now,
+            ~paused(),
+            deliveries.c.state.in_(sending),
+        )
+        .values(
+            state=str(DeliveryState.SENDING),
+            state_since=now,
+            attempt_count=bindparam("number"),
+        ),
+        end_attempt=update(_table(Attempt))
+        .where(_table(Attempt).c.id == bindparam("attempt_id"))
+        .values(
+            ended_at=now,
+            outcome=bindparam("ended_as"),
+            remote_id=bindparam("remote"),
+            remote_url=bindparam("url"),
+            error_class=bindparam("error"),
+            error_message=bindparam("message"),
+        ),
+        account_sent=update(accounts).where(account).values(last_sent_at=now),
     )
+
+
+def _table(entity: type[Base]) -> Table:
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def campaigns_synced(session: Session) -> list[tuple[str, dt.datetime | None]]:
@@ -267,27 +353,29 @@ def claimed_row(session: Session, claim: Claim) -> tuple[Delivery, Account] | No
 
 def next_wakeup(session: Session, now: dt.datetime) -> dt.datetime | None:
     """The earliest instant after ``now`` at which something may become claimable: a delivery
-    falls due or may be retried, an account's turn comes or its rate limit ends.
-
-    Each question is one walk down the (state, due_at) index, so that a daemon at rest with
-    100,000 deliveries ahead does not read them all every poll: the due instants state by state
-    (a minimum over an IN list is not taken from the index), and the retries only among the
-    deliveries already due (one not yet due wakes the daemon at its due instant first)."""
-    questions: list[Select[Any]] = [
-        select(func.min(Delivery.due_at)).where(Delivery.state == state, Delivery.due_at > now)
-        for state in CLAIMABLE
-    ]
-    questions.append(
-        select(func.min(Delivery.not_before)).where(
-            Delivery.state.in_(CLAIMABLE), Delivery.due_at <= now, Delivery.not_before > now
-        )
-    )
-    questions += [
-        select(func.min(column)).where(column > now)
-        for column in (Account.next_post_at, Account.rate_limited_until)
-    ]
-    found: list[dt.datetime] = [i for i in map(session.scalar, questions) if i is not None]
+    falls due or may be retried, an account's turn comes or its rate limit ends."""
+    instants = [session.scalar(query, {"now": now}) for query in _wakeup_queries()]
+    found = [instant for instant in instants if instant is not None]
     return min(found) if found else None
+
+
+@cache
+def _wakeup_queries() -> list[Select[dt.datetime | None]]:
+    """One query per instant looked for, each the first row of an index (deliveries by state and
+    due_at or not_before, accounts by next_post_at or rate_limited_until): a lookup, not a scan
+    of every waiting delivery, however many wait. Built once; ``now`` is bound each time."""
+    queries = []
+    for column, state in (
+        *((Delivery.due_at, state) for state in CLAIMABLE),
+        *((Delivery.not_before, state) for state in CLAIMABLE),
+        (Account.next_post_at, None),
+        (Account.rate_limited_until, None),
+    ):
+        query = select(column).where(column > _NOW)
+        if state is not None:
+            query = query.where(Delivery.state == state)
+        queries.append(query.order_by(column).limit(1))
+    return queries
 
 
 def accounts_posting_before(session: Session, until: dt.datetime) -> list[Account]:
@@ -307,7 +395,7 @@ def accounts_posting_before(session: Session, until: dt.datetime) -> list[Accoun
 
 
 def mark_account_sent(session: Session, account_id: int, now: dt.datetime) -> None:
-    session.execute(update(Account).where(Account.id == account_id).values(last_sent_at=now))
+    session.execute(_statements().account_sent, {"account_id": account_id, "now": now})
 
 
 def rate_limit_account(session: Session, account_id: int, until: dt.datetime) -> None:
@@ -371,27 +459,28 @@ def begin_attempt(
     None when the claim was lost (cancelled, edited, paused, lease expired and reaped): the
     worker must not call the platform. Otherwise the attempt's id.
     """
-    still_ours = and_(held(claim), Delivery.lease_expires_at > now, ~paused())
-    if not move(
-        session, still_ours, DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED}), now
-    ):
+    number = claim.attempt_count + 1
+    values = {
+        "delivery_id": claim.delivery_id,
+        "worker": claim.worker,
+        "claimed_revision": claim.revision,
+        "now": now,
+        "number": number,
+    }
+    if not session.execute(_statements().begin, values).rowcount:  # type: ignore[attr-defined]
         return None
-    attempt = Attempt(
-        delivery_id=claim.delivery_id,
-        number=claim.attempt_count + 1,
-        worker=claim.worker,
-        idempotency_key=idempotency_key,
-        started_at=now,
+    attempt = (
+        insert(Attempt)
+        .values(
+            delivery_id=claim.delivery_id,
+            number=number,
+            worker=claim.worker,
+            idempotency_key=idempotency_key,
+            started_at=now,
+        )
+        .returning(Attempt.id)
     )
-    session.add(attempt)
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == claim.delivery_id)
-        .values(attempt_count=claim.attempt_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.flush()
-    return attempt.id
+    return int(session.execute(attempt).scalar_one())
 
 
 def end_attempt(
@@ -404,19 +493,16 @@ def end_attempt(
     remote_url: str | None = None,
     error: BaseException | None = None,
 ) -> None:
-    session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id)
-        .values(
-            ended_at=now,
-            outcome=outcome,
-            remote_id=remote_id,
-            remote_url=remote_url,
-            error_class=type(error).__name__ if error else None,
-            error_message=str(error)[:2000] if error else None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    values = {
+        "attempt_id": attempt_id,
+        "now": now,
+        "ended_as": outcome,
+        "remote": remote_id,
+        "url": remote_url,
+        "error": type(error).__name__ if error else None,
+        "message": str(error)[:2000] if error else None,
+    }
+    session.execute(_statements().end_attempt, values)
 
 
 def finish(

@@ -109,7 +109,12 @@ class Account(Base):
     """One embassy's account on one platform. The daemon keeps its limits here, shared by all."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("campaign_id", "embassy_id", "platform"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "embassy_id", "platform"),
+        # the next wakeup: an account's turn, the end of a rate limit (store/claims.py)
+        Index(None, "next_post_at"),
+        Index(None, "rate_limited_until"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
@@ -178,6 +183,7 @@ class Delivery(Base):
     __table_args__ = (
         Index(None, "state", "due_at"),
         Index(None, "state", "account_id"),  # the claim's "account busy" (store/claims.py)
+        Index(None, "state", "not_before"),  # the next wakeup: the first retry to come
         Index(None, "campaign_id", "post_id"),
         # A post on a platform settles one delivery only (docs/architecture.md, "Exactly once").
         Index("uq_deliveries_account_id_remote_id", "account_id", "remote_id", unique=True),

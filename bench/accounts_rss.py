@@ -58,7 +58,8 @@ def main() -> None:
         rows.append(
             [f"{accounts:,}", f"{rss:.0f} MB", f"{peak:.0f} MB", per_account, f"{took:.0f} s"]
         )
-        print(f"  {accounts:,} accounts done; load average {load_average()}", flush=True)
+        print(f"  {accounts:,} accounts: RSS {rss:.0f} MB (peak {peak:.0f} MB), sent in "
+              f"{took:.0f} s; load average {load_average()}", flush=True)  # fmt: skip
     print_table(
         ["accounts (one post each)", "RSS after", "peak RSS", "RSS per added account", "sent in"],
         rows,

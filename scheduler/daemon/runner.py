@@ -2,7 +2,7 @@
 
 APScheduler 3 cannot share a persistent job store between processes, deletes a date job before
 running it, and after downtime fires every overdue job at once or none (docs/architecture.md). So
-no delivery is ever an APScheduler job. Three jobs drive the process instead:
+no delivery is ever an APScheduler job. Four jobs drive the process instead:
 
 - **dispatch**: claims what is due and starts the calls; then re-arms itself with
   ``modify_job(next_run_time=...)`` at the next instant something becomes due, at most one poll

@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -251,8 +252,13 @@ class World:
             rows = session.execute(query).all()
         return {(row.platform, row.payload["text"]): row.due_at for row in rows}
 
+    def _posted(self) -> dict[str, list[str]]:
+        """Each platform's posts, read under the fakes' locks (their handlers add to them)."""
+        with self.platforms.x.lock, self.platforms.mastodon.lock, self.platforms.bluesky.lock:
+            return self.platforms.posted_by_platform()
+
     def received(self) -> Received:
-        posted = self.platforms.posted_by_platform()
+        posted = self._posted()
         duplicates = sum(len(texts) - len(set(texts)) for texts in posted.values())
         arrivals: dict[tuple[str, str], float] = {}
         for instant, name, request in list(self._arrivals):
@@ -268,29 +274,27 @@ class World:
         """Until the platforms hold ``count`` posts (every delivery by default)."""
         wanted = self.deliveries if count is None else count
 
-        def check() -> bool:
-            return sum(len(texts) for texts in self.platforms.posted_by_platform().values()) >= (
-                wanted
-            )
-
-        wait_for(check, timeout=timeout, what=f"{wanted} posts at the fakes", every=0.05)
+        # The requests that arrived first (cheap to count), then the posts the fakes hold.
+        what = f"{wanted} posts at the fakes"
+        wait_for(lambda: len(self._arrivals) >= wanted, timeout=timeout, what=what, every=0.02)
+        wait_for(lambda: self.posted_count() >= wanted, timeout=timeout, what=what, every=0.05)
         return self.received()
 
     def posted_count(self) -> int:
-        return sum(len(texts) for texts in self.platforms.posted_by_platform().values())
+        return sum(len(texts) for texts in self._posted().values())
 
     def cpu_between(
         self, run: Daemons, low: float = 0.1, high: float = 0.9, timeout: float = 1800
     ) -> float:
-        """The daemons' CPU per delivery in the steady part of a run: from the moment the
-        platforms hold ``low`` of the deliveries to the moment they hold ``high`` of them (the
+        """The daemons' CPU per delivery in the steady part of a run: from the moment ``low`` of
+        the deliveries' requests arrived at the platforms to the moment ``high`` of them did (the
         one-time costs of a start, such as loading a platform's SDK, fall outside)."""
         marks: list[float] = []
         for fraction in (low, high):
             wanted = max(1, round(self.deliveries * fraction))
-            wait_for(lambda w=wanted: self.posted_count() >= w, timeout=timeout, every=0.02)
+            wait_for(lambda w=wanted: len(self._arrivals) >= w, timeout=timeout, every=0.02)
             marks.append(sum(run.cpu()))
-            reached = self.posted_count()
+            reached = len(self._arrivals)
             if fraction == low:
                 first = reached
         return (marks[1] - marks[0]) / max(1, reached - first)
@@ -414,13 +418,21 @@ class Daemons:
                 every=0.1,
             )
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 120) -> None:
+        """One SIGTERM each, then wait: a second SIGTERM while the first one's handler runs
+        can hang the daemon (scheduler/daemon/runner.py sets an Event in the handler)."""
         self.cpu()
         for process in self.processes:
             if process.process is not None and process.process.poll() is None:
-                process.signal(__import__("signal").SIGTERM)
+                process.signal(signal.SIGTERM)
         for process in self.processes:
-            process.stop()
+            if process.process is None:
+                continue
+            try:
+                process.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                print(f"{process.log.name}: did not stop in {timeout:.0f} s; killed")
+                process.kill()
 
 
 def _text_of(name: str, request: Request) -> str | None:

@@ -62,6 +62,7 @@ from scheduler.store.claims import (
     mark_account_sent,
     next_wakeup,
     rate_limit_account,
+    record_sent,
 )
 from scheduler.store.database import Database
 from scheduler.store.deliveries import mark_missed, move, one_delivery
@@ -297,12 +298,12 @@ class Dispatcher:
                 remote_id=published.remote_id,
                 remote_url=published.url,
             )
-            values: dict[str, Any] = {**outcome, "sent_at": now, "error_class": None}
-            values["error_message"] = None
-            values["platform_sent_at"] = from_platform(self.clock, published.published_at)
-            if not finish(session, job.claim, DeliveryState.SENT, now, **values):
+            platform_now = from_platform(self.clock, published.published_at)
+            if not record_sent(session, job.claim, now, platform_sent_at=platform_now, **outcome):
                 # The lease ran out during a slow call and the reaper marked it unknown: we know
                 # (and a reconciliation that took it meanwhile has nothing left to do).
+                values: dict[str, Any] = {**outcome, "sent_at": now, "error_class": None}
+                values.update(error_message=None, platform_sent_at=platform_now)
                 move(
                     session,
                     one_delivery(job.claim.delivery_id),

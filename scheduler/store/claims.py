@@ -273,6 +273,7 @@ class _Statements:
     keep_turn: Update
     begin: Update
     end_attempt: Update
+    sent: Update
     account_sent: Update
 
 
@@ -282,9 +283,6 @@ def _statements() -> _Statements:
     now, turn = bindparam("now", type_=UTCDateTime), bindparam("turn", type_=UTCDateTime)
     account = accounts.c.id == bindparam("account_id")
     delivery = deliveries.c.id == bindparam("delivery_id")
-    sending = [
-        str(state) for state in guard(DeliveryState.SENDING, frozenset({DeliveryState.CLAIMED}))
-    ]
     return _Statements(
         claim=update(deliveries)
         .where(delivery, deliveries.c.state.in_(CLAIMABLE), ~paused())
@@ -309,7 +307,7 @@ def _statements() -> _Statements:
             deliveries.c.revision == bindparam("claimed_revision"),
             deliveries.c.lease_expires_at > now,
             ~paused(),
-            deliveries.c.state.in_(sending),
+            deliveries.c.state.in_(_states(DeliveryState.SENDING, DeliveryState.CLAIMED)),
         )
         .values(
             state=str(DeliveryState.SENDING),
@@ -326,8 +324,38 @@ def _statements() -> _Statements:
             error_class=bindparam("error"),
             error_message=bindparam("message"),
         ),
+        # finish(claim, SENT): held() and in a state that may become sent; the lease released
+        sent=update(deliveries)
+        .where(
+            delivery,
+            deliveries.c.lease_owner == bindparam("worker"),
+            deliveries.c.revision == bindparam("claimed_revision"),
+            deliveries.c.state.in_(
+                [
+                    str(state)
+                    for state in guard(DeliveryState.SENT, frozenset({DeliveryState.SENDING}))
+                ]
+            ),
+        )
+        .values(
+            state=str(DeliveryState.SENT),
+            state_since=now,
+            sent_at=now,
+            remote_id=bindparam("remote"),
+            remote_url=bindparam("url"),
+            platform_sent_at=bindparam("platform_now", type_=UTCDateTime),
+            error_class=None,
+            error_message=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        ),
         account_sent=update(accounts).where(account).values(last_sent_at=now),
     )
+
+
+def _states(to: DeliveryState, source: DeliveryState) -> list[str]:
+    """The from-states of a move, checked against the machine as move() does."""
+    return [str(state) for state in guard(to, frozenset({source}))]
 
 
 def _table(entity: type[Base]) -> Table:
@@ -527,6 +555,28 @@ def finish(
             **values,
         )
     )
+
+
+def record_sent(
+    session: Session,
+    claim: Claim,
+    now: dt.datetime,
+    *,
+    remote_id: str,
+    remote_url: str | None,
+    platform_sent_at: dt.datetime | None,
+) -> bool:
+    """:func:`finish` to sent, in the one statement every delivery runs (built once)."""
+    values = {
+        "delivery_id": claim.delivery_id,
+        "worker": claim.worker,
+        "claimed_revision": claim.revision,
+        "now": now,
+        "remote": remote_id,
+        "url": remote_url,
+        "platform_now": platform_sent_at,
+    }
+    return bool(session.execute(_statements().sent, values).rowcount)  # type: ignore[attr-defined]
 
 
 def release(session: Session, worker: str, now: dt.datetime) -> int:

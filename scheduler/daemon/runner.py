@@ -2,7 +2,7 @@
 
 APScheduler 3 cannot share a persistent job store between processes, deletes a date job before
 running it, and after downtime fires every overdue job at once or none (docs/architecture.md). So
-no delivery is ever an APScheduler job. Three jobs drive the process instead:
+no delivery is ever an APScheduler job. Four jobs drive the process instead:
 
 - **dispatch**: claims what is due and starts the calls; then re-arms itself with
   ``modify_job(next_run_time=...)`` at the next instant something becomes due, at most one poll
@@ -39,7 +39,7 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.daemon.accounts import preload_adapters
-from scheduler.daemon.clock import CampaignClock, SteppedClock
+from scheduler.daemon.clock import CampaignClock, SteppedClock, wall_span
 from scheduler.daemon.dispatcher import Dispatcher
 from scheduler.daemon.notify import send_digest
 from scheduler.daemon.ops import HealthServer, SdNotify, metrics_text
@@ -61,8 +61,10 @@ logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 logging.getLogger(MIGRATIONS_LOGGER).setLevel(logging.WARNING)
 MIN_INTERVAL = 0.05
 """Seconds: the shortest wall-clock interval between two runs of a job, even in a rehearsal."""
-PRELOAD_HORIZON = dt.timedelta(days=366)
-"""The platforms whose SDKs are loaded at start: those of accounts with posts due within this."""
+PRELOAD_HORIZON = dt.timedelta(days=1)
+"""A platform's SDK is loaded once one of its accounts has a post due within this wall-clock
+span (checked at start and every token round): tweepy, Mastodon.py and atproto weigh ~45 MB
+together, which a daemon with nothing to send soon does without."""
 TOKEN_ROUND = 60.0
 """Seconds between two rounds of token checks (each of at most ``daemon.token_check_batch``
 accounts): spread out, so that thousands of accounts are never checked all at once."""
@@ -326,17 +328,19 @@ class Daemon:
     def _check_tokens(self) -> None:
         with self._job() as running:
             if running:
+                self._preload()
                 checked = self.dispatcher.housekeeping.check_tokens()
                 if checked:
                     log.info("token check: %d account(s) with posts in the next day", checked)
 
     def _preload(self) -> None:
-        """Once ready, import the SDKs of the platforms with posts waiting, so that the first
-        post of the day does not wait a second or two for tweepy or atproto (nor a rehearsal
-        lose hours to it); a post due at start that needs one imports it itself meanwhile."""
+        """Import the SDKs of the platforms with posts due within a day (once ready, then every
+        token round), so that a post does not wait a second or two for tweepy or atproto (nor
+        a rehearsal lose hours to it); a post due at start imports its own meanwhile."""
+        horizon = wall_span(self.clock, PRELOAD_HORIZON)  # a rehearsal's day passes in minutes
         try:
             with self.database.snapshot() as session:
-                waiting = accounts_posting_before(session, self.clock.now() + PRELOAD_HORIZON)
+                waiting = accounts_posting_before(session, self.clock.now() + horizon)
             preload_adapters(sorted({account.platform for account in waiting}))
         except Exception:  # the first post loads what it needs anyway
             log.warning("platform SDKs not preloaded", exc_info=True)

@@ -9,7 +9,6 @@ behind the operator's back: commands refuse it and name ``campaign db upgrade``.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -19,13 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as Session  # re-exported: the type callers' hints name
 from sqlalchemy.orm import sessionmaker
 
 from scheduler.defaults import DATABASE_ENV
+
+if TYPE_CHECKING:  # alembic is loaded only to migrate, or when a schema is not this program's
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 from scheduler.errors import (
     ConfigurationError,
     DatabaseUnavailable,
@@ -45,6 +48,9 @@ DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = "scheduler.store:migrations"
 MIGRATIONS_LOGGER = "alembic"
+SCHEMA_REVISION = "0005"
+"""The newest migration's revision (tests/test_store_database.py checks it is alembic's head):
+a database stamped with it is opened without loading alembic, a second of a daemon's start."""
 """The logger of the migration tool, which says at INFO what it checks on every connection."""
 
 
@@ -239,43 +245,33 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def head_revision() -> str:
-    """The newest migration's revision: the one no other migration names as its parent."""
-    head = declared_head() or _scripts().get_current_head()
-    assert head is not None, "the package ships its migrations"
-    return head
-
-
-MIGRATION_VERSIONS = Path(__file__).parent / "migrations" / "versions"
-_REVISION_LINE = re.compile(r'^(revision|down_revision)\b[^=\n]*= *(?:"([^"\n]*)"|None) *$', re.M)
-
-
-def declared_head() -> str | None:
-    """The head as the migration files' ``revision`` and ``down_revision`` lines declare it,
-    read without alembic; None when they do not name exactly one (alembic then decides)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in MIGRATION_VERSIONS.glob("[!_]*.py"):
-        declared = dict(_REVISION_LINE.findall(path.read_text("utf-8")))
-        if "revision" not in declared or "down_revision" not in declared:
-            return None
-        revisions.add(declared["revision"])
-        parents.add(declared["down_revision"])
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
+    """The newest migration's revision: :data:`SCHEMA_REVISION`, which a test holds equal to
+    alembic's head, so that no command loads alembic only to learn it."""
+    return SCHEMA_REVISION
 
 
 def current_revision(database: Database) -> str | None:
+    """The revision the database is stamped with, or None (no stamp, or no such table)."""
+    stamped = _stamped(database)
+    if stamped is not None:
+        return stamped
+    from alembic.runtime.migration import MigrationContext
+
+    with _connect(database) as connection:
+        connection.execution_options(campaign_read_only=True)
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _stamped(database: Database) -> str | None:
+    """The revision a database is stamped with, read without alembic; None when it has no
+    stamp or not exactly one (then alembic's own reading says what it is)."""
     with _connect(database) as connection:
         # Only reads: on SQLite, no write lock (a daemon writing meanwhile need not wait).
         connection.execution_options(campaign_read_only=True)
         if not inspect(connection).has_table("alembic_version"):
             return None
-        stored = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-        if len(stored) == 1:
-            return str(stored[0][0])
-        from alembic.runtime.migration import MigrationContext
-
-        return MigrationContext.configure(connection).get_current_revision()
+        stamps = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return str(stamps[0][0]) if len(stamps) == 1 else None
 
 
 def upgrade(database: Database) -> tuple[str | None, str]:
@@ -289,6 +285,8 @@ def upgrade(database: Database) -> tuple[str | None, str]:
 
 
 def _ensure_current(database: Database, *, create: bool = True) -> None:
+    if _stamped(database) == SCHEMA_REVISION:
+        return  # the usual case, without loading alembic
     current, head = current_revision(database), head_revision()
     if current == head:
         return

@@ -551,10 +551,11 @@ class FakeBluesky(FakeServer):
 
     @property
     def posted(self) -> list[Record]:
-        """Post records that exist, in record-key (time) order."""
-        return sorted(
-            (r for r in self.records.values() if r.collection == POST), key=lambda r: r.rkey
-        )
+        """Post records that exist, in record-key (time) order; read under the lock, since a
+        benchmark asks while the server's threads are still storing posts."""
+        with self.lock:
+            records = list(self.records.values())
+        return sorted((r for r in records if r.collection == POST), key=lambda r: r.rkey)
 
     def threadgate(self, post: Record) -> Record | None:
         did = post.uri.removeprefix("at://").split("/")[0]

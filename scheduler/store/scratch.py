@@ -80,8 +80,6 @@ def _check_revision(source: Database) -> None:
 
 
 def _revision(source: Database) -> str | None:
-    from alembic.runtime.migration import MigrationContext  # slow to load: for a copy only
-
     # Read in a snapshot: database.current_revision would begin a writing transaction, which on
     # SQLite takes the write lock (and is refused on this read-only engine).
     # The snapshot turns the driver's errors into StoreError (refused, no such database).

@@ -130,12 +130,15 @@ class Scenario:
             fake.inject(Fault(commit_then_drop=True, chance=commit_then_drop, **where))
             fake.inject(Fault(drop=True, chance=drop, **where))
 
-    def daemon(self, clock_file: Path | None = None) -> DaemonProcess:
+    def daemon(
+        self, clock_file: Path | None = None, *, max_in_flight: int | None = None
+    ) -> DaemonProcess:
         name = f"daemon-{next(self._names)}"
+        in_flight = {} if max_in_flight is None else {"max_in_flight": max_in_flight}
         platforms = {p: {"timeout": PLATFORM_TIMEOUT} for p in ("x", "mastodon", "bluesky")}
         config = write_config(
             self.folder / f"{name}.toml",
-            daemon={**DAEMON, "worker_name": name},
+            daemon={**DAEMON, **in_flight, "worker_name": name},
             **{f"platforms.{p}": values for p, values in platforms.items()},
         )
         env = {
@@ -199,12 +202,16 @@ class Fleet:
     scenario: Scenario
     killer: Killer
     members: dict[int, tuple[DaemonProcess, Path]] = field(default_factory=dict)
+    max_in_flight: int = 2
+    """Per daemon. A daemon claims again the moment one of its calls ends, while an idle one
+    waits for its next poll or step: with room for every account's call, the first daemon
+    to wake would keep the whole burst. Two each leaves work for the others at every instant."""
 
     def start(self, count: int) -> None:
         for n in range(count):
             path = self.scenario.folder / f"clock-{n}"
             write_instant(path, self.scenario.time.now())
-            daemon = self.scenario.daemon(path)
+            daemon = self.scenario.daemon(path, max_in_flight=self.max_in_flight)
             assert daemon.process is not None
             self.members[daemon.process.pid] = (daemon, path)
 

@@ -451,6 +451,22 @@ def test_systemd_readiness_health_metrics_and_reload(run: Run) -> None:
         Path(notify_path).unlink(missing_ok=True)
 
 
+def test_signals_back_to_back_neither_hang_nor_get_lost(run: Run) -> None:
+    """An operator's repeated reloads, then systemd's SIGTERM and a second one: a handler that
+    set an Event could deadlock on the lock the main thread held at that instant. The daemon
+    stops with 0, and the reloads were done."""
+    run.sync([post("launch", at=_soon(1))])
+    daemon = run.daemon()
+    run.finished()
+    for _ in range(300):
+        daemon.signal(signal.SIGHUP)
+    wait_for(lambda: "settings reloaded" in daemon.output(), what="a reload")
+    for _ in range(20):
+        daemon.signal(signal.SIGTERM)
+    assert daemon.stop() == 0
+    assert "stopped: 0 claims released" in daemon.output()
+
+
 def _scratch_named_in(output: str) -> Path | None:
     found = re.search(r"dry run: working on a scratch copy at (\S+);", output)
     return Path(found.group(1)) if found else None

@@ -28,11 +28,12 @@ import datetime as dt
 import faulthandler
 import logging
 import os
+import select
 import signal
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -98,7 +99,7 @@ class Daemon:
         self.health: HealthServer | None = None
         self.last_dispatch: dt.datetime | None = None
         self._stop = threading.Event()
-        self._reload = threading.Event()
+        self._signals = SignalPipe(self._stop)
         self._dispatch_lock = threading.Lock()
         self._again = False
         self._jobs = threading.Condition()
@@ -148,12 +149,15 @@ class Daemon:
         self._stop.set()
 
     def _wait_for_stop(self) -> None:
-        interval = self.notify.watchdog_interval or 1.0
-        while not self._stop.wait(timeout=min(interval, 1.0)):
+        interval = min(self.notify.watchdog_interval or 1.0, 1.0)
+        while not self._stop.is_set():
+            for number in self._signals.wait(interval):
+                log.info("received %s", signal.Signals(number).name)
+                if number == signal.SIGHUP:
+                    self._reload_settings()
+                else:
+                    self._stop.set()
             self.notify.watchdog()
-            if self._reload.is_set():
-                self._reload.clear()
-                self._reload_settings()
 
     def _shutdown(self) -> int:
         log.info("stopping: no new claims; waiting for calls in flight")
@@ -187,19 +191,10 @@ class Daemon:
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # embedded (tests): the caller stops us with stop()
-        signal.signal(signal.SIGTERM, self._on_stop_signal)
-        signal.signal(signal.SIGINT, self._on_stop_signal)
-        signal.signal(signal.SIGHUP, self._on_reload_signal)
+        self._signals.install((signal.SIGTERM, signal.SIGINT, signal.SIGHUP))
         # `kill -USR1 PID` writes every thread's stack to the log: how to see what a hung
         # daemon is waiting for, without stopping it.
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-
-    def _on_stop_signal(self, number: int, _frame: FrameType | None) -> None:
-        log.info("received %s", signal.Signals(number).name)
-        self._stop.set()
-
-    def _on_reload_signal(self, _number: int, _frame: FrameType | None) -> None:
-        self._reload.set()
 
     def _reload_settings(self) -> None:
         self.notify.reloading()
@@ -397,3 +392,37 @@ class Daemon:
     def _in_flight(self) -> int:
         with self.database.snapshot() as session:
             return in_flight(session, self.worker)
+
+
+class SignalPipe:
+    """Signals handed from their handler to the main thread's loop through a pipe.
+
+    A handler runs in the main thread between two of its bytecodes, possibly while that thread
+    holds the lock of an Event, a Condition or a log handler: setting an Event or logging there
+    can deadlock the process (two SIGTERMs in a row did). The handler only writes the signal's
+    number to a pipe, which takes no lock; the loop reads it and acts in its own time."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._read_fd: int | None = None
+        self._write_fd: int | None = None
+
+    def install(self, numbers: tuple[signal.Signals, ...]) -> None:
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+        for number in numbers:
+            signal.signal(number, self._handle)
+
+    def _handle(self, number: int, _frame: FrameType | None) -> None:
+        assert self._write_fd is not None
+        with suppress(BlockingIOError):  # a full pipe already holds a stop
+            os.write(self._write_fd, bytes([number]))
+
+    def wait(self, timeout: float) -> bytes:
+        """The signals received, waiting at most ``timeout`` seconds for one; embedded (no
+        handlers installed), the wait ends early when :meth:`Daemon.stop` is called."""
+        if self._read_fd is None:
+            self._stop.wait(timeout)
+            return b""
+        ready, _, _ = select.select([self._read_fd], [], [], timeout)
+        return os.read(self._read_fd, 64) if ready else b""

@@ -42,7 +42,7 @@ def measure(embassies: int, latency: float, max_in_flight: int) -> tuple[int, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embassies", default="167,334,667", help="sizes, x 3 accounts each")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per request")
     parser.add_argument("--max-in-flight", type=int, default=8, help="daemon.max_in_flight")

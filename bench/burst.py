@@ -38,7 +38,7 @@ LEAD = 20.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embassies", type=int, default=334, help="x 3 platforms: 1,002")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per request")
     parser.add_argument("--max-in-flight", type=int, default=None, help="daemon.max_in_flight")

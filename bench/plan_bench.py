@@ -16,7 +16,7 @@ wall and CPU time and its peak RSS (the memory goal: <= 300 MB at 384,000 delive
 average is printed before and after.
 
 Usage: python bench/plan_bench.py [--sizes 200,2000] [--repeat N] [--profile] [--tracemalloc]
-See bench/README.md for what the figures mean.
+See docs/performance.md for what the figures mean.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ embassies the first screen shows side by side at a given width, worked out from 
 sheet's own widths (no browser needed).
 
 Usage: python bench/preview_html_size.py [FILE] [--day N ...] [--width 1400]
-See bench/README.md for the figures.
+See docs/performance.md for the figures.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def side_by_side(page: str, width: int, embassies: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", nargs="?", type=Path, default=ROOT / "campaigns.yaml")
     parser.add_argument("--day", action="append", default=[], help="a local date, YYYY-MM-DD")
     parser.add_argument("--width", type=int, default=1400)

@@ -35,7 +35,7 @@ LEAD = 20.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embassies", type=int, default=167, help="x 3 platforms: 501")
     parser.add_argument("--posts", type=int, default=1, help="posts per account")
     parser.add_argument("--window", type=float, default=180.0, help="seconds")

@@ -34,7 +34,7 @@ LEAD = 20.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embassies", type=int, default=667, help="x 3 platforms: 2,001")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     parser.add_argument("--max-in-flight", type=int, default=4, help="per daemon")

@@ -9,6 +9,7 @@ accounts' credentials from a file of N tables, written long before it is read, f
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -36,7 +37,9 @@ def seconds_to_load(accounts: int, folder: Path) -> float:
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [200, 2001]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[200, 2001], help="accounts")
+    sizes = parser.parse_args().sizes
     print(f"python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}")
     print("| accounts | seconds to load them all | ms per account |")
     print("|---:|---:|---:|")

@@ -9,7 +9,7 @@ Usage: python bench/startup.py [--runs N] [--file campaigns.yaml]
 `campaign status` and `campaign report` read a database synced from that file in a temporary
 folder (the sync itself is not timed).
 The code measured is whatever ``scheduler`` the interpreter imports: set PYTHONPATH to measure
-another checkout (see bench/README.md).
+another checkout (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def measure(all_cases: list[Case], runs: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per case (default 10)")
     parser.add_argument("--file", type=Path, default=ROOT / "campaigns.yaml")
     options = parser.parse_args()

@@ -14,7 +14,7 @@ own share (the transaction: compare, write, commit), so that what sync adds is v
 
 Usage: python bench/sync_bench.py [--deliveries 100000] [--postgres URL | --no-postgres]
        [--profile N] [--keep DIR]
-See bench/README.md for what the figures mean.
+See docs/performance.md for what the figures mean.
 """
 
 from __future__ import annotations

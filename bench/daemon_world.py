@@ -135,12 +135,13 @@ def write_shape(folder: Path, shape: Shape) -> Path:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one run, dropped afterwards; yields its URL."""
+def postgres_database(server: str = POSTGRES_ADMIN_URL) -> Iterator[str]:
+    """A fresh PostgreSQL database for one run on ``server``, dropped afterwards; yields its
+    URL."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    admin_url = make_url(POSTGRES_ADMIN_URL)
+    admin_url = make_url(server)
     libpq = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
     name = f"campaign_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(libpq, autocommit=True, connect_timeout=3) as admin:

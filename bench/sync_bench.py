@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,26 +182,6 @@ def _run(case: Case, profile_top: int) -> Outcome:
     return Outcome(case, wall, figures)
 
 
-# --- PostgreSQL -------------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """An empty database of its own on the server, dropped afterwards; yields its URL."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    admin = make_url(admin_url)
-    libpq = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"sync_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq, autocommit=True, connect_timeout=3) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # --- Reporting --------------------------------------------------------------------------------
 
 
@@ -272,6 +251,10 @@ def main(argv: list[str] | None = None) -> None:
         ]
         outcomes = [_run(case, args.profile) for case in cases]
         if not args.no_postgres:
+            from daemon_world import (
+                postgres_database,
+            )  # the daemon benchmarks' world: not in a case
+
             with postgres_database(args.postgres) as url:
                 case = Case("first sync, empty PostgreSQL database", path, url)
                 outcomes.append(_run(case, args.profile))

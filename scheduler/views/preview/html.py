@@ -26,11 +26,13 @@ import datetime as dt
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from markupsafe import Markup
 
 from adapters.capabilities import CAPABILITIES, Platform
 from scheduler.campaign.model import Replies, Visibility
@@ -93,6 +95,20 @@ def render_html(
         errors=sum(1 for item in shown_problems if item.problem.is_error),
         media={"images": media.data, "alts": media.alts},
     )
+
+
+def render_cards(deliveries: Sequence[Delivery], images: Mapping[str, str]) -> Markup:
+    """The preview's cards of ``deliveries`` as a fragment of a page, each post (or thread) drawn
+    as the preview draws it. ``images`` maps an image's sha256 to its address (the web
+    dashboard's ``/media/{sha256}``); an image without one is said to be unreadable. The
+    fragment needs the preview's style sheet and no script: alt texts are in the cards."""
+    context = _Context(_Media({}, {}), {}, None, images)
+    by_embassy: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in sorted(deliveries, key=lambda d: (d.due_at, d.embassy_id)):
+        by_embassy[delivery.embassy_id].append(delivery)
+    # One embassy at a time, as in the preview's cells: the parts of a thread group by local time.
+    posts = [post for items in by_embassy.values() for post in _posts(items, context)]
+    return Markup(pages.render("post_cards.html", posts=posts))
 
 
 # --- images ----------------------------------------------------------------------------------
@@ -160,6 +176,8 @@ class _Context:
     media: _Media
     inline: dict[FieldPath, list[Problem]]
     source: SourceMap | None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Image sha256 -> address, where the page links its images (see ``render_cards``)."""
 
 
 def _columns(plan: Plan, deliveries: list[Delivery]) -> list[_Column]:
@@ -279,6 +297,9 @@ class _Figure:
     alt_language_matches: bool
     alt_limit: int
     alt_over: bool
+    src: str | None = None
+    """The image's address, for a page that links images rather than embedding them (the web
+    dashboard's cards): the card then carries the alt text itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +393,10 @@ def _card(delivery: Delivery, context: _Context) -> _Card:
         local_zone=_local_zone(delivery),
         utc_time=_utc_time(delivery),
         tokens=_tokens(delivery.text),
-        figures=[_figure(item, context.media, delivery) for item in delivery.media],
+        figures=[
+            _figure(item, context.media, delivery, context.sources.get(item.sha256))
+            for item in delivery.media
+        ],
         badges=_audience(delivery),
         source_line=source_line,
         source_path=source_path,
@@ -416,7 +440,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return runs
 
 
-def _figure(attachment: Attachment, catalog: _Media, delivery: Delivery) -> _Figure:
+def _figure(
+    attachment: Attachment, catalog: _Media, delivery: Delivery, src: str | None = None
+) -> _Figure:
     limit = CAPABILITIES[delivery.platform].max_alt_text
     return _Figure(
         attachment=attachment,
@@ -427,6 +453,7 @@ def _figure(attachment: Attachment, catalog: _Media, delivery: Delivery) -> _Fig
         alt_language_matches=attachment.alt_language == delivery.language,
         alt_limit=limit,
         alt_over=len(attachment.alt) > limit,
+        src=src,
     )
 
 

@@ -48,14 +48,16 @@ class World:
         self._dispatcher: Dispatcher | None = None
 
     def sync(self, posts: list[dict[str, Any]], *, platforms: tuple[str, ...],
-             cities: tuple[str, ...] = ("be-paris",)) -> None:  # fmt: skip
+             cities: tuple[str, ...] = ("be-paris",),
+             policies: dict[str, Any] | None = None) -> None:  # fmt: skip
         zones = {"be-paris": "Europe/Paris", "be-rome": "Europe/Rome", "be-oslo": "Europe/Oslo"}
         embassies = [
             embassy(city, zones.get(city, "Europe/Brussels"), ["en"], platforms=platforms)
             for city in cities
         ]
         path = write_campaign(self.tmp_path, embassies=embassies, posts=posts,
-                              policies={"late": {"grace": "3h", "spacing": "2m"}})  # fmt: skip
+                              policies={"late": {"grace": "3h", "spacing": "2m"},
+                                        **(policies or {})})  # fmt: skip
         sync_file(path, self.database, actor="ines", now=DUE - dt.timedelta(days=5))
         self.platforms.enrol(self.database)
         for name, value in self.platforms.env.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 from scheduler.store.claims import paused
@@ -76,10 +76,10 @@ def post_deliveries(session: Session, campaign_id: str, post_id: str) -> list[Li
     return _listed(session, query)
 
 
-def _listed(session: Session, query: object) -> list[Listed]:
+def _listed(session: Session, query: Select[StoredDelivery, str, str | None, bool]) -> list[Listed]:
     return [
         Listed(row, display_handle(row.platform, handle, instance), bool(held))
-        for row, handle, instance, held in session.execute(query)  # type: ignore[call-overload]
+        for row, handle, instance, held in session.execute(query)
     ]
 
 
@@ -142,8 +142,8 @@ def media_sizes(session: Session, hashes: list[str]) -> dict[str, int]:
     """sha256 -> bytes, of the stored images among ``hashes``."""
     if not hashes:
         return {}
-    rows = session.execute(select(Media.sha256, Media.size).where(Media.sha256.in_(hashes)))
-    return {sha256: size for sha256, size in rows}
+    query = select(Media.sha256, Media.size).where(Media.sha256.in_(hashes))
+    return {str(sha256): int(size) for sha256, size in session.execute(query)}
 
 
 def media_file(session: Session, sha256: str) -> tuple[str, bytes] | None:

@@ -27,6 +27,7 @@ from scheduler.service.retraction import retract
 from scheduler.service.validation import validate_file
 from scheduler.settings import DaemonSettings, PlatformSettings, Settings
 from scheduler.store import claims
+from scheduler.views.pages import static
 from scheduler.views.preview.html import render_cards
 
 __all__ = ["clock", "fakes", "world"]  # fixtures
@@ -172,6 +173,8 @@ def test_filters_and_the_values_they_offer(story: Story) -> None:
     rome = dashboard.calendar(database, start=DAY1, days=2, embassy="be-rome", now=now)
     assert rome.embassies == ["be-rome"] and {e.embassy_id for e in rome.entries} == {"be-rome"}
     assert [len(row.cells) for row in rome.rows] == [1, 1]
+    waiting = dashboard.calendar(database, start=DAY1, days=2, state="awaiting_approval", now=now)
+    assert {e.post_id for e in waiting.entries} == {"d2-wait"}
     failed = dashboard.calendar(database, start=DAY1, days=2, state="failed", now=now)
     assert [(e.post_id, e.platform) for e in failed.entries] == [("d1-paris", "mastodon")]
     english = dashboard.calendar(database, start=DAY1, days=2, language="en", now=now)
@@ -215,7 +218,10 @@ def test_problems_come_first_with_their_next_action(story: Story) -> None:
     assert failed.command == f"campaign settle {failed.key} --retry"
     assert "check whether it went out" in unknown.next_action
     assert "settled" not in unknown.next_action and "posted or not posted" in unknown.next_action
-    assert unknown.page == "/posts/d1-rome" and unknown.local_time == "2026-11-25T09:30"
+    assert (
+        unknown.page == "/posts/d1-rome?campaign=orange-2026"
+        and unknown.local_time == "2026-11-25T09:30"
+    )
     assert missed.reason is not None and "grace" in missed.reason
     assert "renew the account's token" in suspended.next_action
     assert suspended.reason is not None and "CredentialsInvalid" in suspended.reason
@@ -303,7 +309,10 @@ def test_next_free_slots_are_those_a_queued_post_would_take(story: Story) -> Non
     assert list(slots) == ["be-rome"] and slots["be-rome"].utc > now
     change = queue_add(database, definition, actor="ines", folder=world.tmp_path, now=now)
     assert change.placement == {"be-rome": slots["be-rome"].local.isoformat(timespec="minutes")}
-    assert dashboard.next_free_slots(database, {"id": "bad", "targets": 3}, now=now) == {}
+    assert dashboard.next_free_slots(database, {"targets": 3}, now=now) == {}
+    half_filled = dashboard.next_free_slots(database, {"targets": {"platforms": ["x"]}}, now=now)
+    assert sorted(half_filled) == ["be-paris", "be-rome"]
+    assert half_filled["be-rome"].utc > slots["be-rome"].utc  # q-slot took the first one
 
 
 def test_cards_show_each_delivery_and_keep_hostile_text_inert(story: Story) -> None:
@@ -315,6 +324,8 @@ def test_cards_show_each_delivery_and_keep_hostile_text_inert(story: Story) -> N
     for account in ("@be_paris", "@be_rome", "@be_paris@mastodon.example"):
         assert account in fragment
     assert "<script>" not in fragment and "&lt;script&gt;" in fragment
+    # the preview's style sheet for the cards, which a page showing them links
+    assert all(f"{rule}{{" in static("cards.css") for rule in (".card", ".card-head", "figure"))
     with_image = dashboard.post_detail(database, "d1-paris")
     sha = with_image.deliveries[0].media[0].sha256
     cards = str(render_cards(with_image.planned, {sha: f"/media/{sha}"}))
@@ -322,6 +333,6 @@ def test_cards_show_each_delivery_and_keep_hostile_text_inert(story: Story) -> N
     assert '<span class="alt-body" dir="auto">An orange banner.</span>' in cards
     assert "cannot be read" not in cards
     assert "media/card.png cannot be read" in str(render_cards(with_image.planned, {}))
-    stored = dashboard.media(database, sha)
+    stored = dashboard.media_bytes(database, sha)
     assert stored is not None and stored[0] == "image/png" and stored[1][:4] == b"\x89PNG"
-    assert dashboard.media(database, "0" * 64) is None
+    assert dashboard.media_bytes(database, "0" * 64) is None

@@ -25,7 +25,7 @@ from scheduler.campaign.model import Post as PostSpec
 from scheduler.campaign.planner import AccountFacts, Attachment, PostFacts
 from scheduler.campaign.planner import Delivery as PlannedDelivery
 from scheduler.campaign.timing import ResolvedTime
-from scheduler.errors import CampaignFileError, UsageError
+from scheduler.errors import UsageError
 from scheduler.problems import FieldPath
 from scheduler.service.clock import now_utc
 from scheduler.store import calendar as store
@@ -37,7 +37,7 @@ from scheduler.store.documents import (
     PayloadMedia,
     PostDefinition,
 )
-from scheduler.store.posts import choose_campaign, free_slots, has_time
+from scheduler.store.posts import choose_campaign, free_slots
 from scheduler.store.queries import AccountIssue, AttentionItem, CampaignInfo
 from scheduler.store.states import DeliveryState
 
@@ -223,8 +223,8 @@ def calendar(
 def _chosen_state(state: str | None) -> DisplayState | None:
     if state is None:
         return None
-    try:
-        return DisplayState(state)
+    try:  # "awaiting_approval" or "awaiting-approval" in an address
+        return DisplayState(state.replace("_", " ").replace("-", " "))
     except ValueError:
         expected = ", ".join(str(value) for value in DisplayState)
         raise UsageError(f"state: {state!r} is not a state; expected one of: {expected}") from None
@@ -381,7 +381,7 @@ def _delivery_problem(
         timezone=item.timezone,
         reason=_reason(item.error_class, item.error_message),
         next_action=action,
-        page=f"/posts/{item.post_id}",
+        page=f"/posts/{item.post_id}?campaign={item.campaign_id}",
         command=command.format(id=item.key),
     )
 
@@ -396,7 +396,7 @@ def _account_problem(issue: AccountIssue) -> ProblemItem:
         )
         command = f"campaign auth {issue.platform} --account {issue.embassy_id}; "
         command += f"campaign check; campaign resume {scope}"
-        page: str | None = "/pauses"
+        page: str | None = f"/pauses?campaign={issue.campaign_id}"
     else:
         assert issue.rate_limited_until is not None, "account_issues lists only these two"
         kind, when = ProblemKind.RATE_LIMITED, issue.rate_limited_until
@@ -693,27 +693,31 @@ def next_free_slots(
     campaign_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, ResolvedTime]:
-    """Embassy id -> the slot a post written as ``definition`` (the campaign file's shape)
-    would take if queued now without a time: the same search as `campaign queue add`. Only its
-    targets matter; a definition that does not load yet (a form half filled) gives {}."""
+    """Embassy id -> the slot a post written as ``definition`` (the campaign file's shape, as
+    far as it is filled in) would take if queued now without a time: the same search as
+    `campaign queue add`. Only its id (an edit keeps its own slots free) and targets matter;
+    targets that do not load yet give {}. No slot left before the campaign ends: UsageError."""
     with database.snapshot() as session:
         campaign = choose_campaign(session, campaign_id)
-        # Any time would do to load it; the slots replace it, as when queueing.
-        untimed = {k: v for k, v in definition.items() if not has_time({k: v})}
-        document = CampaignDefinition.of(campaign).with_posts([{**untimed, "day": 1}])
+        stored = CampaignDefinition.of(campaign)
+        post_id = definition.get("id")
+        # Only where it goes counts: a placeholder text and day let a half-filled form load.
+        sketch = {
+            "id": post_id if isinstance(post_id, str) and post_id else "new-post",
+            "day": 1,
+            "text": {stored.campaign.default_language: "-"},
+            "targets": definition.get("targets", {}),
+        }
         try:
-            spec = CampaignFile.model_validate(document)
+            spec = CampaignFile.model_validate(stored.with_posts([sketch]))
         except ValidationError:
             return {}
-        try:
-            slots = free_slots(session, spec, spec.posts[0], now or now_utc())
-        except (UsageError, CampaignFileError):
-            return {}
+        slots = free_slots(session, spec, spec.posts[0], now or now_utc())
     return {embassy: slot for (_, embassy), slot in slots.items()}
 
 
-def media(database: Database, sha256: str) -> tuple[str, bytes] | None:
-    """An image the store keeps, for the dashboard to serve at ``/media/{sha256}``: (type,
-    bytes), or None."""
+def media_bytes(database: Database, sha256: str) -> tuple[str, bytes] | None:
+    """An image the store keeps, for the dashboard to serve at ``/media/{sha256}``: (its MIME
+    type, its bytes), or None when the store holds no such image."""
     with database.snapshot() as session:
         return store.media_file(session, sha256)

@@ -24,6 +24,7 @@ from scheduler.service.control import Scope, pause
 from scheduler.service.dashboard import DisplayState, ProblemKind
 from scheduler.service.queue import approve_post, cancel_post, queue_add
 from scheduler.service.retraction import retract
+from scheduler.service.settlement import settle
 from scheduler.service.validation import validate_file
 from scheduler.settings import DaemonSettings, PlatformSettings, Settings
 from scheduler.store import claims
@@ -336,3 +337,15 @@ def test_cards_show_each_delivery_and_keep_hostile_text_inert(story: Story) -> N
     stored = dashboard.media_bytes(database, sha)
     assert stored is not None and stored[0] == "image/png" and stored[1][:4] == b"\x89PNG"
     assert dashboard.media_bytes(database, "0" * 64) is None
+
+
+def test_only_an_http_address_is_offered_as_a_link(story: Story) -> None:
+    database, now = story.world.database, story.world.clock.now()
+    key = "orange-2026/d1-rome/be-rome/x/1"
+    settle(database, key, "posted", actor="marc", url="javascript:alert(1)", now=now)
+    data = dashboard.calendar(database, start=DAY1, days=1, embassy="be-rome", now=now)
+    entry = next(e for e in data.entries if e.key == key)
+    assert entry.state is DisplayState.SENT and entry.url is None
+    detail = dashboard.post_detail(database, "d1-rome")
+    x = next(d for d in detail.deliveries if d.key == key)
+    assert x.remote_url == "javascript:alert(1)" and x.url is None

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -78,12 +79,23 @@ class BrowserLog:
 
     def problems(self) -> list[str]:
         console = [m for m in self.console_errors if not any(p.search(m) for p in self._allowed)]
+        outside = self.outside_requests
         return [
-            *(f"tried to reach {url} (only {LOOPBACK} is allowed)" for url in self.outside_requests),
+            *(f"tried to reach {url} (only {LOOPBACK} is allowed)" for url in outside),
             *(f"CSP violation: {text}" for text in self.csp_violations),
             *(f"uncaught error: {text}" for text in self.page_errors),
             *(f"console error: {text}" for text in console),
         ]
+
+    def take(self, page: Page) -> list[str]:
+        """The problems so far, once every report ``page`` sent has arrived; the log is then
+        empty again (for a test that provokes them on purpose)."""
+        page.evaluate("0")
+        problems = self.problems()
+        for entries in (self.console_errors, self.page_errors, self.csp_violations):
+            entries.clear()
+        self.outside_requests.clear()
+        return problems
 
     def _only_loopback(self, route: Route) -> None:
         if urlsplit(route.request.url).hostname == LOOPBACK:
@@ -124,7 +136,9 @@ def local_site(
     yields the site's base URL (no trailing slash)."""
     server = ThreadingHTTPServer((LOOPBACK, 0), _handler(resources, headers or {}))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="local-site", daemon=True)
+    # A short poll: shutdown() waits for it, at the end of every test.
+    serve = partial(server.serve_forever, poll_interval=0.02)
+    thread = threading.Thread(target=serve, name="local-site", daemon=True)
     thread.start()
     try:
         yield f"http://{LOOPBACK}:{server.server_address[1]}"

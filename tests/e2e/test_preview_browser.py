@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from browsing import DASHBOARD_CSP, Resource, local_site, screenshot
 from click.testing import CliRunner
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Locator, Page, expect
 
 from scheduler.cli import main
 
@@ -27,7 +27,8 @@ def preview_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``campaign preview campaigns.yaml --format html`` of the real campaign, on 127.0.0.1."""
     out = tmp_path_factory.mktemp("preview") / "preview.html"
     campaign = ROOT / "campaigns.yaml"
-    result = CliRunner().invoke(main, ["preview", str(campaign), "--format", "html", "-o", str(out)])
+    arguments = ["preview", str(campaign), "--format", "html", "-o", str(out)]
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
     with local_site({"/preview.html": Resource(out.read_bytes())}) as site:
         yield f"{site}/preview.html"
@@ -50,25 +51,24 @@ def visible_cards(page: Page, selector: str = ".post") -> int:
     )
 
 
-def test_the_preview_shows_every_card_with_its_images(page: Page, preview_url: str) -> None:
+def test_the_preview_shows_its_cards_and_filters_them_from_the_keyboard(
+    page: Page, preview_url: str
+) -> None:
     page.goto(preview_url)
     cards = page.locator("article.card")
     expect(cards.first).to_be_visible()
-    assert shown(page) == cards.count() > 0
+    total = shown(page)
+    assert total == cards.count() > 0
     image = page.locator("img[data-media]").first
     image.scroll_into_view_if_needed()
     expect(image).to_have_attribute("src", re.compile(r"^data:image/"))
     assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
     alt = image.get_attribute("alt")
     assert alt, "the script gives each image its alt text"
-    caption = image.locator("xpath=ancestor::figure//span[@data-alt]")
-    expect(caption).to_have_text(alt)
+    expect(image.locator("xpath=ancestor::figure//span[@data-alt]")).to_have_text(alt)
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "preview-desktop")
 
-
-def test_the_filters_work_from_the_keyboard(page: Page, preview_url: str) -> None:
-    page.goto(preview_url)
-    total = shown(page)
     x_cards = visible_cards(page, ".post[data-platform=x]")
     assert 0 < x_cards < total
     x_box = page.locator("input[name=platform][value=x]")
@@ -95,6 +95,7 @@ def test_the_preview_reads_on_a_phone(phone_page: Page, preview_url: str) -> Non
 
 # --- the dashboard's front end ------------------------------------------------------------------
 
+STATIC = ("common.css", "web.css", "htmx.min.js")
 STRICT_CSP = DASHBOARD_CSP.replace("style-src 'self' 'unsafe-inline'", "style-src 'self'")
 
 
@@ -113,10 +114,10 @@ def static_file(name: str) -> Resource:
 @contextmanager
 def front_end(policy: str = DASHBOARD_CSP) -> Iterator[str]:
     """A page drawing every component of web.css with htmx, served under ``policy``."""
-    page = (PAGES / "front_end.html").read_text("utf-8").replace("<!-- htmx-config -->", htmx_meta())
+    page = (PAGES / "front_end.html").read_text("utf-8")
     resources = {
-        "/": Resource(page.encode()),
-        **{f"/static/{name}": static_file(name) for name in ("common.css", "web.css", "htmx.min.js")},
+        "/": Resource(page.replace("<!-- htmx-config -->", htmx_meta()).encode()),
+        **{f"/static/{name}": static_file(name) for name in STATIC},
         "/fragment": Resource(b"<p id='fragment'>Loaded from the server</p>"),
     }
     with local_site(resources, {"Content-Security-Policy": policy}) as site:
@@ -153,6 +154,12 @@ def test_the_keyboard_finds_the_skip_link_and_sees_where_it_is(page: Page) -> No
         assert page.evaluate("location.hash") == "#main"
 
 
+def box(locator: Locator) -> FloatRect:
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not shown"
+    return found
+
+
 def test_the_front_end_fits_a_360_pixel_phone(phone_page: Page) -> None:
     phone_page.set_viewport_size({"width": 360, "height": 800})
     with front_end() as url:
@@ -161,11 +168,11 @@ def test_the_front_end_fits_a_360_pixel_phone(phone_page: Page) -> None:
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow == 0, "nothing but the calendar scrolls sideways"
-        brand, nav = phone_page.locator(".brand"), phone_page.locator(".site-nav")
-        assert nav.bounding_box()["y"] > brand.bounding_box()["y"], "the nav wraps below"  # type: ignore[index]
+        brand, nav = box(phone_page.locator(".brand")), box(phone_page.locator(".site-nav"))
+        assert nav["y"] >= brand["y"] + brand["height"], "the nav wraps below the brand"
         day = phone_page.get_by_role("rowheader", name="Wed 25 Nov")
-        before = day.bounding_box()
+        before = box(day)
         phone_page.locator(".calendar-wrap").evaluate("wrap => wrap.scrollBy(400, 0)")
         phone_page.wait_for_function("document.querySelector('.calendar-wrap').scrollLeft > 0")
-        assert day.bounding_box() == before, "the day column stays while the grid scrolls"
+        assert box(day) == before, "the day column stays while the grid scrolls"
         screenshot(phone_page, "front-end-phone", full_page=True)

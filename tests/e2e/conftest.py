@@ -1,6 +1,6 @@
-"""Browser fixtures: one Chromium for the session (Debian's, through Playwright), a fresh
-context per page, and a log of each test's console errors, uncaught errors, CSP violations and
-attempts to leave 127.0.0.1, any of which fails the test.
+"""Browser fixtures: one Chromium for the tests of this folder (Debian's, through Playwright),
+a fresh context per page, and a log of each test's console errors, uncaught errors, CSP
+violations and attempts to leave 127.0.0.1, any of which fails the test.
 
 Without the browser the tests skip, saying why; with CAMPAIGN_REQUIRE_BROWSER=1 (set by .ci/run)
 they fail instead. Every test in this folder is marked ``e2e``.
@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from browsing import (
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from e2e.browsing import (
     CHROMIUM,
     DESKTOP,
     PHONE,
@@ -22,7 +24,6 @@ from browsing import (
     launch_arguments,
     sandboxed,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,9 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium from ``CAMPAIGN_CHROMIUM`` (default /usr/bin/chromium)."""
+    """Headless Chromium from ``CAMPAIGN_CHROMIUM`` (default /usr/bin/chromium), for every test
+    of this package; stopped after them, since Playwright's sync API keeps an event loop
+    running in the main thread while it runs (``asyncio.run`` would refuse to start)."""
     if not CHROMIUM.is_file():
         reason = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CAMPAIGN_CHROMIUM)"
         if REQUIRE_BROWSER:

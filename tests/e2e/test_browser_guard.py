@@ -3,8 +3,9 @@ Content Security Policy violation, an uncaught error."""
 
 from __future__ import annotations
 
-from browsing import DASHBOARD_CSP, BrowserLog, Resource, local_site
 from playwright.sync_api import Page, expect
+
+from e2e.browsing import DASHBOARD_CSP, BrowserLog, Resource, local_site
 
 REACHES_OUT = b"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>
 </head><body><p>Here</p><img src="http://example.com/pixel.png" alt=""></body></html>"""

@@ -11,10 +11,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from browsing import DASHBOARD_CSP, Resource, local_site, screenshot
 from click.testing import CliRunner
 from playwright.sync_api import FloatRect, Locator, Page, expect
 
+from e2e.browsing import DASHBOARD_CSP, Resource, local_site, screenshot
 from scheduler.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -137,6 +137,8 @@ def test_htmx_swaps_content_under_the_dashboards_policy(page: Page, policy: str)
         page.get_by_role("button", name="Load").click()
         expect(page.locator("#result #fragment")).to_have_text("Loaded from the server")
         assert page.locator("style").count() == 0, "htmx added no inline style sheet"
+        for field in page.locator("[aria-invalid=true]").all():
+            expect(field).to_have_css("border-top-width", "2px")
         if policy == DASHBOARD_CSP:
             screenshot(page, "front-end-desktop", full_page=True)
 

@@ -320,9 +320,13 @@ def log_in(
     """A user and a new session token, for the right name and password; otherwise
     AuthenticationFailed, recorded in the audit log with its reason."""
     moment = now or _now()
+    stored = _stored_hash(database, name)
+    # Hashed outside any transaction: on SQLite a write transaction holds the one write lock,
+    # which the daemon must not wait on for a tenth of a second per attempt.
+    matches = _password_matches(password, stored or _decoy_hash())
     token = secrets.token_urlsafe(32)
     with database.transaction() as session:
-        user, refused = _attempt(session, name, password, moment)
+        user, refused = _attempt(session, name, stored, matches, moment)
         if user is not None:
             rows.purge_sessions(session, moment, moment - SESSION_IDLE)
             rows.create_session(
@@ -337,31 +341,32 @@ def log_in(
     return user, token
 
 
+def _stored_hash(database: Database, name: str) -> str | None:
+    if not _NAME.fullmatch(name):
+        return None
+    with database.snapshot() as session:
+        row = rows.find_user(session, name)
+        return row.password_hash if row else None
+
+
 def _attempt(
-    session: Session, name: str, password: str, now: dt.datetime
+    session: Session, name: str, stored: str | None, matches: bool, now: dt.datetime
 ) -> tuple[User | None, str]:
-    """The user, or None and why not; every path pays for one hash."""
-    row = rows.find_user(session, name) if _NAME.fullmatch(name) else None
-    matches = _password_matches(password, row.password_hash if row else _decoy_hash())
-    if row is None:
+    """The user, or None and why not, with the count of wrong passwords kept."""
+    row = rows.find_user(session, name) if stored is not None else None
+    if row is None or row.password_hash != stored:  # gone, or a new password meanwhile
         return None, "unknown name"
     if row.disabled:
         return None, "disabled"
     if row.locked_until is not None and row.locked_until > now:
         return None, "locked"
     if not matches:
-        failures = row.failed_logins + 1
-        lock = failures >= MAX_FAILURES
-        rows.update_user(
-            session,
-            row.name,
-            now,
-            failed_logins=0 if lock else failures,
-            locked_until=now + LOCKOUT if lock else None,
-        )
-        return None, "wrong password, name locked" if lock else "wrong password"
+        if rows.count_failure(session, row.name) < MAX_FAILURES:
+            return None, "wrong password"
+        rows.set_lock(session, row.name, failed_logins=0, locked_until=now + LOCKOUT)
+        return None, "wrong password, name locked"
     if row.failed_logins or row.locked_until is not None:
-        rows.update_user(session, row.name, now, failed_logins=0, locked_until=None)
+        rows.set_lock(session, row.name, failed_logins=0, locked_until=None)
     return _user(row), ""
 
 

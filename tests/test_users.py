@@ -78,6 +78,12 @@ def test_a_short_password_is_refused_without_repeating_it(database: Database) ->
         set_password(database, "ines", "tiny", actor="admin", now=NOW)
 
 
+def test_a_password_is_the_same_however_its_accents_are_typed(database: Database) -> None:
+    composed, decomposed = "caf\u00e9 au lait chaud", "cafe\u0301 au lait chaud"
+    add_user(database, "ines", Role.AUTHOR, composed, actor="admin", now=NOW)
+    assert log_in(database, "ines", decomposed, now=NOW)[0].name == "ines"
+
+
 @pytest.mark.parametrize("name", ["", "a" * 65, "has space", "é-accent", "semi;colon", "a/b"])
 def test_a_bad_name_is_refused_saying_what_is_expected(database: Database, name: str) -> None:
     with pytest.raises(UsageError, match=r"user name .*expected 1 to 64 letters"):

@@ -26,9 +26,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 
 from scheduler.errors import UsageError
 from scheduler.store import users as rows
@@ -235,12 +235,13 @@ def check_name(name: str) -> None:
 
 def check_password(password: str) -> None:
     """Long enough to resist guessing; the message never repeats the password."""
-    if len(password) < MIN_PASSWORD:
+    length = len(_normalized(password))
+    if length < MIN_PASSWORD:
         raise UsageError(
-            f"password: expected at least {MIN_PASSWORD} characters, got {len(password)}; "
+            f"password: expected at least {MIN_PASSWORD} characters, got {length}; "
             "a few words in a row are easy to remember"
         )
-    if len(password) > MAX_PASSWORD:
+    if length > MAX_PASSWORD:
         raise UsageError(f"password: expected at most {MAX_PASSWORD} characters")
 
 
@@ -289,9 +290,14 @@ def _hash(password: str, salt: bytes, n: int, r: int, p: int) -> str:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32
-    )
+    secret = _normalized(password).encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32)
+
+
+def _normalized(password: str) -> str:
+    # One spelling per character: an "é" typed on a phone (one code point) or a laptop (e and
+    # an accent) is the same password.
+    return unicodedata.normalize("NFKC", password)
 
 
 def _password_matches(password: str, stored: str) -> bool:
@@ -305,10 +311,11 @@ def _password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed, bytes.fromhex(digest))
 
 
-@cache
 def _decoy_hash() -> str:
-    """What an unknown name's password is checked against: the same work as a real one."""
-    return _hash(secrets.token_urlsafe(16), secrets.token_bytes(16), SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    """What an unknown name's password is checked against: the same work as a real hash, and
+    random bytes for a digest, which no password matches."""
+    salt, digest = secrets.token_bytes(16), secrets.token_bytes(32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 # --- logging in and sessions ------------------------------------------------------------------

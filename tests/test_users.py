@@ -267,6 +267,11 @@ def test_two_processes_share_sessions_through_the_database(database_url: str) ->
         _user, token = log_in(second, "ines", PASSWORD, now=NOW)
         disable_user(first, "ines", actor="admin", now=NOW)
         assert session_user(second, token, now=NOW) is None
+        enable_user(second, "ines", actor="admin", now=NOW)
+        for attempt in range(5):  # wrong passwords count wherever they are typed
+            with pytest.raises(AuthenticationFailed):
+                log_in((first, second)[attempt % 2], "ines", "wrong password!!", now=NOW)
+        assert locked_users(first, now=NOW) == locked_users(second, now=NOW) != {}
     finally:
         first.close()
         second.close()

@@ -92,8 +92,11 @@ class User:
         return not self.disabled and permission in PERMISSIONS[self.role]
 
 
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
 LOGIN_REFUSED = (
-    "wrong name or password (after 5 wrong passwords in a row, a name is refused for 15 minutes)"
+    f"wrong name or password (after {MAX_FAILURES} wrong passwords in a row, a name is refused "
+    f"for {LOCKOUT.seconds // 60} minutes)"
 )
 
 
@@ -106,8 +109,6 @@ class AuthenticationFailed(UsageError):
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
-MAX_FAILURES = 5
-LOCKOUT = dt.timedelta(minutes=15)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 SESSION_IDLE = dt.timedelta(hours=2)
 TOUCH_EVERY = dt.timedelta(minutes=1)

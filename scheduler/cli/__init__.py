@@ -3,13 +3,13 @@
 This is the one place where library errors become messages for people: a CampaignError prints
 what is wrong and exits non-zero, never with a traceback. Each module of this package holds the
 commands of one job: planning (validate, schema, preview), the store (db, sync), the queue,
-reports (status, report), the daemon (run), control (pause, resume, retract) and the
-accounts (auth, check).
+reports (status, report), the daemon (run), control (pause, resume, retract), the
+accounts (auth, check) and the web dashboard (web).
 """
 
 from __future__ import annotations
 
-from scheduler.cli import accounts, control, daemon, planning, queue, reports, store
+from scheduler.cli import accounts, control, daemon, planning, queue, reports, store, web
 from scheduler.cli.common import EXIT_PROBLEMS, EXIT_USAGE, main
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "queue",
     "reports",
     "store",
+    "web",
 ]

@@ -317,3 +317,34 @@ class Worker(Base):
     started_at: Mapped[dt.datetime]
     seen_at: Mapped[dt.datetime]
     stopped_at: Mapped[dt.datetime | None]
+
+
+class WebUser(Base):
+    """A person who logs in to the dashboard (`campaign web`), with one role."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """author, approver or admin (scheduler.service.users.Role)."""
+    password_hash: Mapped[str] = mapped_column(Text)
+    """``scrypt$n$r$p$salt$hash``, never the password."""
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Wrong passwords in a row; enough of them lock the name until ``locked_until``."""
+    locked_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class WebSession(Base):
+    """A logged-in browser. Only the SHA-256 of its token is kept: a copy of the database
+    opens no session."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -4,6 +4,9 @@
 marks missed never reaches the shared database. The source is opened for reading only (never
 created, never migrated, writes refused by the driver) and read inside one snapshot, which sees
 one consistent state and never blocks a daemon at work on it.
+
+The dashboard's users and web sessions are not copied: a dry run of the daemon needs neither,
+and the copy is left in a temporary folder, where password hashes have no business.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from scheduler.store.schema import Base
 
 BATCH = 1000
 """Rows read and written at a time: a large store never sits in memory whole."""
+NOT_COPIED = frozenset({"users", "web_sessions"})
 
 
 def open_source(target: str | None) -> Database:
@@ -52,7 +56,8 @@ def copy_to_sqlite(source: Database, path: Path, *, batch: int = BATCH) -> Datab
     try:
         with source.snapshot() as reading, copy.transaction() as writing:
             for table in Base.metadata.sorted_tables:  # parents before the rows that refer to them
-                _copy_table(reading, writing, table, batch)
+                if table.name not in NOT_COPIED:
+                    _copy_table(reading, writing, table, batch)
     except BaseException:
         copy.close()
         for leftover in (path, *_sidecars(path)):

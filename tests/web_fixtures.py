@@ -168,14 +168,18 @@ def web_clock() -> WebClock:
     return WebClock()
 
 
+StartWeb = Callable[..., WebServer]
+"""``web_servers(routes=())``: another dashboard on the test's database."""
+
+
 @pytest.fixture
-def web_servers(database: Database, web_clock: WebClock) -> Iterator[Callable[[], WebServer]]:
-    """Starts dashboards on the test's database (several: several processes), all stopped at
-    the end."""
+def web_servers(database: Database, web_clock: WebClock) -> Iterator[StartWeb]:
+    """Starts dashboards on the test's database (several: as several processes would), with
+    a test's own ``routes`` if given; all stopped at the end."""
     started: list[WebServer] = []
 
-    def start() -> WebServer:
-        started.append(serve_dashboard(database, web_clock))
+    def start(routes: Iterable[BaseRoute] = ()) -> WebServer:
+        started.append(serve_dashboard(database, web_clock, routes))
         return started[-1]
 
     yield start
@@ -184,7 +188,7 @@ def web_servers(database: Database, web_clock: WebClock) -> Iterator[Callable[[]
 
 
 @pytest.fixture
-def web(web_servers: Callable[[], WebServer]) -> WebServer:
+def web(web_servers: StartWeb) -> WebServer:
     """A dashboard on the test's database."""
     return web_servers()
 

@@ -78,6 +78,11 @@ def run(
     dashboard = None
     if web_port is None and web_host != DEFAULT_HOST:
         raise UsageError("--web-host needs --web-port: the dashboard is served only when asked")
+    if web_port is not None and dry_run:
+        raise UsageError(
+            "--web-port and --dry-run: a dry run works on a scratch copy, which holds none of "
+            "the dashboard's users; serve the dashboard with `campaign web` instead"
+        )
     if web_port is not None:
         from scheduler.web.server import beside_daemon  # Starlette and uvicorn: only if asked
 

@@ -8,6 +8,9 @@ import datetime as dt
 import http.client
 import logging
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -462,6 +465,30 @@ def test_the_daemon_serves_the_dashboard_and_stops_it(
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{found[1]}/healthz")
     assert client.session and client.session not in daemon.output()
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_campaign_web_serves_until_stopped(
+    tmp_path: Path, database_url: str, database: Database, stop_with: signal.Signals
+) -> None:
+    log = tmp_path / "web.log"
+    command = [sys.executable, "-c", "from scheduler.cli import main; main()", "web", "--port", "0"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--database", database_url], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        found = wait_for(
+            lambda: re.search(r"dashboard on http://127\.0\.0\.1:(\d+)/", log.read_text()),
+            what="the dashboard's address in its log",
+        )
+        assert httpx.get(f"http://127.0.0.1:{found[1]}/healthz").text == "ok\n"
+        process.send_signal(stop_with)
+        assert process.wait(timeout=60) == 0, log.read_text()
+    finally:
+        process.kill()
+        process.wait()
+    assert "Traceback" not in log.read_text()
 
 
 def test_the_daemon_refuses_a_dashboard_on_a_dry_run() -> None:

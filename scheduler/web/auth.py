@@ -34,6 +34,7 @@ CSRF_HEADER = "X-CSRF-Token"
 FORM_LIMITS = {"max_files": 20, "max_fields": 200, "max_part_size": 1 << 20}
 """What one posted form may hold; a bigger one is refused (400) before any handler runs."""
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[Visit], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -109,7 +110,7 @@ def require(permission: Permission) -> Callable[[Handler], Endpoint]:
     def decorate(handler: Handler) -> Endpoint:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            posting = request.method == "POST"
+            posting = request.method not in SAFE_METHODS  # every other method acts: checked
             if posting and not same_origin(request):
                 return error_page(request, 403, STALE_FORM)
             found = await run_in_threadpool(current_user, request)

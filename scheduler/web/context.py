@@ -202,6 +202,20 @@ class Visit:
             self.request, template, user=self.user, csrf=self.csrf, status=status, **context
         )
 
+    def fragment(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        """A piece of a page for htmx to swap in (no layout; a flash message is left alone)."""
+        page = render(
+            template,
+            user=self.user,
+            csrf_token=self.csrf,
+            campaign=self.campaign,
+            url=self.url,
+            state_label=label,
+            why=WHY,
+            **context,
+        )
+        return HTMLResponse(page, status_code=status)
+
     def redirect(self, path: str, *, flash: str | None = None, **params: object) -> Response:
         """303 to ``path`` (with the campaign), after a POST; ``flash`` is shown there once."""
         response = RedirectResponse(self.url(path, **params), status_code=303)

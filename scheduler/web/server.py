@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -74,11 +75,25 @@ def _server(app: ASGIApp) -> uvicorn.Server:
 
 
 def serve(app: ASGIApp, host: str = LOOPBACK, port: int = 8080) -> None:
-    """Serve until SIGINT or SIGTERM (uvicorn's own handlers, in the main thread)."""
-    sock = listen(host, port)
-    _announce(host, sock.getsockname()[1])
-    with sock:
-        _server(app).run(sockets=[sock])
+    """Serve until SIGINT or SIGTERM, then stop cleanly (requests in progress finish).
+
+    The signals are blocked in every thread and taken here with ``sigtimedwait``, not by
+    uvicorn's handlers, which raise the signal again once stopped (a traceback for Ctrl-C)."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # before the server's thread inherits it
+    try:
+        thread, bound, stop = start_in_thread(app, host, port)
+        _announce(host, bound)
+        while thread.is_alive():
+            received = signal.sigtimedwait(signals, 1.0)
+            if received is not None:
+                log.info("received %s: stopping", signal.Signals(received.si_signo).name)
+                break
+        else:
+            raise ConfigurationError("the dashboard stopped by itself: its log says why")
+        stop()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
 
 
 def _announce(host: str, port: int) -> None:

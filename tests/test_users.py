@@ -78,6 +78,12 @@ def test_a_short_password_is_refused_without_repeating_it(database: Database) ->
         set_password(database, "ines", "tiny", actor="admin", now=NOW)
 
 
+def test_a_password_is_the_same_however_its_accents_are_typed(database: Database) -> None:
+    composed, decomposed = "caf\u00e9 au lait chaud", "cafe\u0301 au lait chaud"
+    add_user(database, "ines", Role.AUTHOR, composed, actor="admin", now=NOW)
+    assert log_in(database, "ines", decomposed, now=NOW)[0].name == "ines"
+
+
 @pytest.mark.parametrize("name", ["", "a" * 65, "has space", "é-accent", "semi;colon", "a/b"])
 def test_a_bad_name_is_refused_saying_what_is_expected(database: Database, name: str) -> None:
     with pytest.raises(UsageError, match=r"user name .*expected 1 to 64 letters"):
@@ -261,6 +267,11 @@ def test_two_processes_share_sessions_through_the_database(database_url: str) ->
         _user, token = log_in(second, "ines", PASSWORD, now=NOW)
         disable_user(first, "ines", actor="admin", now=NOW)
         assert session_user(second, token, now=NOW) is None
+        enable_user(second, "ines", actor="admin", now=NOW)
+        for attempt in range(5):  # wrong passwords count wherever they are typed
+            with pytest.raises(AuthenticationFailed):
+                log_in((first, second)[attempt % 2], "ines", "wrong password!!", now=NOW)
+        assert locked_users(first, now=NOW) == locked_users(second, now=NOW) != {}
     finally:
         first.close()
         second.close()

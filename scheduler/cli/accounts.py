@@ -11,7 +11,7 @@ import click
 
 from adapters.capabilities import CAPABILITIES, Platform
 from adapters.secrets import FILE_VARIABLE, valid_name
-from scheduler.cli.common import EXIT_PROBLEMS, CampaignPath, main
+from scheduler.cli.common import EXIT_PROBLEMS, CampaignPath, ask, main
 from scheduler.cli.options import config_option
 from scheduler.defaults import PREFLIGHT_WORKERS
 from scheduler.errors import UsageError
@@ -84,7 +84,7 @@ def auth(
     done = accounts.authorize_account(
         ref,
         load_settings(config),
-        ask=_ask,
+        ask=ask,
         tell=lambda text: click.echo(text, err=True),
         secrets_file=secrets_file,
         store=not print_env,
@@ -123,21 +123,6 @@ def _auth_target(
     if platform is not Platform.MASTODON and instance:
         raise UsageError("--instance is for Mastodon accounts")
     return AccountRef(platform, credentials, handle, instance, embassy_id)
-
-
-def _ask(label: str, *, hide: bool) -> str:
-    if hide and not sys.stdin.isatty():
-        # Hiding needs a terminal: getpass would print Python's GetPassWarning. From a pipe
-        # nothing is echoed anyway; the secret is read as one line, and never printed.
-        while True:
-            click.echo(f"{label}: ", nl=False, err=True)
-            line = sys.stdin.readline()
-            click.echo(err=True)
-            if not line:
-                raise click.Abort
-            if line.strip():
-                return line.rstrip("\r\n")
-    return str(click.prompt(label, hide_input=hide, err=True))
 
 
 def _report_authorized(done: Authorized) -> None:

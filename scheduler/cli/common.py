@@ -68,6 +68,29 @@ def main() -> None:
     """Plan, check, preview and send coordinated social-media campaigns."""
 
 
+def ask(label: str, *, hide: bool) -> str:
+    """A line typed at a prompt (hidden with ``hide``), or read from a pipe."""
+    if hide and not sys.stdin.isatty():
+        # Hiding needs a terminal: getpass would print Python's GetPassWarning. From a pipe
+        # nothing is echoed anyway; the secret is read as one line, and never printed.
+        while True:
+            click.echo(f"{label}: ", nl=False, err=True)
+            line = sys.stdin.readline()
+            click.echo(err=True)
+            if not line:
+                raise click.Abort
+            if line.strip():
+                return line.rstrip("\r\n")
+    return str(click.prompt(label, hide_input=hide, err=True))
+
+
+def opened_database(database: str | None) -> contextlib.closing[Any]:
+    """The existing database of a command, closed when its block ends."""
+    from scheduler.service.databases import open_existing  # the store, only when it runs
+
+    return contextlib.closing(open_existing(database))
+
+
 FILE_NOTICES_HINT = "`campaign validate --verbose` lists them"
 
 

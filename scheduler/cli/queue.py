@@ -7,7 +7,7 @@ import json
 import secrets
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ import click
 
 from adapters.capabilities import Platform
 from scheduler.campaign.model import Replies, Visibility
-from scheduler.cli.common import main, print_problems
+from scheduler.cli.common import main, opened_database, print_problems
 from scheduler.cli.options import F, actor_option, database_option, one_campaign
 from scheduler.errors import CampaignFileError, UsageError
 from scheduler.problems import Problem
@@ -102,7 +102,7 @@ def queue_add(
     if not fields["texts"]:
         raise UsageError("give the text with --text LANG=TEXT (at least one language)")
     definition = {"id": post_id or _new_id(), **_post_fields(**fields)}
-    with _opened(database) as opened, _options_in_problems():
+    with opened_database(database) as opened, _options_in_problems():
         change = queue_service.queue_add(
             opened, definition, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
         )
@@ -124,7 +124,7 @@ def queue_edit(
     changes = _post_fields(**fields)
     if not changes:
         raise UsageError("nothing to change: give --text, --at, --image, ...")
-    with _opened(database) as opened, _options_in_problems():
+    with opened_database(database) as opened, _options_in_problems():
         change = queue_service.queue_edit(
             opened, post_id, changes, actor=actor, folder=Path.cwd(), campaign_id=campaign_id
         )
@@ -143,7 +143,7 @@ def queue_cancel(
     """Cancel a post (queued or from the file): none of its copies will go out from now on."""
     from scheduler.service import queue as queue_service
 
-    with _opened(database) as opened:
+    with opened_database(database) as opened:
         change = queue_service.cancel_post(
             opened, post_id, actor=actor, reason=reason, campaign_id=campaign_id
         )
@@ -168,7 +168,7 @@ def queue_list(
     """List queued posts: version, author, the states of their deliveries, the next one due."""
     from scheduler.service import queue as queue_service
 
-    with _opened(database) as opened:
+    with opened_database(database) as opened:
         rows = queue_service.list_posts(opened, campaign_id, queued_only=not everything)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -197,7 +197,7 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
     """
     from scheduler.service import queue as queue_service
 
-    with _opened(database) as opened:
+    with opened_database(database) as opened:
         campaign, version, released, past = queue_service.approve_post(
             opened, post_id, approver=actor, campaign_id=campaign_id
         )
@@ -208,12 +208,6 @@ def approve(post_id: str, campaign_id: str | None, database: str | None, actor: 
     )
     if past:
         click.secho(f"  {past.describe()}", fg="yellow")
-
-
-def _opened(database: str | None) -> closing[Any]:
-    from scheduler.service.databases import open_existing
-
-    return closing(open_existing(database))
 
 
 @contextmanager

@@ -26,9 +26,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 
 from scheduler.errors import UsageError
 from scheduler.store import users as rows
@@ -92,8 +92,11 @@ class User:
         return not self.disabled and permission in PERMISSIONS[self.role]
 
 
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
 LOGIN_REFUSED = (
-    "wrong name or password (after 5 wrong passwords in a row, a name is refused for 15 minutes)"
+    f"wrong name or password (after {MAX_FAILURES} wrong passwords in a row, a name is refused "
+    f"for {LOCKOUT.seconds // 60} minutes)"
 )
 
 
@@ -106,8 +109,6 @@ class AuthenticationFailed(UsageError):
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
-MAX_FAILURES = 5
-LOCKOUT = dt.timedelta(minutes=15)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 SESSION_IDLE = dt.timedelta(hours=2)
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -235,12 +236,13 @@ def check_name(name: str) -> None:
 
 def check_password(password: str) -> None:
     """Long enough to resist guessing; the message never repeats the password."""
-    if len(password) < MIN_PASSWORD:
+    length = len(_normalized(password))
+    if length < MIN_PASSWORD:
         raise UsageError(
-            f"password: expected at least {MIN_PASSWORD} characters, got {len(password)}; "
+            f"password: expected at least {MIN_PASSWORD} characters, got {length}; "
             "a few words in a row are easy to remember"
         )
-    if len(password) > MAX_PASSWORD:
+    if length > MAX_PASSWORD:
         raise UsageError(f"password: expected at most {MAX_PASSWORD} characters")
 
 
@@ -289,9 +291,14 @@ def _hash(password: str, salt: bytes, n: int, r: int, p: int) -> str:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32
-    )
+    secret = _normalized(password).encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32)
+
+
+def _normalized(password: str) -> str:
+    # One spelling per character: an "é" typed on a phone (one code point) or a laptop (e and
+    # an accent) is the same password.
+    return unicodedata.normalize("NFKC", password)
 
 
 def _password_matches(password: str, stored: str) -> bool:
@@ -305,10 +312,11 @@ def _password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed, bytes.fromhex(digest))
 
 
-@cache
 def _decoy_hash() -> str:
-    """What an unknown name's password is checked against: the same work as a real one."""
-    return _hash(secrets.token_urlsafe(16), secrets.token_bytes(16), SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    """What an unknown name's password is checked against: the same work as a real hash, and
+    random bytes for a digest, which no password matches."""
+    salt, digest = secrets.token_bytes(16), secrets.token_bytes(32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 # --- logging in and sessions ------------------------------------------------------------------
@@ -320,9 +328,13 @@ def log_in(
     """A user and a new session token, for the right name and password; otherwise
     AuthenticationFailed, recorded in the audit log with its reason."""
     moment = now or _now()
+    stored = _stored_hash(database, name)
+    # Hashed outside any transaction: on SQLite a write transaction holds the one write lock,
+    # which the daemon must not wait on for a tenth of a second per attempt.
+    matches = _password_matches(password, stored or _decoy_hash())
     token = secrets.token_urlsafe(32)
     with database.transaction() as session:
-        user, refused = _attempt(session, name, password, moment)
+        user, refused = _attempt(session, name, stored, matches, moment)
         if user is not None:
             rows.purge_sessions(session, moment, moment - SESSION_IDLE)
             rows.create_session(
@@ -337,31 +349,32 @@ def log_in(
     return user, token
 
 
+def _stored_hash(database: Database, name: str) -> str | None:
+    if not _NAME.fullmatch(name):
+        return None
+    with database.snapshot() as session:
+        row = rows.find_user(session, name)
+        return row.password_hash if row else None
+
+
 def _attempt(
-    session: Session, name: str, password: str, now: dt.datetime
+    session: Session, name: str, stored: str | None, matches: bool, now: dt.datetime
 ) -> tuple[User | None, str]:
-    """The user, or None and why not; every path pays for one hash."""
-    row = rows.find_user(session, name) if _NAME.fullmatch(name) else None
-    matches = _password_matches(password, row.password_hash if row else _decoy_hash())
-    if row is None:
+    """The user, or None and why not, with the count of wrong passwords kept."""
+    row = rows.find_user(session, name) if stored is not None else None
+    if row is None or row.password_hash != stored:  # gone, or a new password meanwhile
         return None, "unknown name"
     if row.disabled:
         return None, "disabled"
     if row.locked_until is not None and row.locked_until > now:
         return None, "locked"
     if not matches:
-        failures = row.failed_logins + 1
-        lock = failures >= MAX_FAILURES
-        rows.update_user(
-            session,
-            row.name,
-            now,
-            failed_logins=0 if lock else failures,
-            locked_until=now + LOCKOUT if lock else None,
-        )
-        return None, "wrong password, name locked" if lock else "wrong password"
+        if rows.count_failure(session, row.name) < MAX_FAILURES:
+            return None, "wrong password"
+        rows.set_lock(session, row.name, failed_logins=0, locked_until=now + LOCKOUT)
+        return None, "wrong password, name locked"
     if row.failed_logins or row.locked_until is not None:
-        rows.update_user(session, row.name, now, failed_logins=0, locked_until=None)
+        rows.set_lock(session, row.name, failed_logins=0, locked_until=None)
     return _user(row), ""
 
 

@@ -59,6 +59,30 @@ def update_user(session: Session, name: str, now: dt.datetime, **values: object)
     return bool(changed)
 
 
+def count_failure(session: Session, name: str) -> int:
+    """One more wrong password in a row: the new count. Counted in the UPDATE itself, so that
+    attempts made at the same moment all count."""
+    session.execute(
+        update(WebUser)
+        .where(WebUser.name == name)
+        .values(failed_logins=WebUser.failed_logins + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.scalar(select(WebUser.failed_logins).where(WebUser.name == name)) or 0)
+
+
+def set_lock(
+    session: Session, name: str, *, failed_logins: int, locked_until: dt.datetime | None
+) -> None:
+    """The count of wrong passwords and the lock: not a change of the user (``updated_at``)."""
+    session.execute(
+        update(WebUser)
+        .where(WebUser.name == name)
+        .values(failed_logins=failed_logins, locked_until=locked_until)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def count_admins(session: Session, admin_role: str) -> int:
     """Enabled users of the admin role: the ones who can still manage the others."""
     query = select(func.count()).where(WebUser.role == admin_role, WebUser.disabled.is_(False))

@@ -135,6 +135,24 @@ def test_sessions_end_after_two_idle_hours(web: WebServer, web_login: Login) -> 
     assert author.get("/").headers["location"] == "/login"
 
 
+def test_sessions_end_after_twelve_hours_however_busy(web: WebServer, web_login: Login) -> None:
+    author = web_login("author")
+    for _ in range(11):
+        web.clock.advance(dt.timedelta(hours=1))
+        assert author.get("/").status_code == 200
+    web.clock.advance(users.SESSION_LIFETIME - dt.timedelta(hours=11))
+    assert author.get("/").headers["location"] == "/login"
+
+
+def test_a_disabled_users_session_ends_at_once(
+    web: WebServer, web_login: Login, database: Database
+) -> None:
+    author = web_login("author")
+    users.disable_user(database, USER_NAMES[Role.AUTHOR], actor="ada")
+    assert author.get("/").headers["location"] == "/login"
+    assert author.post_form("/logout", {}).status_code == 403
+
+
 def test_two_dashboards_on_one_database_share_sessions(
     web_servers: StartWeb, web_users: dict[Role, str]
 ) -> None:

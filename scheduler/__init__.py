@@ -4,6 +4,7 @@ The layers, each a folder that imports only the ones below it (``docs/architectu
 them, ``tests/test_architecture.py`` enforces them)::
 
     scheduler.cli           the command line: parses, calls the service, prints a view
+    scheduler.web           the web dashboard: the service and the views, served over HTTP
     scheduler.views         what people read: previews, status, reports (HTML from templates/)
     scheduler.service       one module per job: the only door for the CLI, the daemon's control
                             commands and the dashboard

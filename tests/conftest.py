@@ -1,1 +1,1 @@
-pytest_plugins = ["store_fixtures", "fake_fixtures"]
+pytest_plugins = ["store_fixtures", "fake_fixtures", "web_fixtures"]

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("scheduler.cli",),
+    ("scheduler.web",),
     ("scheduler.views",),
     ("scheduler.service",),
     ("scheduler.daemon",),
@@ -33,6 +34,8 @@ the layers), sits above them all; no layer imports it."""
 
 # Only the store speaks SQL.
 DATABASE_LIBRARIES = ("sqlalchemy", "alembic")
+FRONT_DOORS = {"scheduler.cli": "the CLI", "scheduler.web": "the web dashboard"}
+"""They reach the store and the daemon only through scheduler.service."""
 
 
 def _within(module: str, package: str) -> bool:
@@ -85,10 +88,9 @@ def _broken_rule(module: str, rank: int | None, target: str) -> str | None:
         return "SQL outside scheduler.store"
     if _within(module, "adapters") and _within(target, "scheduler"):
         return "adapters import nothing from scheduler"
-    if _within(module, "scheduler.cli") and (
-        _within(target, "scheduler.store") or _within(target, "scheduler.daemon")
-    ):
-        return "the CLI goes through scheduler.service"
+    front_door = next((door for door in FRONT_DOORS if _within(module, door)), None)
+    if front_door and (_within(target, "scheduler.store") or _within(target, "scheduler.daemon")):
+        return f"{FRONT_DOORS[front_door]} goes through scheduler.service"
     if rank is None or target_rank is None or target_rank >= rank or rank == -1:
         return None
     return "upward"
@@ -145,6 +147,17 @@ def test_the_checker_reports_the_extra_rules() -> None:
     assert violations("scheduler.cli.example", "from scheduler.store import pauses\n") == [
         "scheduler.cli.example imports scheduler.store (the CLI goes through scheduler.service)"
     ]
+    assert violations("scheduler.web.example", "from scheduler.daemon import runner\n") == [
+        "scheduler.web.example imports scheduler.daemon (the web dashboard goes through "
+        "scheduler.service)"
+    ]
+    assert violations("scheduler.web.example", "import sqlalchemy\n") == [
+        "scheduler.web.example imports sqlalchemy (SQL outside scheduler.store)"
+    ]
+    assert violations("scheduler.web.example", "from scheduler.cli import main\n") == [
+        "scheduler.web.example imports scheduler.cli (upward)"
+    ]
+    assert violations("scheduler.cli.example", "from scheduler.web import app\n") == []
     assert violations("adapters.example", "from scheduler import errors\n") == [
         "adapters.example imports scheduler.errors (adapters import nothing from scheduler)"
     ]
@@ -154,6 +167,7 @@ def test_the_checker_reports_the_extra_rules() -> None:
 # --- what a command loads -------------------------------------------------------------------
 
 DAEMON_ONLY = ("apscheduler", "tweepy", "mastodon", "atproto")
+WEB_ONLY = ("starlette", "uvicorn", "scheduler.web")
 
 
 def _loaded_after(code: str, watched: tuple[str, ...]) -> list[str]:
@@ -184,7 +198,11 @@ def test_importing_adapters_loads_no_sql_and_no_sdk() -> None:
 @pytest.mark.parametrize(
     ("args", "unwanted"),
     [
-        (("--help",), ("sqlalchemy", "alembic", *DAEMON_ONLY, "requests", "apprise")),
+        (
+            ("--help",),
+            ("sqlalchemy", "alembic", *DAEMON_ONLY, *WEB_ONLY, "requests", "apprise"),
+        ),
+        (("web", "--help"), ("sqlalchemy", *DAEMON_ONLY, *WEB_ONLY)),
         (
             ("validate", str(ROOT / "campaigns.yaml")),
             ("scheduler.store", "scheduler.daemon", "sqlalchemy", *DAEMON_ONLY),
@@ -194,7 +212,7 @@ def test_importing_adapters_loads_no_sql_and_no_sdk() -> None:
             ("scheduler.store", "scheduler.daemon", "sqlalchemy", *DAEMON_ONLY),
         ),
     ],
-    ids=["help", "validate", "preview"],
+    ids=["help", "web-help", "validate", "preview"],
 )
 def test_a_command_loads_only_what_it_uses(
     args: tuple[str, ...], unwanted: tuple[str, ...]

@@ -4,12 +4,12 @@ This is the one place where library errors become messages for people: a Campaig
 what is wrong and exits non-zero, never with a traceback. Each module of this package holds the
 commands of one job: planning (validate, schema, preview), the store (db, sync), the queue,
 reports (status, report), the daemon (run), control (pause, resume, retract), the
-accounts (auth, check) and the dashboard's users.
+accounts (auth, check), the dashboard's users and the web dashboard (web).
 """
 
 from __future__ import annotations
 
-from scheduler.cli import accounts, control, daemon, planning, queue, reports, store, users
+from scheduler.cli import accounts, control, daemon, planning, queue, reports, store, users, web
 from scheduler.cli.common import EXIT_PROBLEMS, EXIT_USAGE, main
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "reports",
     "store",
     "users",
+    "web",
 ]

@@ -5,6 +5,8 @@ platforms it has accounts on: only the ``run`` command does."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from scheduler.daemon.clock import CampaignClock, Clock, SteppedClock
@@ -12,7 +14,7 @@ from scheduler.daemon.ops import configure_logging
 from scheduler.daemon.runner import Daemon
 from scheduler.daemon.stepping import read_instant
 from scheduler.errors import UsageError
-from scheduler.service.databases import open_existing, scratch_copy
+from scheduler.service.databases import Database, open_existing, scratch_copy
 from scheduler.settings import Settings
 
 
@@ -23,13 +25,19 @@ def run_daemon(
     clock: CampaignClock,
     dry_run: bool = False,
     config_path: Path | None = None,
+    alongside: Callable[[Database], AbstractContextManager[object]] | None = None,
 ) -> int:
     """Send every approved delivery once, on time, until stopped; the exit status. A dry run
-    sends nothing and works on a scratch copy of the database ``target``."""
+    sends nothing and works on a scratch copy of the database ``target``.
+
+    ``alongside``, given the database the daemon works on, is entered once the database is
+    open and left once the daemon has stopped: the dashboard served in the daemon's process
+    (`campaign run --web-port`)."""
     configure_logging(settings.log_format)
     opened = scratch_copy(target) if dry_run else open_existing(target)
     daemon = Daemon(settings, opened, clock=clock, dry_run=dry_run, config_path=config_path)
-    return daemon.run()
+    with alongside(opened) if alongside is not None else nullcontext():
+        return daemon.run()
 
 
 def campaign_clock(

@@ -29,6 +29,7 @@ __all__ = [
     "migrate",
     "open_existing",
     "open_for_sync",
+    "reopen",
     "revisions",
     "scratch_copy",
 ]
@@ -40,6 +41,12 @@ def open_existing(target: str | None) -> Database:
     """The database of every command but ``sync`` and ``db upgrade``: one that does not exist
     is refused (NoSuchDatabase), never created by a mistyped ``--database``."""
     return open_database(target, create=False)
+
+
+def reopen(database: Database) -> Database:
+    """Another connection pool on the same store: the dashboard served beside the daemon uses
+    its own, so that its requests never wait for (nor hold) a connection the daemon needs."""
+    return open_database(database.engine.url.render_as_string(hide_password=False), create=False)
 
 
 def open_for_sync(target: str | None, *, dry_run: bool) -> tuple[Database, str | None]:

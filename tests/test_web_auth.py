@@ -296,7 +296,7 @@ def test_a_missing_permission_is_a_403_naming_the_role(guarded: WebServer) -> No
     assert done.status_code == 303
     shown = approver.get("/")
     assert (
-        '<div class="flash" role="status"><p>Approved &lt;b&gt;it&lt;/b&gt;.</p></div>'
+        '<div class="flash flash-success" role="status"><p><span class="flash-kind">Done:</span> Approved &lt;b&gt;it&lt;/b&gt;.</p></div>'
         in shown.text
     )
 
@@ -395,10 +395,10 @@ def test_the_overview_shows_the_campaign_and_the_pauses_on_every_page(
     assert page.status_code == 200
     assert "Orange the World 2026" in page.text
     assert "Deliveries by state" in page.text
-    assert "pauses-banner" not in page.text
+    assert "pause-banner" not in page.text
     control.pause(database, Scope(embassy_id="be-paris"), reason="storm <warning>", actor="ben")
     for response in (author.get("/"), author.get("/no/such/page")):
-        assert 'class="pauses-banner" role="status"' in response.text
+        assert 'class="pause-banner" role="status"' in response.text
         assert "embassy be-paris</strong>: storm &lt;warning&gt;" in response.text
 
 

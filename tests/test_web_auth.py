@@ -296,8 +296,8 @@ def test_a_missing_permission_is_a_403_naming_the_role(guarded: WebServer) -> No
     assert done.status_code == 303
     shown = approver.get("/")
     assert (
-        '<div class="flash flash-success" role="status"><p><span class="flash-kind">Done:</span> Approved &lt;b&gt;it&lt;/b&gt;.</p></div>'
-        in shown.text
+        '<div class="flash flash-success" role="status"><p><span class="flash-kind">Done:</span>'
+        " Approved &lt;b&gt;it&lt;/b&gt;.</p></div>" in shown.text
     )
 
 

@@ -59,6 +59,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Overview", "/", Permission.VIEW),
     NavItem("Calendar", "/calendar", Permission.VIEW),
+    NavItem("Posts", "/posts", Permission.VIEW),
     NavItem("Queue a post", "/queue/new", Permission.QUEUE),
     NavItem("Problems", "/problems", Permission.VIEW),
     NavItem("Kill switch", "/pauses", Permission.VIEW),
@@ -107,7 +108,7 @@ def campaign_of(request: Request) -> str | None:
     return request.query_params.get("campaign") or None
 
 
-def url_for(path: str, campaign: str | None, **params: object) -> str:
+def url_for(path: str, campaign: str | None, /, **params: object) -> str:
     """``path`` with the query ``params`` (None left out) and the current campaign."""
     query = {name: str(value) for name, value in params.items() if value is not None}
     if campaign is not None and "campaign" not in query:

@@ -293,6 +293,20 @@ def test_a_form_without_its_csrf_token_is_refused(
     assert _states(database, "launch") == {"awaiting_approval"}
 
 
+def test_a_browsers_own_form_is_accepted_under_the_no_referrer_policy(
+    web_login: Login, waiting: str, database: Database
+) -> None:
+    """Chromium sends "Origin: null" with a form of a no-referrer page; Sec-Fetch-Site says
+    whether it is the dashboard's own."""
+    ada = web_login("admin")
+    cross = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    assert ada.post_form("/posts/launch/approve", {}, headers=cross).status_code == 403
+    assert _states(database, "launch") == {"awaiting_approval"}
+    own = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert ada.post_form("/posts/launch/approve", {}, headers=own).status_code == 303
+    assert _states(database, "launch") == {"scheduled"}
+
+
 # --- cancelling ----------------------------------------------------------------------------------
 
 

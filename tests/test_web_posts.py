@@ -76,6 +76,14 @@ def _listed(database_url: str) -> dict[str, dict[str, int]]:
     return {row["id"]: row["states"] for row in json.loads(result.output)}
 
 
+def _status_states(database_url: str) -> dict[str, int]:
+    """The deliveries by state, as `campaign status --json` says."""
+    result = CliRunner().invoke(main, ["status", "--json", "--database", database_url])
+    assert result.exit_code == 0, result.output
+    states: dict[str, int] = json.loads(result.output)["states"]
+    return states
+
+
 def _states(database: Database, post_id: str) -> set[str]:
     return {str(d.stored_state) for d in dashboard.post_detail(database, post_id).deliveries}
 
@@ -106,6 +114,8 @@ def test_every_role_sees_the_posts_and_acts_as_its_role_allows(
     assert '<li><a href="/posts" aria-current="page">Posts</a></li>' in listing.text  # the menu
     page = client.get("/posts/launch")
     assert page.status_code == 200 and "Preview before approving" in page.text
+    sha = dashboard.post_detail(database, "banner").deliveries[0].media[0].sha256
+    assert client.get(f"/media/{sha}").status_code == 200
     approve = client.post_form("/posts/launch/approve", {"version": "1"})
     if role == "author":
         assert approve.status_code == 403
@@ -221,11 +231,15 @@ def test_an_approval_shows_in_the_cli_and_the_audit_log(
 ) -> None:
     ben = web_login("approver")
     assert _listed(database_url)["launch"] == {"awaiting_approval": 7}
+    before = _status_states(database_url)
     done = ben.post_form("/posts/launch/approve", {"version": "1"})
     assert done.headers["location"] == "/posts/launch"
     message = _after(ben, done)
     assert message.startswith("Post launch version 1 approved by ben; 7 deliveries scheduled.")
     assert _listed(database_url)["launch"] == {"scheduled": 7}
+    after = _status_states(database_url)
+    assert after["awaiting_approval"] == before["awaiting_approval"] - 7
+    assert after["scheduled"] == before["scheduled"] + 7
     assert _audit(database, "approve") == [("ben", "launch", {"version": 1})]
     page = ben.get("/posts/launch").text
     assert "<td>ben</td>" in page and "yes: the current version" in page

@@ -33,7 +33,8 @@ log = logging.getLogger("campaign.web")
 SECURITY_HEADERS = {
     "Content-Security-Policy": POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: browsers then send "Origin: null" on our own form posts (refused).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
@@ -62,12 +63,11 @@ def routes() -> list[BaseRoute]:
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.log_in, methods=["POST"]),
         Route("/logout", login.log_out, methods=["POST"]),
-        # posts: the list, one post, approving and cancelling it, its images
+        # posts: the list, one post, approving and cancelling it (scheduler/web/posts.py)
         Route("/posts", posts.post_list, methods=["GET"]),
         Route("/posts/{post_id}", posts.post_view, methods=["GET"]),
         Route("/posts/{post_id}/approve", posts.approve, methods=["POST"]),
         Route("/posts/{post_id}/cancel", posts.cancel, methods=["POST"]),
-        Route("/media/{sha256}", posts.media, methods=["GET"]),
         # end of posts
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),

@@ -64,12 +64,8 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    if origin == "null":
-        # Under Referrer-Policy no-referrer a browser sends "Origin: null" with the page's own
-        # forms too; Sec-Fetch-Site (which the policy leaves alone) tells them apart.
-        return request.headers.get("sec-fetch-site") == "same-origin"
     host = request.headers.get("host", "")
-    return urlsplit(origin).netloc.lower() == host.lower()
+    return origin != "null" and urlsplit(origin).netloc.lower() == host.lower()
 
 
 def safe_next(value: str | None) -> str:

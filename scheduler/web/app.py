@@ -63,7 +63,7 @@ def routes() -> list[BaseRoute]:
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.log_in, methods=["POST"]),
         Route("/logout", login.log_out, methods=["POST"]),
-        # posts: the list, one post, approving and cancelling it (scheduler/web/posts.py)
+        # posts: the list, one post, approving and cancelling it, its images
         Route("/posts", posts.post_list, methods=["GET"]),
         Route("/posts/{post_id}", posts.post_view, methods=["GET"]),
         Route("/posts/{post_id}/approve", posts.approve, methods=["POST"]),

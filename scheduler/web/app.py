@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.service.clock import now_utc
 from scheduler.service.databases import Database
-from scheduler.web import audit, calendar, login, media, overview, problems, reports, static
+from scheduler.web import audit, calendar, login, media, overview, posts, problems, reports, static
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error
@@ -33,7 +33,8 @@ log = logging.getLogger("campaign.web")
 SECURITY_HEADERS = {
     "Content-Security-Policy": POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: browsers then send "Origin: null" on our own form posts (refused).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
@@ -72,6 +73,12 @@ def routes() -> list[BaseRoute]:
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.log_in, methods=["POST"]),
         Route("/logout", login.log_out, methods=["POST"]),
+        # posts: the list, one post, approving and cancelling it, its images
+        Route("/posts", posts.post_list, methods=["GET"]),
+        Route("/posts/{post_id}", posts.post_view, methods=["GET"]),
+        Route("/posts/{post_id}/approve", posts.approve, methods=["POST"]),
+        Route("/posts/{post_id}/cancel", posts.cancel, methods=["POST"]),
+        # end of posts
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

@@ -307,10 +307,10 @@ def check_post(
         checked = _check(session, campaign, post, existing, folder, moment)
         extra: list[Problem] = []
         if existing is None and post_exists(session, campaign.id, definition.get("id")):
-            extra.append(error("duplicate-post", ("posts", 0, "id"), TAKEN))
+            extra.append(error("duplicate-id", ("posts", 0, "id"), TAKEN))
     late = checked.late(moment) if has_time(definition) else None
     if late:
-        extra.append(error("missed", ("posts", 0, "at"), late))
+        extra.append(error("too-late", ("posts", 0, "at"), late))
     return QueueCheck(
         campaign.id,
         sort_problems([*checked.problems, *extra]),

@@ -435,6 +435,7 @@ def _page(
         problems=[p for p in problems if p.is_error],
         errors=errors,
         panel=_panel(visit, attempt, choices) if attempt is not None else None,
+        more_images_open=any(_slot_used(form, errors, n) for n in SLOTS[1:]),
         warnings_open=any(form.warnings.values())
         or any(name.startswith("content_warning_") for name in errors),
         slots=SLOTS,
@@ -443,6 +444,12 @@ def _page(
         replies_options=[str(r) for r in Replies],
         visibility_options=[str(v) for v in Visibility],
     )
+
+
+def _slot_used(form: QueueForm, errors: Mapping[str, list[str]], n: int) -> bool:
+    """Whether image slot ``n`` holds anything to show: an image, alt text, an error."""
+    named = (f"image_{n}", *(f"alt_{n}_{lang}" for lang in form.alts.get(n, {})))
+    return n in form.kept or any(form.alts.get(n, {}).values()) or bool(errors.keys() & set(named))
 
 
 @dataclass(frozen=True)

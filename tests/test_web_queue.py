@@ -323,6 +323,19 @@ def test_an_image_larger_than_any_platform_takes_is_refused(
     assert queue.list_posts(web.database, CAMPAIGN) == []
 
 
+def test_a_file_that_is_not_an_image_is_refused_at_its_field(
+    web: WebServer, web_login: Login, approval_campaign: str
+) -> None:
+    author = web_login("author")
+    fields = {"text_en": "{embassy} not a picture.", "alt_2_en": "Nothing."}
+    fake = {"image_2": ("notes.png", b"just some text", "image/png")}
+    refused = _post(author, "/queue", fields, fake)
+    assert refused.status_code == 400
+    assert "is not an image that can be read" in _errors(refused)["image_2"]
+    assert "<details open><summary>More images" in refused.text  # the field is shown
+    assert queue.list_posts(web.database, CAMPAIGN) == []
+
+
 def test_hostile_text_is_escaped_in_the_form_shown_again(
     web: WebServer, web_login: Login, approval_campaign: str
 ) -> None:

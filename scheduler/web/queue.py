@@ -115,7 +115,7 @@ def _text(visit: Visit, name: str) -> str:
     return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
 
 
-def _stored(post_id: str, definition: Mapping[str, Any], choices: QueueChoices) -> QueueForm:
+def _stored(post_id: str, definition: Mapping[str, Any]) -> QueueForm:
     """The form of a stored post, to edit it."""
     targets = dict(definition.get("targets") or {})
     images = list(definition.get("images") or [])
@@ -131,11 +131,12 @@ def _stored(post_id: str, definition: Mapping[str, Any], choices: QueueChoices) 
         kept={n: str(image["file"]) for n, image in enumerate(images, 1)},
         other_targets={key: list(value) for key, value in targets.items() if value},
     )
-    if "date" in definition and "time" in definition:
-        form.when, form.at = "at", f"{definition['date']}T{definition['time']}"
-    elif "at" in definition or "day" in definition:
+    time = {key: definition[key] for key in TIME_FIELDS if key in definition}
+    if time.keys() == {"date", "time"}:
+        form.when, form.at = "at", f"{time['date']}T{time['time']}"
+    elif time:  # an instant, a day of the campaign, a date at its posting time: kept as is
         form.when = "keep"
-        form.stored_time = str(definition.get("at") or f"day {definition['day']}")
+        form.stored_time = ", ".join(f"{key} {value}" for key, value in time.items())
     return form
 
 
@@ -386,7 +387,7 @@ def save_edit(visit: Visit) -> Response:
 
 def _stored_form(visit: Visit, choices: QueueChoices, post_id: str) -> QueueForm:
     definition = queue.queued_definition(visit.database, post_id, campaign_id=choices.campaign_id)
-    return _stored(post_id, definition, choices)
+    return _stored(post_id, definition)
 
 
 def _refused(attempt: Attempt, exc: ConfigurationError, choices: QueueChoices) -> None:

@@ -23,7 +23,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.service.clock import now_utc
 from scheduler.service.databases import Database
-from scheduler.web import audit, calendar, login, media, overview, posts, problems, reports, static
+from scheduler.web import (
+    audit,
+    calendar,
+    login,
+    media,
+    overview,
+    posts,
+    problems,
+    queue,
+    reports,
+    static,
+)
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error
@@ -79,6 +90,12 @@ def routes() -> list[BaseRoute]:
         Route("/posts/{post_id}/approve", posts.approve, methods=["POST"]),
         Route("/posts/{post_id}/cancel", posts.cancel, methods=["POST"]),
         # end of posts
+        # Queue a post, edit a queued one (scheduler/web/queue.py)
+        Route("/queue/new", queue.new_post, methods=["GET"]),
+        Route("/queue", queue.queue_post, methods=["POST"]),
+        Route("/queue/check", queue.check, methods=["POST"]),
+        Route("/posts/{post_id}/edit", queue.edit_form, methods=["GET"]),
+        Route("/posts/{post_id}/edit", queue.save_edit, methods=["POST"]),
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

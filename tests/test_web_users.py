@@ -220,8 +220,8 @@ def test_a_new_password_ends_the_users_sessions(
     refused = admin.post_form(f"/users/{AUTHOR}/password", {"password": SHORT})
     assert refused.status_code == 400
     assert re.search(
-        rf'id="password-{AUTHOR}"[^>]*aria-invalid="true"[^>]*'
-        rf'aria-describedby="password-rule password-error-{AUTHOR}"',
+        rf'id="user-{AUTHOR}-password"[^>]*aria-invalid="true"[^>]*'
+        rf'aria-describedby="new-password-rule user-{AUTHOR}-password-error"',
         refused.text,
     )
     assert SHORT not in refused.text

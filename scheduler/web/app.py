@@ -35,6 +35,7 @@ from scheduler.web import (
     reports,
     static,
 )
+from scheduler.web import control, login, overview, static, users
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error
@@ -96,6 +97,17 @@ def routes() -> list[BaseRoute]:
         Route("/queue/check", queue.check, methods=["POST"]),
         Route("/posts/{post_id}/edit", queue.edit_form, methods=["GET"]),
         Route("/posts/{post_id}/edit", queue.save_edit, methods=["POST"]),
+        # the kill switch and the users (admins)
+        Route("/pauses", control.pauses_page, methods=["GET"]),
+        Route("/pauses", control.pause, methods=["POST"]),
+        Route("/pauses/resume", control.resume, methods=["POST"]),
+        Route("/users", users.users_page, methods=["GET"]),
+        Route("/users", users.add_user, methods=["POST"]),
+        Route("/users/{name}/role", users.set_role, methods=["POST"]),
+        Route("/users/{name}/disable", users.disable_user, methods=["POST"]),
+        Route("/users/{name}/enable", users.enable_user, methods=["POST"]),
+        Route("/users/{name}/password", users.set_password, methods=["POST"]),
+        # end of the kill switch and the users
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

@@ -26,6 +26,7 @@ from scheduler.service.databases import Database
 from scheduler.web import (
     audit,
     calendar,
+    control,
     login,
     media,
     overview,
@@ -34,8 +35,8 @@ from scheduler.web import (
     queue,
     reports,
     static,
+    users,
 )
-from scheduler.web import control, login, overview, static, users
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,7 +28,7 @@ from scheduler.service import control, users
 from scheduler.service.control import Scope
 from scheduler.service.users import LOGIN_REFUSED, Permission, Role
 from scheduler.store.database import Database
-from scheduler.web.app import create_app
+from scheduler.web.app import MAX_BODY, create_app
 from scheduler.web.auth import require, safe_next
 from scheduler.web.context import POLICY, Visit
 from scheduler.web.server import LOOPBACK, listen, start_in_thread
@@ -513,3 +514,38 @@ def test_the_daemon_refuses_a_dashboard_on_a_dry_run() -> None:
     result = CliRunner().invoke(main, ["run", "--dry-run", "--web-port", "0"])
     assert result.exit_code == 2
     assert "--web-port and --dry-run" in result.output
+
+
+def test_a_body_beyond_the_cap_is_refused_before_it_is_read(
+    web: WebServer, web_login: Login
+) -> None:
+    author = web_login("author")
+    chunk = b"x" * (1 << 20)
+    chunks = MAX_BODY // len(chunk) + 2
+
+    def endless() -> Iterator[bytes]:  # an image part without end, and no Content-Length
+        yield b'--cut\r\nContent-Disposition: form-data; name="image_1"; filename="a.png"\r\n'
+        yield b"Content-Type: image/png\r\n\r\n"
+        yield from (chunk for _ in range(chunks))
+
+    streamed = author.request(
+        "POST",
+        "/queue",
+        content=endless(),
+        headers={"Content-Type": "multipart/form-data; boundary=cut"},
+    )
+    assert streamed.status_code == 413
+    assert "larger than the dashboard takes" in streamed.text
+    _has_security_headers(streamed)
+    # A declared length is refused on the headers alone: the body is never sent.
+    address = httpx.URL(web.base_url)
+    connection = http.client.HTTPConnection(address.host, address.port, timeout=30)
+    connection.putrequest("POST", "/queue")
+    connection.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in author.cookies.items()))
+    connection.putheader("Content-Length", str(MAX_BODY + 1))
+    connection.endheaders()
+    declared = connection.getresponse()
+    assert declared.status == 413
+    assert "larger than the dashboard takes" in declared.read().decode()
+    connection.close()
+    assert author.get("/").status_code == 200  # the session is untouched

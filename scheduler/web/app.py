@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.service.clock import now_utc
 from scheduler.service.databases import Database
+from scheduler.service.drafts import MAX_DRAFT_IMAGES
 from scheduler.web import (
     audit,
     calendar,
@@ -40,8 +41,13 @@ from scheduler.web import (
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error
+from scheduler.web.queue import MAX_UPLOAD
 
 log = logging.getLogger("campaign.web")
+
+MAX_BODY = (MAX_DRAFT_IMAGES * MAX_UPLOAD) + (4 << 20)
+"""The largest request body: the images a post may carry at the largest any platform takes,
+and room for the form's text; anything bigger is refused (413) before it is read."""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": POLICY,
@@ -153,13 +159,55 @@ class Guarded:
                 _add_headers(message)
             await send(message)
 
+        declared = _declared_length(scope)
+        if declared is not None and declared > MAX_BODY:
+            await _too_large(scope, receive, send_with_headers)
+            return
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, _capped(receive), send_with_headers)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _too_large(scope, receive, send_with_headers)
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
             if started:
                 raise
             await server_error(Request(scope))(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    """A request body beyond MAX_BODY, found while it was being read (no Content-Length)."""
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _capped(receive: Receive) -> Receive:
+    """``receive``, stopping a body that grows beyond MAX_BODY: Starlette would otherwise spool
+    any upload to disk whole before a handler could look at its size."""
+    read = 0
+
+    async def capped() -> Message:
+        nonlocal read
+        message = await receive()
+        if message["type"] == "http.request":
+            read += len(message.get("body", b""))
+            if read > MAX_BODY:
+                raise BodyTooLarge
+        return message
+
+    return capped
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    limit = MAX_BODY // (1 << 20)
+    message = f"This request is larger than the dashboard takes ({limit} MB); nothing was done."
+    await error_page(Request(scope), 413, message)(scope, receive, send)
 
 
 def _add_headers(message: Message) -> None:

@@ -35,7 +35,7 @@ from scheduler.web.server import LOOPBACK, listen, start_in_thread
 SECURE_HEADERS = {
     "content-security-policy": POLICY,
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
 }
 
 

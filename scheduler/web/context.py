@@ -107,7 +107,7 @@ def campaign_of(request: Request) -> str | None:
     return request.query_params.get("campaign") or None
 
 
-def url_for(path: str, campaign: str | None, **params: object) -> str:
+def url_for(path: str, campaign: str | None, /, **params: object) -> str:
     """``path`` with the query ``params`` (None left out) and the current campaign."""
     query = {name: str(value) for name, value in params.items() if value is not None}
     if campaign is not None and "campaign" not in query:

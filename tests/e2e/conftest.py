@@ -156,7 +156,7 @@ def officer(
     in); screenshots named after the test."""
     tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
-    def meet(name: str) -> Officer:
-        return Officer(name, dashboard, open_context, tag)
+    def meet(name: str, size: str = "desktop") -> Officer:
+        return Officer(name, dashboard, open_context, tag, size)
 
     return meet

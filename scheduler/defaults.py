@@ -15,5 +15,9 @@ ACTOR_ENV = "CAMPAIGN_USER"
 """Who is acting, when ``--as`` is not given; else the login name."""
 ATTENTION_LIMIT = 20
 """How many deliveries needing attention a status lists, unless asked for another number."""
+AUDIT_LIMIT = 200
+"""How many audit log entries `campaign audit` prints, unless asked for another number."""
+MAX_AUDIT_LIMIT = 10_000
+"""The most audit log entries read at once."""
 PREFLIGHT_WORKERS = 8
 """How many accounts `campaign check` verifies at once, unless asked for another number."""

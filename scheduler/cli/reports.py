@@ -1,4 +1,4 @@
-"""Commands that read the store and change nothing: status and report."""
+"""Commands that read the store and change nothing: status, report and audit."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli.common import main, write_output
+from scheduler.cli.common import main, opened_database, printable, write_output
 from scheduler.cli.options import campaign_option, database_option
-from scheduler.defaults import ATTENTION_LIMIT
+from scheduler.defaults import ATTENTION_LIMIT, AUDIT_LIMIT, MAX_AUDIT_LIMIT
 
 # The service and the views import the store: each command imports them when it runs, so that
 # `campaign --help` loads no database code.
 
 REPORT_FORMATS = ("csv", "json", "html")
+AUDIT_FORMATS = ("table", "json")
 
 every_campaign = campaign_option("Only this campaign (default: every campaign in the database).")
 
@@ -95,3 +96,52 @@ def report(
         from scheduler.views.reporting.report import report_html
 
         write_output(report_html(data, opened.name), output or Path("report.html"))
+
+
+@main.command()
+@click.option("--user", "actor", metavar="NAME", help="Only what this person (or the daemon) did.")
+@click.option("--action", metavar="ACTION", help="Only this action, e.g. approve or pause.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=MAX_AUDIT_LIMIT),
+    metavar="N",
+    default=AUDIT_LIMIT,
+    show_default=True,
+    help="Print at most this many entries, the newest.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(AUDIT_FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json for scripts.",
+)
+@database_option
+@campaign_option("Only this campaign's entries (and those of no campaign, such as logging in).")
+def audit(
+    actor: str | None,
+    action: str | None,
+    limit: int,
+    output_format: str,
+    database: str | None,
+    campaign_id: str | None,
+) -> None:
+    """Show the audit log: who did what, and when, newest first.
+
+    Every change is in it, made on the command line, by the daemon or on the web dashboard
+    (with the name of the user logged in). It reads the database and changes nothing.
+    """
+    from scheduler.service import reports
+    from scheduler.views.reporting.audit import audit_json, audit_lines
+
+    with opened_database(database) as opened:
+        entries = reports.audit_entries(
+            opened, campaign_id=campaign_id, actor=actor, action=action, limit=limit
+        )
+    if output_format == "json":
+        click.echo(audit_json(entries), nl=False)
+        return
+    for line in audit_lines(entries):
+        click.echo(printable(line))

@@ -1,14 +1,17 @@
-"""What the store says: `campaign status` and `campaign report`."""
+"""What the store says: `campaign status`, `campaign report` and `campaign audit`."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from scheduler.defaults import ATTENTION_LIMIT
+from scheduler.defaults import ATTENTION_LIMIT, AUDIT_LIMIT, MAX_AUDIT_LIMIT
+from scheduler.errors import UsageError
 from scheduler.service.clock import now_utc
-from scheduler.store import queries
+from scheduler.store import audit, queries
+from scheduler.store.audit import AuditRecord as AuditRecord
 from scheduler.store.database import Database
-from scheduler.store.queries import ReportData, StatusData
+from scheduler.store.queries import ReportData as ReportData
+from scheduler.store.queries import StatusData
 
 
 def status(
@@ -30,3 +33,37 @@ def report(
     """What went out (with its URL), what failed and why, what was missed or cancelled."""
     with database.snapshot() as session:
         return queries.report(session, campaign_id, now or now_utc())
+
+
+def audit_entries(
+    database: Database,
+    *,
+    campaign_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    limit: int = AUDIT_LIMIT,
+    before_id: int | None = None,
+) -> list[AuditRecord]:
+    """The audit log, newest first: who did what and when, from the CLI, the daemon and the
+    dashboard alike; at most ``limit`` entries, older than entry ``before_id`` when given (the
+    next page), filtered by campaign (entries of no campaign, such as logging in, always
+    show), actor and action. Details never hold a secret: they are written without any."""
+    if not 1 <= limit <= MAX_AUDIT_LIMIT:
+        raise UsageError(f"limit: {limit} is not between 1 and {MAX_AUDIT_LIMIT}")
+    with database.snapshot() as session:
+        if campaign_id is not None:
+            queries.select_campaigns(session, campaign_id)  # an unknown one is refused by name
+        return audit.select_entries(
+            session,
+            campaign_id=campaign_id,
+            actor=actor,
+            action=action,
+            limit=limit,
+            before_id=before_id,
+        )
+
+
+def audit_choices(database: Database) -> tuple[list[str], list[str]]:
+    """Who is in the audit log, and which actions: the audit page's filters."""
+    with database.snapshot() as session:
+        return audit.choices(session)

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.service.clock import now_utc
 from scheduler.service.databases import Database
-from scheduler.web import login, overview, static
+from scheduler.web import audit, calendar, login, media, overview, problems, reports, static
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error
@@ -59,7 +59,17 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
+        # The read-only pages (overview, problems, calendar, report, audit, images): VIEW.
         Route("/", overview.overview),
+        Route("/problems", problems.problems_page, methods=["GET"]),
+        Route("/calendar", calendar.calendar_page, methods=["GET"]),
+        Route("/report", reports.report_page, methods=["GET"]),
+        Route("/report.csv", reports.report_csv_download, methods=["GET"]),
+        Route("/report.json", reports.report_json_download, methods=["GET"]),
+        Route("/report.html", reports.report_html_download, methods=["GET"]),
+        Route("/audit", audit.audit_page, methods=["GET"]),
+        Route("/media/{sha256}", media.media, methods=["GET"]),
+        # End of the read-only pages.
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.log_in, methods=["POST"]),
         Route("/logout", login.log_out, methods=["POST"]),

@@ -1,23 +1,29 @@
-"""``/``: the overview, what `campaign status` says, for the browser: what needs attention
-first, the accounts that cannot post, then the counts (today's, and the campaign's)."""
+"""``/``: the overview, what `campaign status` says, for the browser: the problems first (each
+with its reason, its next action and the command that does it), the pauses in force, then the
+counts (today's, and the campaign's)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from scheduler.service import reports
+from scheduler.service import dashboard, reports
 from scheduler.service.users import Permission
 from scheduler.web.auth import require
 from scheduler.web.context import Visit
 
-ATTENTION_SHOWN = 20
-"""Deliveries needing attention listed on the overview; the Problems page lists them all."""
+PROBLEMS_SHOWN = 20
+"""Problems listed on the overview; the Problems page lists them all."""
 
 
 @require(Permission.VIEW)
 def overview(visit: Visit) -> Response:
-    data = reports.status(
-        visit.database, visit.campaign, attention_limit=ATTENTION_SHOWN, now=visit.now()
+    now = visit.now()
+    data = reports.status(visit.database, visit.campaign, attention_limit=0, now=now)
+    problems = dashboard.problems(visit.database, campaign_id=visit.campaign, now=now)
+    return visit.render(
+        "web/overview.html",
+        data=data,
+        today=data.per_day.get(data.now.date()),
+        problems=problems,
+        shown=PROBLEMS_SHOWN,
     )
-    today = data.per_day.get(data.now.date())
-    return visit.render("web/overview.html", data=data, today=today)

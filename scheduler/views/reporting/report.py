@@ -62,6 +62,34 @@ SECTIONS: tuple[tuple[str, str, tuple[DeliveryState, ...]], ...] = (
     ("cancelled", "Cancelled", (DeliveryState.CANCELLED,)),
 )
 """The report's parts: an id (for JSON and anchors), a title, the states each one holds."""
+PENDING = (
+    DeliveryState.SCHEDULED,
+    DeliveryState.CLAIMED,
+    DeliveryState.SENDING,
+    DeliveryState.RETRY_WAITING,
+)
+"""Deliveries still to go: counted in the report, not listed."""
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What the report counts, and its sent rows: the dashboard's report page."""
+
+    counts: list[tuple[str, str, int]]
+    """Each part of the report (``SECTIONS``): its id, its title, how many deliveries."""
+    pending: int
+    awaiting_approval: int
+    sent: list[ReportRow]
+
+
+def report_summary(data: ReportData) -> ReportSummary:
+    counts = data.states.counts
+    return ReportSummary(
+        counts=[(key, title, sum(counts[s] for s in states)) for key, title, states in SECTIONS],
+        pending=sum(counts[state] for state in PENDING),
+        awaiting_approval=counts[DeliveryState.AWAITING_APPROVAL],
+        sent=data.section(DeliveryState.SENT),
+    )
 
 
 def report_json(data: ReportData, database: str) -> str:
@@ -93,12 +121,6 @@ def report_csv(data: ReportData) -> str:
 def report_html(data: ReportData, database: str) -> str:
     """The whole page, ready to be written to a file and opened or mailed."""
     counts = data.states.counts
-    pending = (
-        DeliveryState.SCHEDULED,
-        DeliveryState.CLAIMED,
-        DeliveryState.SENDING,
-        DeliveryState.RETRY_WAITING,
-    )
     return pages.render(
         "report.html",
         names=", ".join(campaign.name for campaign in data.campaigns) or "No campaign",
@@ -106,7 +128,7 @@ def report_html(data: ReportData, database: str) -> str:
         database=database,
         now=data.now,
         sections=[_Section.of(data, key, title, states) for key, title, states in SECTIONS],
-        pending=sum(counts[state] for state in pending),
+        pending=sum(counts[state] for state in PENDING),
         awaiting_approval=counts[DeliveryState.AWAITING_APPROVAL],
     )
 

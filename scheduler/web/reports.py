@@ -1,0 +1,65 @@
+"""``/report``: what went out, with each post's link on its platform, the counts by state, and
+the report to download: ``/report.csv``, ``/report.json``, ``/report.html``, the very bytes
+`campaign report --format csv|json|html` writes (the same renderers, on the same query)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from starlette.responses import Response
+
+from scheduler.service import reports
+from scheduler.service.reports import ReportData
+from scheduler.service.users import Permission
+from scheduler.views.reporting.report import report_csv, report_html, report_json, report_summary
+from scheduler.web.auth import Endpoint, require
+from scheduler.web.context import Visit
+
+Renderer = Callable[[ReportData, str], str]
+"""A report's text from its data and the database's printable name."""
+
+DOWNLOADS: dict[str, tuple[str, Renderer]] = {
+    "csv": ("text/csv; charset=utf-8", lambda data, _name: report_csv(data)),
+    "json": ("application/json", report_json),
+    "html": ("text/html; charset=utf-8", report_html),
+}
+"""Each format: its content type and its renderer (as `campaign report` calls it)."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(data: ReportData, campaign: str | None, extension: str) -> str:
+    """``report-<campaign>-<date>.<ext>``: the campaign chosen, or the only one, or "all"."""
+    if campaign is None and len(data.campaigns) == 1:
+        campaign = data.campaigns[0].id
+    named = _UNSAFE.sub("-", campaign or "all-campaigns")
+    return f"report-{named}-{data.now.date().isoformat()}.{extension}"
+
+
+@require(Permission.VIEW)
+def report_page(visit: Visit) -> Response:
+    data = reports.report(visit.database, visit.campaign, now=visit.now())
+    return visit.render("web/report.html", data=data, summary=report_summary(data))
+
+
+def download(extension: str) -> Endpoint:
+    content_type, renderer = DOWNLOADS[extension]
+
+    def handler(visit: Visit) -> Response:
+        data = reports.report(visit.database, visit.campaign, now=visit.now())
+        body = renderer(data, visit.database.name).encode("utf-8")
+        name = file_name(data, visit.campaign, extension)
+        return Response(
+            body,
+            media_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    handler.__name__ = handler.__qualname__ = f"report_{extension}"
+    return require(Permission.VIEW)(handler)
+
+
+report_csv_download = download("csv")
+report_json_download = download("json")
+report_html_download = download("html")

@@ -50,6 +50,7 @@ __all__ = [
     "locked_users",
     "log_in",
     "log_out",
+    "parse_role",
     "session_user",
     "set_password",
     "set_role",
@@ -135,7 +136,7 @@ def add_user(
     now: dt.datetime | None = None,
 ) -> User:
     check_name(name)
-    role = _role(role)
+    role = parse_role(role)
     hashed = _hash_password(password)
     moment = now or _now()
     with database.transaction() as session:
@@ -166,7 +167,7 @@ def set_password(
 def set_role(
     database: Database, name: str, role: Role, *, actor: str, now: dt.datetime | None = None
 ) -> User:
-    role = _role(role)
+    role = parse_role(role)
     moment = now or _now()
     with database.transaction() as session:
         before = _existing(session, name)
@@ -261,7 +262,8 @@ def _keep_an_admin(session: Session, user: User, doing: str) -> None:
         )
 
 
-def _role(role: Role | str) -> Role:
+def parse_role(role: Role | str) -> Role:
+    """``role`` as a Role; UsageError naming the roles otherwise."""
     try:
         return Role(role)
     except ValueError:

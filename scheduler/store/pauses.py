@@ -11,13 +11,28 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, select, true, update
+from sqlalchemy import ColumnElement, and_, func, select, true, update
 from sqlalchemy.orm import Session
 
 from scheduler.errors import UsageError
 from scheduler.store.alerts import AlertKind, raise_alert
 from scheduler.store.audit import record
-from scheduler.store.schema import Account, Campaign, Embassy, Pause, Post
+from scheduler.store.schema import Account, Campaign, Delivery, Embassy, Pause, Post
+from scheduler.store.states import DeliveryState
+
+UNSENT = tuple(
+    str(state)
+    for state in (
+        DeliveryState.AWAITING_APPROVAL,
+        DeliveryState.SCHEDULED,
+        DeliveryState.RETRY_WAITING,
+        DeliveryState.CLAIMED,
+    )
+)
+"""What a pause holds back: a claimed delivery too, since its call starts only if no pause
+covers it then (scheduler.store.claims)."""
+IN_FLIGHT = (str(DeliveryState.SENDING),)
+"""What a pause cannot stop: an attempt is recorded and the platform call may be under way."""
 
 
 @dataclass(frozen=True)
@@ -76,23 +91,91 @@ def resume(
         .values(lifted_at=now, lifted_by=actor)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    released = 0
-    if pause_id is None:
-        released = session.execute(
-            update(Account)
-            .where(_accounts(scope or Scope()), Account.suspended_at.is_not(None))
-            .values(suspended_at=None, suspended_reason=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+    released = _release(session, scope or Scope()) if pause_id is None else 0
+    _resumed(session, _what(scope, pause_id), lifted, released, actor=actor, now=now)
+    return lifted, released
+
+
+def resume_all(
+    session: Session, campaign_id: str | None, *, actor: str, now: dt.datetime
+) -> tuple[int, int]:
+    """Lift every pause that stops ``campaign_id`` (those of any scope inside it, and those
+    that stop every campaign) and release its suspended accounts; with None, every campaign's.
+    Returns (pauses lifted, accounts released)."""
+    scope = Scope(campaign_id)
+    check_targets(session, scope, paused=True)
+    stops: ColumnElement[bool] = Pause.lifted_at.is_(None)
+    if campaign_id is not None:
+        stops &= Pause.campaign_id.is_(None) | (Pause.campaign_id == campaign_id)
+    lifted = session.execute(
+        update(Pause)
+        .where(stops)
+        .values(lifted_at=now, lifted_by=actor)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    released = _release(session, scope)
+    description = "everything" + (f" in campaign {campaign_id}" if campaign_id else "")
+    _resumed(session, description, lifted, released, actor=actor, now=now)
+    return lifted, released
+
+
+def _release(session: Session, scope: Scope) -> int:
+    released: int = session.execute(
+        update(Account)
+        .where(_accounts(scope), Account.suspended_at.is_not(None))
+        .values(suspended_at=None, suspended_reason=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return released
+
+
+def _resumed(
+    session: Session, description: str, lifted: int, released: int, *, actor: str, now: dt.datetime
+) -> None:
+    """Refuse a resume that changed nothing (so that it is not recorded as done); alert the
+    team and write the audit log."""
     if not lifted and not released:
-        raise UsageError(
-            f"nothing to resume for {_what(scope, pause_id)}; `campaign status` lists pauses"
-        )
-    description = _what(scope, pause_id)
+        raise UsageError(f"nothing to resume for {description}; `campaign status` lists pauses")
     message = f"resumed {description} by {actor}: {lifted} pause(s), {released} account(s)"
     raise_alert(session, now, AlertKind.RESUMED, message)
     record(session, now, actor, "resume", None, description, pauses=lifted, accounts=released)
-    return lifted, released
+
+
+def held(session: Session, scope: Scope) -> tuple[int, int]:
+    """The deliveries a pause of ``scope`` covers: (not sent yet, so held; being sent now, which
+    go out or fail whatever the pause)."""
+    covered = and_(
+        true(),
+        *(
+            column == value
+            for column, value in (
+                (Delivery.campaign_id, scope.campaign_id),
+                (Delivery.embassy_id, scope.embassy_id),
+                (Delivery.platform, scope.platform),
+                (Delivery.post_id, scope.post_id),
+            )
+            if value is not None
+        ),
+    )
+    query = (
+        select(Delivery.state, func.count())
+        .where(covered, Delivery.state.in_(UNSENT + IN_FLIGHT))
+        .group_by(Delivery.state)
+    )
+    counts: dict[str, int] = dict(session.execute(query).tuples())
+    unsent = sum(counts.get(state, 0) for state in UNSENT)
+    return unsent, sum(counts.get(state, 0) for state in IN_FLIGHT)
+
+
+def targets(session: Session, campaign_id: str | None) -> tuple[list[str], list[str]]:
+    """What a pause can name in ``campaign_id`` (None: in any campaign): its embassies, and the
+    platforms its accounts are on."""
+    embassies = select(Embassy.id).distinct().order_by(Embassy.id)
+    platforms = select(Account.platform).distinct().order_by(Account.platform)
+    if campaign_id is not None:
+        embassies = embassies.where(Embassy.campaign_id == campaign_id)
+        platforms = platforms.where(Account.campaign_id == campaign_id)
+    return list(session.scalars(embassies)), list(session.scalars(platforms))
 
 
 def check_targets(session: Session, scope: Scope, *, paused: bool = False) -> None:

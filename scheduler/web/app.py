@@ -23,7 +23,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.service.clock import now_utc
 from scheduler.service.databases import Database
-from scheduler.web import audit, calendar, login, media, overview, problems, reports, static
+from scheduler.web import (
+    audit,
+    calendar,
+    control,
+    login,
+    media,
+    overview,
+    problems,
+    reports,
+    static,
+    users,
+)
 from scheduler.web.auth import csrf_token, current_user
 from scheduler.web.context import POLICY, Web, wall_clock
 from scheduler.web.errors import error_page, server_error
@@ -73,6 +84,17 @@ def routes() -> list[BaseRoute]:
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.log_in, methods=["POST"]),
         Route("/logout", login.log_out, methods=["POST"]),
+        # the kill switch and the users (admins)
+        Route("/pauses", control.pauses_page, methods=["GET"]),
+        Route("/pauses", control.pause, methods=["POST"]),
+        Route("/pauses/resume", control.resume, methods=["POST"]),
+        Route("/users", users.users_page, methods=["GET"]),
+        Route("/users", users.add_user, methods=["POST"]),
+        Route("/users/{name}/role", users.set_role, methods=["POST"]),
+        Route("/users/{name}/disable", users.disable_user, methods=["POST"]),
+        Route("/users/{name}/enable", users.enable_user, methods=["POST"]),
+        Route("/users/{name}/password", users.set_password, methods=["POST"]),
+        # end of the kill switch and the users
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

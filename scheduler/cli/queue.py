@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -230,7 +229,9 @@ def _as_option(problem: Problem) -> Problem:
 
 
 def _new_id() -> str:
-    return f"q-{dt.date.today():%Y%m%d}-{secrets.token_hex(2)}"
+    from scheduler.service.drafts import new_post_id
+
+    return new_post_id(dt.date.today())
 
 
 def _post_fields(
@@ -246,60 +247,23 @@ def _post_fields(
     replies: str | None,
     visibility: str | None,
 ) -> dict[str, Any]:
-    """The options given, as fields of a post in the campaign file's shape."""
-    fields: dict[str, Any] = {}
-    if texts:
-        fields["text"] = _by_language("--text", texts)
-    if images:
-        fields["images"] = _images(images, alts)
-    if warnings:
-        fields["content_warning"] = _by_language("--content-warning", warnings)
-    targets = {"embassies": embassies, "regions": regions, "tags": tags, "platforms": platforms}
-    if any(targets.values()):
-        fields["targets"] = {key: list(value) for key, value in targets.items() if value}
-    if at:
-        fields.update(_when(at))
-    if replies:
-        fields["replies"] = replies
-    if visibility:
-        fields["visibility"] = visibility
-    return fields
+    """The options given, as fields of a post in the campaign file's shape (the service's
+    builder, shared with the dashboard's form)."""
+    from scheduler.service.drafts import Draft, by_language, images_with_alts, post_fields
 
-
-def _by_language(option: str, values: tuple[str, ...]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for value in values:
-        language, equals, text = value.partition("=")
-        if not equals or not language.strip():
-            raise UsageError(f"{option} {value!r}: expected LANG=TEXT, e.g. {option} 'en=Hello'")
-        found[language.strip()] = text
-    return found
-
-
-def _images(files: tuple[str, ...], alts: tuple[str, ...]) -> list[dict[str, Any]]:
-    images: list[dict[str, Any]] = [{"file": file, "alt": {}} for file in files]
-    for value in alts:
-        number, colon, rest = value.partition(":")
-        index = 1
-        if colon and number.isdigit():
-            index, value = int(number), rest
-        if not 1 <= index <= len(images):
-            raise UsageError(f"--alt {value!r}: there is no image {index}; give --image first")
-        images[index - 1]["alt"].update(_by_language("--alt", (value,)))
-    return images
-
-
-def _when(text: str) -> dict[str, Any]:
-    try:
-        moment = dt.datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError as exc:
-        raise UsageError(
-            f"--at {text!r}: expected a local time like '2026-12-01 10:00', or an instant "
-            "like '2026-12-01T10:00+01:00'"
-        ) from exc
-    if moment.tzinfo is not None:
-        return {"at": moment.isoformat()}
-    return {"date": moment.date().isoformat(), "time": moment.strftime("%H:%M")}
+    draft = Draft(
+        texts=by_language("--text", texts),
+        images=images_with_alts(images, alts),
+        warnings=by_language("--content-warning", warnings),
+        embassies=embassies,
+        regions=regions,
+        tags=tags,
+        platforms=platforms,
+        at=at,
+        replies=replies,
+        visibility=visibility,
+    )
+    return post_fields(draft)
 
 
 def _print_change(verb: str, change: PostChange) -> None:

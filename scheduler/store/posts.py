@@ -23,7 +23,7 @@ from scheduler.campaign.timing import LocalTimeError, ResolvedTime, parse_clock,
 from scheduler.errors import StoreError, UsageError
 from scheduler.problems import Problem, error
 from scheduler.store.documents import DeliveryPayload, PostDefinition
-from scheduler.store.schema import Account, Campaign, Post
+from scheduler.store.schema import Account, Campaign, Media, Post
 from scheduler.store.schema import Delivery as StoredDelivery
 from scheduler.store.states import DeliveryState
 
@@ -242,3 +242,24 @@ def repeated_x_texts(
         for delivery in mine
         if (other := earlier.get((delivery.embassy_id, delivery.text))) is not None
     ]
+
+
+def post_images(session: Session, campaign_id: str, post_id: str) -> dict[str, bytes]:
+    """The bytes of the images a post's deliveries carry, by the file name its definition gives
+    them: what an edit needs in its folder to keep them. A delivery still to go out says what
+    the current version carries; a cancelled one only fills in names no other gives."""
+    rows = session.execute(
+        select(StoredDelivery.state, StoredDelivery.payload).where(
+            StoredDelivery.campaign_id == campaign_id, StoredDelivery.post_id == post_id
+        )
+    ).all()
+    cancelled = str(DeliveryState.CANCELLED)
+    hashes: dict[str, str] = {}
+    for _state, payload in sorted(rows, key=lambda row: row.state != cancelled):
+        for media in payload.get("media", []):
+            hashes[str(media["file"])] = str(media["sha256"])
+    found = session.execute(
+        select(Media.sha256, Media.data).where(Media.sha256.in_(set(hashes.values())))
+    ).all()
+    data = {str(sha256): bytes(blob) for sha256, blob in found}
+    return {file: data[sha256] for file, sha256 in hashes.items() if sha256 in data}

@@ -8,8 +8,8 @@ they fail instead. Every test in this folder is marked ``e2e``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from e2e.browsing import (
     launch_arguments,
     sandboxed,
 )
-from e2e.dashboard import FILE_POSTS, TWO_PERSON, Dashboard, MeetOfficer, OpenContext, Officer
+from e2e.dashboard import FILE_POSTS, TWO_PERSON, Dashboard, MeetOfficer, Officer, OpenContext
 from scheduler.service.sync import sync_file
 from scheduler.service.users import Role
 from scheduler.store.database import Database

@@ -159,13 +159,14 @@ def no_sideways_scroll(page: Page) -> list[str]:
     own (``.table-wrap``, ``.calendar-wrap``): empty when the page needs no sideways scroll."""
     found: list[str] = page.evaluate(
         """() => {
+          const SCROLL_OWN = ".table-wrap, .calendar-wrap, .visually-hidden, .skip-link";
           const width = document.documentElement.clientWidth;
           const out = [];
           if (document.documentElement.scrollWidth > width + 1) {
             out.push(`the page is ${document.documentElement.scrollWidth}px wide in ${width}px`);
           }
           for (const element of document.body.querySelectorAll("*")) {
-            if (element.closest(".table-wrap, .calendar-wrap, .visually-hidden, .skip-link")) continue;
+            if (element.closest(SCROLL_OWN)) continue;
             const box = element.getBoundingClientRect();
             if (box.width === 0 || box.height === 0) continue;
             if (box.right > width + 1 || box.left < -1) {

@@ -47,6 +47,8 @@ ALTS = {
 }
 TOO_LONG = "{embassy} " + "orange " * 45  # over X's 280 characters
 X_TOO_LONG = re.compile(r"\d+ characters on X")
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
 PAUSE_REASON = "Paris: national day of mourning"
 CANCEL_REASON = "Replaced by the vigil post"
 
@@ -253,7 +255,3 @@ def audit_entries(dashboard: Dashboard) -> list[AuditEntry]:
     """The audit log, as ``campaign audit`` prints it once that command exists."""
     with dashboard.database.transaction() as session:
         return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
-
-
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-

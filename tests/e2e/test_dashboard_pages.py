@@ -59,7 +59,7 @@ def every_page(
     officer: MeetOfficer,
     browser_log: BrowserLog,
     size: str,
-    check: Callable[[Page, DashboardPage, dict[str, str]], list[str]]
+    check: Callable[[Page, DashboardPage, dict[str, str]], list[str]],
 ) -> dict[str, list[str]]:
     """Logs ada (an admin: every page) in and runs ``check`` on each page; what it found,
     per page. A page not built yet (404) of a branch still awaited is left out, then xfails."""
@@ -86,7 +86,8 @@ def run_axe(page: Page) -> list[dict[str, Any]]:
     """axe-core's violations on ``page`` for the WCAG A/AA rules."""
     page.add_script_tag(url=AXE_PATH)
     result: dict[str, Any] = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})",
         WCAG_TAGS,
     )
     violations: list[dict[str, Any]] = result["violations"]

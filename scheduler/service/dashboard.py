@@ -28,6 +28,7 @@ from scheduler.campaign.timing import ResolvedTime
 from scheduler.errors import UsageError
 from scheduler.problems import FieldPath
 from scheduler.service.clock import now_utc
+from scheduler.service.queue import list_posts
 from scheduler.store import calendar as store
 from scheduler.store import queries
 from scheduler.store.database import Database
@@ -421,7 +422,61 @@ def _account_problem(issue: AccountIssue) -> ProblemItem:
     )
 
 
+# --- the posts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostSummary:
+    """One post of the campaign in the list: who wrote which version, where its copies are."""
+
+    post_id: str
+    origin: str
+    version: int
+    author: str
+    cancelled: bool
+    states: dict[DeliveryState, int]
+    """How many of its deliveries are in each stored state."""
+    first_due: str | None
+    """The first copy's local time and zone ('2026-11-25 09:00 Europe/Paris'), whatever its
+    state."""
+    first_due_utc: str | None
+    next_due: str | None
+    """The next copy still to go, the same way; None when none waits."""
+    text: str
+    """The start of its text."""
+
+    @property
+    def awaiting_approval(self) -> int:
+        return 0 if self.cancelled else self.states.get(DeliveryState.AWAITING_APPROVAL, 0)
+
+
+def post_list(database: Database, *, campaign_id: str | None = None) -> list[PostSummary]:
+    """Every post of the campaign, from the file and queued: those awaiting approval first (an
+    approver's to-do list), then by their first copy's time."""
+    rows = list_posts(database, campaign_id, queued_only=False)
+    found = [
+        PostSummary(
+            post_id=row["id"],
+            origin=row["origin"],
+            version=row["version"],
+            author=row["author"],
+            cancelled=row["cancelled"],
+            states={DeliveryState(state): n for state, n in sorted(row["states"].items())},
+            first_due=row["first_due"],
+            first_due_utc=row["first_due_utc"],
+            next_due=row["next_due"],
+            text=row["text"],
+        )
+        for row in rows
+    ]
+    return sorted(found, key=lambda p: (not p.awaiting_approval, p.first_due_utc or "~", p.post_id))
+
+
 # --- one post -----------------------------------------------------------------------------------
+
+
+class NoSuchPost(UsageError):
+    """The campaign has no post of that id (a 404 for the dashboard)."""
 
 
 @dataclass(frozen=True)
@@ -550,7 +605,7 @@ def post_detail(
         campaign = choose_campaign(session, campaign_id)
         post, approvals = store.post_with_approvals(session, campaign.id, post_id)
         if post is None:
-            raise UsageError(f"no post '{post_id}' in campaign {campaign.id}")
+            raise NoSuchPost(f"no post '{post_id}' in campaign {campaign.id}")
         policy = CampaignDefinition.of(campaign).policies.approval
         written = PostDefinition.of(post)
         listed = store.post_deliveries(session, campaign.id, post_id)

@@ -177,7 +177,8 @@ PENDING_NAMES = ("scheduled", "awaiting_approval", "retry_waiting")
 def post_listing(
     session: Session, campaign: Campaign, *, queued_only: bool
 ) -> list[dict[str, Any]]:
-    """One row per post: version, author, its deliveries' states, the next one due (local)."""
+    """One row per post: version, author, its deliveries' states, the next one due (local),
+    the first one due (local, and UTC as ISO 8601)."""
     query = select(Post).where(Post.campaign_id == campaign.id).order_by(Post.created_at, Post.id)
     if queued_only:
         query = query.where(Post.origin == "queue")
@@ -195,6 +196,7 @@ def _listed(post: Post, deliveries: list[StoredDelivery]) -> dict[str, Any]:
         for d in deliveries
         if d.state in PENDING_NAMES
     )
+    earliest = min(deliveries, key=lambda d: (d.due_at, d.key), default=None)
     first = next(iter((PostDefinition.of(post).post.text or {}).values()), "")
     states: dict[str, int] = {}
     for delivery in deliveries:
@@ -207,6 +209,10 @@ def _listed(post: Post, deliveries: list[StoredDelivery]) -> dict[str, Any]:
         "cancelled": post.cancelled_at is not None,
         "states": states,
         "next_due": pending[0][1] if pending else None,
+        "first_due": f"{earliest.local_time.replace('T', ' ')} {earliest.timezone}"
+        if earliest
+        else None,
+        "first_due_utc": earliest.due_at.astimezone(dt.UTC).isoformat() if earliest else None,
         "text": first if len(first) <= 60 else first[:59] + "…",
     }
 

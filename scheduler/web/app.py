@@ -30,6 +30,7 @@ from scheduler.web import (
     login,
     media,
     overview,
+    posts,
     problems,
     reports,
     static,
@@ -95,6 +96,13 @@ def routes() -> list[BaseRoute]:
         Route("/users/{name}/enable", users.enable_user, methods=["POST"]),
         Route("/users/{name}/password", users.set_password, methods=["POST"]),
         # end of the kill switch and the users
+        # posts: the list, one post, approving and cancelling it, its images
+        Route("/posts", posts.post_list, methods=["GET"]),
+        Route("/posts/{post_id}", posts.post_view, methods=["GET"]),
+        Route("/posts/{post_id}/approve", posts.approve, methods=["POST"]),
+        Route("/posts/{post_id}/cancel", posts.cancel, methods=["POST"]),
+        Route("/media/{sha256}", posts.media, methods=["GET"]),
+        # end of posts
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

@@ -59,6 +59,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Overview", "/", Permission.VIEW),
     NavItem("Calendar", "/calendar", Permission.VIEW),
+    NavItem("Posts", "/posts", Permission.VIEW),
     NavItem("Queue a post", "/queue/new", Permission.QUEUE),
     NavItem("Problems", "/problems", Permission.VIEW),
     NavItem("Kill switch", "/pauses", Permission.VIEW),

@@ -32,6 +32,7 @@ from scheduler.web import (
     overview,
     posts,
     problems,
+    queue,
     reports,
     static,
     users,
@@ -103,6 +104,12 @@ def routes() -> list[BaseRoute]:
         Route("/posts/{post_id}/cancel", posts.cancel, methods=["POST"]),
         Route("/media/{sha256}", posts.media, methods=["GET"]),
         # end of posts
+        # Queue a post, edit a queued one (scheduler/web/queue.py)
+        Route("/queue/new", queue.new_post, methods=["GET"]),
+        Route("/queue", queue.queue_post, methods=["POST"]),
+        Route("/queue/check", queue.check, methods=["POST"]),
+        Route("/posts/{post_id}/edit", queue.edit_form, methods=["GET"]),
+        Route("/posts/{post_id}/edit", queue.save_edit, methods=["POST"]),
         Route("/static/{name}", static.serve_static, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

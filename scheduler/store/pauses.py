@@ -162,7 +162,7 @@ def held(session: Session, scope: Scope) -> tuple[int, int]:
         .where(covered, Delivery.state.in_(UNSENT + IN_FLIGHT))
         .group_by(Delivery.state)
     )
-    counts: dict[str, int] = dict(session.execute(query).tuples())
+    counts: dict[str, int] = {state: count for state, count in session.execute(query)}  # noqa: C416
     unsent = sum(counts.get(state, 0) for state in UNSENT)
     return unsent, sum(counts.get(state, 0) for state in IN_FLIGHT)
 

@@ -69,12 +69,14 @@ PAGES = (
     DashboardPage("/audit", "Audit", "w2-views"),
     DashboardPage("/posts", "Posts", "w2-posts"),
     DashboardPage("/posts/launch", "launch", "w2-posts"),
+    DashboardPage("/posts/vigil", "vigil", "w2-posts"),
     DashboardPage("/queue/new", "Queue", "w2-queue"),
-    DashboardPage("/posts/launch/edit", "launch", "w2-queue"),
+    DashboardPage("/posts/vigil/edit", "vigil", "w2-queue"),
     DashboardPage("/pauses", "Kill switch", "w2-control"),
     DashboardPage("/users", "Users", "w2-control"),
 )
-"""Every page an admin can open (the login page aside)."""
+"""Every page an admin can open (the login page aside); ``vigil`` is a queued post (a file's
+post is edited in the file, not on the dashboard)."""
 
 
 MeetOfficer = Callable[..., "Officer"]
@@ -159,22 +161,34 @@ def no_sideways_scroll(page: Page) -> list[str]:
     own (``.table-wrap``, ``.calendar-wrap``): empty when the page needs no sideways scroll."""
     found: list[str] = page.evaluate(
         """() => {
-          const SCROLL_OWN = ".table-wrap, .calendar-wrap, .visually-hidden, .skip-link";
+          const SCROLL_OWN = ".table-wrap, .calendar-wrap";  // scroll inside, not the page
           const width = document.documentElement.clientWidth;
           const out = [];
           if (document.documentElement.scrollWidth > width + 1) {
             out.push(`the page is ${document.documentElement.scrollWidth}px wide in ${width}px`);
           }
           for (const element of document.body.querySelectorAll("*")) {
-            if (element.closest(SCROLL_OWN)) continue;
+            if (element.parentElement?.closest(SCROLL_OWN)) {
+              // inside: scrolls with it, unless positioned against something outside it
+              const position = getComputedStyle(element).position;
+              if (!["absolute", "fixed"].includes(position)) continue;
+              const holder = element.offsetParent;
+              if (holder && holder.closest(SCROLL_OWN)) continue;
+            }
             const box = element.getBoundingClientRect();
             if (box.width === 0 || box.height === 0) continue;
-            if (box.right > width + 1 || box.left < -1) {
+            if (box.right > width + 1) {  // (past the left edge does not scroll)
               const name = element.tagName.toLowerCase()
                 + (element.id ? "#" + element.id : "")
                 + (element.className && typeof element.className === "string"
                    ? "." + element.className.trim().split(/\\s+/).join(".") : "");
               out.push(`${name} spans ${Math.round(box.left)}..${Math.round(box.right)}px`);
+            }
+          }
+          for (const wrap of document.querySelectorAll(SCROLL_OWN)) {
+            const overflow = getComputedStyle(wrap).overflowX;
+            if (wrap.scrollWidth > wrap.clientWidth + 1 && !["auto", "scroll"].includes(overflow)) {
+              out.push(`.${wrap.className} overflows (overflow-x: ${overflow}), not scrolling`);
             }
           }
           return out.slice(0, 10);

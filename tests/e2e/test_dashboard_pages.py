@@ -67,8 +67,7 @@ def every_page(
     ada.log_in()
     found: dict[str, list[str]] = {}
     missing: list[str] = []
-    for item in (*PAGES, *(DashboardPage(p.path.replace("launch", "vigil"), "vigil", p.branch)
-                           for p in PAGES if "launch" in p.path)):  # fmt: skip
+    for item in PAGES:
         response = ada.page.goto(ada.dashboard.url(item.path))
         assert response is not None
         if response.status == 404 and item.branch in WAITING_FOR:

@@ -112,6 +112,7 @@ COMMANDS_THAT_NEVER_CREATE = [
     ["status"],
     ["status", "--json"],
     ["report", "-f", "csv"],
+    ["audit"],
     ["queue", "list"],
     ["queue", "add", "--text", "en=Hello"],
     ["queue", "cancel", "launch", "--reason", "x"],

@@ -102,7 +102,6 @@ def routes() -> list[BaseRoute]:
         Route("/posts/{post_id}", posts.post_view, methods=["GET"]),
         Route("/posts/{post_id}/approve", posts.approve, methods=["POST"]),
         Route("/posts/{post_id}/cancel", posts.cancel, methods=["POST"]),
-        Route("/media/{sha256}", posts.media, methods=["GET"]),
         # end of posts
         # Queue a post, edit a queued one (scheduler/web/queue.py)
         Route("/queue/new", queue.new_post, methods=["GET"]),

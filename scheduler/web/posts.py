@@ -1,7 +1,7 @@
 """The posts: ``/posts`` (those awaiting approval first: an approver's to-do list), one post at
 ``/posts/{post_id}`` (its text, the per-platform cards of its exact deliveries, counts against
-limits, images, deliveries, approvals), approving and cancelling it, and its images at
-``/media/{sha256}``.
+limits, images, deliveries, approvals), approving and cancelling it. The cards show their
+images from ``/media/{sha256}`` (web/media.py).
 
 Approving and cancelling go through the service as the CLI's `campaign approve` and `campaign
 queue cancel` do, under the same rules: the two-person rule's refusal, and any other, is shown
@@ -10,7 +10,6 @@ on the post's page in words, never as a server error.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +27,6 @@ from scheduler.web.errors import PageNotFound, role_needed
 CARDS_SHOWN = 60
 """Deliveries drawn as cards at most: a post to every embassy of a large campaign has
 thousands; past this, the page asks for one embassy."""
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-"""What ``/media`` serves: raster images only (an SVG could carry a script)."""
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-MEDIA_CACHE = "private, max-age=86400, immutable"
-"""An image's address is its content's hash: it never changes, and only the user sees it."""
 RETRACT_DOCS = 'docs/cli.md, "campaign retract"'
 
 
@@ -264,17 +258,3 @@ def _cancelled(post_id: str, states: list[str]) -> str:
 
 def _copies(count: int) -> str:
     return f"{count} cop{'y' if count == 1 else 'ies'}"
-
-
-# --- images -------------------------------------------------------------------------------------
-
-
-@require(Permission.VIEW)
-def media(visit: Visit) -> Response:
-    """An image of a post, by its SHA-256, as the store keeps it."""
-    sha256 = visit.request.path_params["sha256"]
-    found = dashboard.media_bytes(visit.database, sha256) if _SHA256.fullmatch(sha256) else None
-    if found is None or found[0] not in IMAGE_TYPES:
-        raise PageNotFound("There is no such image.")
-    mime, body = found
-    return Response(body, media_type=mime, headers={"Cache-Control": MEDIA_CACHE})

@@ -282,6 +282,22 @@ def test_an_edit_may_move_a_timed_post_to_the_next_free_slot(
     assert not {"date", "time"} & queue.queued_definition(web.database, "mv").keys()
 
 
+def test_an_edit_keeps_a_time_the_form_cannot_show(
+    web: WebServer, web_login: Login, approval_campaign: str, tmp_path: Path
+) -> None:
+    definition = {"id": "instant", "text": {"en": "{embassy} at once."}, "at": "2026-11-28T10:00Z"}
+    queue.queue_add(web.database, definition, actor="ines", folder=tmp_path, now=START)
+    author = web_login("author")
+    form = author.get("/posts/instant/edit")
+    assert re.search(
+        r'value="keep" checked> Keep the time it has: <code>at 2026-11-28T10:00', form.text
+    )
+    saved = _post(author, "/posts/instant/edit", {"text_en": "{embassy} at once!", "when": "keep"})
+    assert saved.status_code == 303, saved.text
+    stored = queue.queued_definition(web.database, "instant")
+    assert (stored["at"], stored["text"]) == ("2026-11-28T10:00Z", {"en": "{embassy} at once!"})
+
+
 def test_a_post_of_the_file_cannot_be_edited_here(
     web: WebServer, web_login: Login, approval_campaign: str
 ) -> None:
@@ -320,6 +336,19 @@ def test_an_image_larger_than_any_platform_takes_is_refused(
     assert (
         "huge.png is larger than 16 MB, the most any platform takes" in _errors(refused)["image_1"]
     )
+    assert queue.list_posts(web.database, CAMPAIGN) == []
+
+
+def test_a_file_that_is_not_an_image_is_refused_at_its_field(
+    web: WebServer, web_login: Login, approval_campaign: str
+) -> None:
+    author = web_login("author")
+    fields = {"text_en": "{embassy} not a picture.", "alt_2_en": "Nothing."}
+    fake = {"image_2": ("notes.png", b"just some text", "image/png")}
+    refused = _post(author, "/queue", fields, fake)
+    assert refused.status_code == 400
+    assert "is not an image that can be read" in _errors(refused)["image_2"]
+    assert "<details open><summary>More images" in refused.text  # the field is shown
     assert queue.list_posts(web.database, CAMPAIGN) == []
 
 

@@ -253,7 +253,7 @@ def _post_fields(
 
     draft = Draft(
         texts=by_language("--text", texts),
-        images=images_with_alts(images, alts),
+        images=images_with_alts(images, alts) if images else (),  # --alt alone: ignored
         warnings=by_language("--content-warning", warnings),
         embassies=embassies,
         regions=regions,

@@ -218,14 +218,14 @@ def queue_choices(database: Database, campaign_id: str | None = None) -> QueueCh
     """The languages, embassies and platforms of the campaign, for the queue form."""
     with database.snapshot() as session:
         campaign = choose_campaign(session, campaign_id)
-        stored = CampaignDefinition.of(campaign)
+        chosen, stored = campaign.id, CampaignDefinition.of(campaign)
     languages = [stored.campaign.default_language]
     used: set[str] = set()
     for embassy in stored.embassies:
         languages += [str(x) for x in embassy.get("languages", []) if str(x) not in languages]
         used.update(str(platform) for platform in embassy.get("accounts", {}))
     return QueueChoices(
-        campaign.id,
+        chosen,
         stored.campaign.default_language,
         languages,
         [(str(e["id"]), str(e.get("name") or e["id"])) for e in stored.embassies],
@@ -302,17 +302,18 @@ def check_post(
     moment = now or now_utc()
     with database.snapshot() as session:
         campaign = choose_campaign(session, campaign_id)
+        chosen = campaign.id
         existing = None if editing is None else _editable(session, campaign, editing)
         post = definition if existing is None else _edited(existing, definition)
         checked = _check(session, campaign, post, existing, folder, moment)
         extra: list[Problem] = []
         if existing is None and post_exists(session, campaign.id, definition.get("id")):
-            extra.append(error("duplicate-post", ("posts", 0, "id"), TAKEN))
+            extra.append(error("duplicate-id", ("posts", 0, "id"), TAKEN))
     late = checked.late(moment) if has_time(definition) else None
     if late:
-        extra.append(error("missed", ("posts", 0, "at"), late))
+        extra.append(error("too-late", ("posts", 0, "at"), late))
     return QueueCheck(
-        campaign.id,
+        chosen,
         sort_problems([*checked.problems, *extra]),
         checked.deliveries,
         {embassy: slot for (_, embassy), slot in (checked.slots or {}).items()},

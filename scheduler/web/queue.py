@@ -115,7 +115,7 @@ def _text(visit: Visit, name: str) -> str:
     return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
 
 
-def _stored(post_id: str, definition: Mapping[str, Any], choices: QueueChoices) -> QueueForm:
+def _stored(post_id: str, definition: Mapping[str, Any]) -> QueueForm:
     """The form of a stored post, to edit it."""
     targets = dict(definition.get("targets") or {})
     images = list(definition.get("images") or [])
@@ -131,11 +131,12 @@ def _stored(post_id: str, definition: Mapping[str, Any], choices: QueueChoices) 
         kept={n: str(image["file"]) for n, image in enumerate(images, 1)},
         other_targets={key: list(value) for key, value in targets.items() if value},
     )
-    if "date" in definition and "time" in definition:
-        form.when, form.at = "at", f"{definition['date']}T{definition['time']}"
-    elif "at" in definition or "day" in definition:
+    time = {key: definition[key] for key in TIME_FIELDS if key in definition}
+    if time.keys() == {"date", "time"}:
+        form.when, form.at = "at", f"{time['date']}T{time['time']}"
+    elif time:  # an instant, a day of the campaign, a date at its posting time: kept as is
         form.when = "keep"
-        form.stored_time = str(definition.get("at") or f"day {definition['day']}")
+        form.stored_time = ", ".join(f"{key} {value}" for key, value in time.items())
     return form
 
 
@@ -386,7 +387,7 @@ def save_edit(visit: Visit) -> Response:
 
 def _stored_form(visit: Visit, choices: QueueChoices, post_id: str) -> QueueForm:
     definition = queue.queued_definition(visit.database, post_id, campaign_id=choices.campaign_id)
-    return _stored(post_id, definition, choices)
+    return _stored(post_id, definition)
 
 
 def _refused(attempt: Attempt, exc: ConfigurationError, choices: QueueChoices) -> None:
@@ -435,6 +436,7 @@ def _page(
         problems=[p for p in problems if p.is_error],
         errors=errors,
         panel=_panel(visit, attempt, choices) if attempt is not None else None,
+        more_images_open=any(_slot_used(form, errors, n) for n in SLOTS[1:]),
         warnings_open=any(form.warnings.values())
         or any(name.startswith("content_warning_") for name in errors),
         slots=SLOTS,
@@ -443,6 +445,12 @@ def _page(
         replies_options=[str(r) for r in Replies],
         visibility_options=[str(v) for v in Visibility],
     )
+
+
+def _slot_used(form: QueueForm, errors: Mapping[str, list[str]], n: int) -> bool:
+    """Whether image slot ``n`` holds anything to show: an image, alt text, an error."""
+    named = (f"image_{n}", *(f"alt_{n}_{lang}" for lang in form.alts.get(n, {})))
+    return n in form.kept or any(form.alts.get(n, {}).values()) or bool(errors.keys() & set(named))
 
 
 @dataclass(frozen=True)

@@ -236,9 +236,18 @@ def test_pausing_what_is_already_paused_says_so(
         ({"scope": "embassy", "reason": "x"}, "embassy", "Choose the embassy"),
         ({"scope": "platform", "platform": "myspace", "reason": "x"}, "platform", "myspace"),
         ({"scope": "campaign", "reason": "x"}, "scope", "Choose what to pause"),
+        ({"scope": "all", "embassy": "be-paris", "reason": "x"}, "scope", "but Everything"),
         ({"scope": "all", "reason": "x" * 501}, "reason", "under 500 characters"),
     ],
-    ids=["no-reason", "unknown-embassy", "no-embassy", "unknown-platform", "bad-scope", "long"],
+    ids=[
+        "no-reason",
+        "unknown-embassy",
+        "no-embassy",
+        "unknown-platform",
+        "bad-scope",
+        "all-and-embassy",
+        "long",
+    ],
 )
 def test_a_mistake_comes_back_on_its_field_and_nothing_is_written(
     web: WebServer,

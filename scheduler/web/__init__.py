@@ -9,6 +9,8 @@ of ``scheduler/views``, a little htmx), served by uvicorn.
     static       /static/{name}: the files of scheduler/views/static only
     login        /login and /logout
     overview     /: what needs attention, the pauses, the campaign's counts
+    control      /pauses: the kill switch (pause, resume, suspended accounts)
+    users        /users: the dashboard's users (admins)
     server       uvicorn in the foreground, or in a thread (tests, beside the daemon)
 
 It calls ``scheduler.service`` only, never the store or the daemon (tests/test_architecture.py).

@@ -106,6 +106,12 @@ def _scope(form: PauseForm, data: KillSwitch) -> Scope | None:
     """The scope the form names, or None with ``form.errors`` filled."""
     if form.scope not in SCOPES:
         form.errors["scope"] = "Choose what to pause: everything, one embassy or one platform."
+    elif form.scope == "all" and (form.embassy or form.platform):
+        # an embassy chosen in the list, the choice left on "Everything": ask, not guess
+        form.errors["scope"] = (
+            "You chose an embassy or a platform in a list, but Everything here: choose One "
+            "embassy or One platform to pause only that, or empty the list to pause everything."
+        )
     elif form.scope == "embassy" and form.embassy not in data.embassies:
         form.errors["embassy"] = _choose("embassy", form.embassy, data.embassies)
     elif form.scope == "platform" and form.platform not in data.platforms:

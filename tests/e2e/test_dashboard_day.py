@@ -59,9 +59,6 @@ def test_an_author_and_an_approver_run_a_day_from_the_browser(
     ana, ben = officer("ana"), officer("ben")
 
     browser_log.allow_console(r"status of 400 .*/login\)$")  # the wrong password's answer
-    # A live check superseded by the next keystroke is aborted (the form's hx-sync="this:replace")
-    # and htmx logs each abort as an error.
-    browser_log.allow_console(r"^htmx:(afterRequest|sendAbort), \[object HTMLDivElement\]")
     log_in_after_a_wrong_password(ana)
     ben.log_in()
     ben.shot("overview")

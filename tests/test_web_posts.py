@@ -251,6 +251,15 @@ def test_approving_twice_changes_nothing_and_says_so(
     assert [actor for actor, *_ in _audit(database, "approve")] == ["ben"]
 
 
+def test_a_campaign_without_approval_has_nothing_to_approve(
+    web_login: Login, synced_campaign: str
+) -> None:
+    page = web_login("approver").get("/posts/launch").text
+    assert "This campaign does not require approval." in page
+    assert "This campaign does not require approval: the post goes out without it." in page
+    assert "Approve version" not in page and "awaiting approval</span>" not in page
+
+
 def test_an_out_of_date_version_is_not_approved_unread(
     web_login: Login, waiting: str, database: Database
 ) -> None:

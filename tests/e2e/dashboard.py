@@ -198,7 +198,8 @@ def no_sideways_scroll(page: Page) -> list[str]:
 
 
 def focus_ring(page: Page) -> dict[str, Any]:
-    """The focused element's outline and box shadow, and what it is."""
+    """The focused element's outline and box shadow (or whether it is a date's picker button,
+    which the browser rings itself), and what it is."""
     found: dict[str, Any] = page.evaluate(
         """() => {
           const e = document.activeElement;
@@ -206,6 +207,10 @@ def focus_ring(page: Page) -> dict[str, Any]:
           return {
             tag: e.tagName, name: e.getAttribute("name"), text: (e.textContent || "").trim(),
             outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0,
+            // A date's picker button, inside the input: Chromium rings it itself, and the
+            // input no longer matches :focus-visible.
+            picker: ["date", "time", "datetime-local", "month", "week"].includes(e.type)
+              && !e.matches(":focus-visible"),
             shadow: style.boxShadow !== "none",
           };
         }"""

@@ -48,7 +48,7 @@ def postgres_server() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _fresh_postgres_schema(url: str) -> None:
+def fresh_postgres_schema(url: str) -> None:
     with psycopg.connect(_libpq(url), autocommit=True) as connection:
         connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
         connection.execute("CREATE SCHEMA public")
@@ -60,7 +60,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "campaign.db")
     url: str = request.getfixturevalue("postgres_server")
-    _fresh_postgres_schema(url)
+    fresh_postgres_schema(url)
     return url
 
 

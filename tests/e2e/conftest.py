@@ -8,12 +8,16 @@ they fail instead. Every test in this folder is marked ``e2e``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from campaign_builders import post, write_campaign
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from store_fixtures import fresh_postgres_schema
+from web_fixtures import WebClock, WebServer
 
 from e2e.browsing import (
     CHROMIUM,
@@ -24,6 +28,10 @@ from e2e.browsing import (
     launch_arguments,
     sandboxed,
 )
+from e2e.dashboard import FILE_POSTS, TWO_PERSON, Dashboard, MeetOfficer, Officer, OpenContext
+from scheduler.service.sync import sync_file
+from scheduler.service.users import Role
+from scheduler.store.database import Database
 
 HERE = Path(__file__).resolve().parent
 
@@ -64,19 +72,21 @@ def browser_log() -> BrowserLog:
 
 
 @pytest.fixture
-def open_page(browser: Browser, browser_log: BrowserLog) -> Iterator[OpenPage]:
-    """``open_page(size="desktop" | "phone")``: a page in a context of its own (1280x900, or a
-    390x844 touch screen), watched by ``browser_log``; closed when the test ends."""
-    contexts = []
+def open_context(browser: Browser, browser_log: BrowserLog) -> Iterator[OpenContext]:
+    """``open_context(size="desktop" | "phone", **options)``: a browser context of its own
+    (1280x900, or a 390x844 touch screen; ``options`` as for ``Browser.new_context``, e.g.
+    ``storage_state``), watched by ``browser_log``; closed when the test ends, and the log
+    checked."""
+    contexts: list[BrowserContext] = []
 
-    def opened(size: Literal["desktop", "phone"] = "desktop") -> Page:
+    def opened(size: Literal["desktop", "phone"] = "desktop", **options: Any) -> BrowserContext:
         phone = size == "phone"
         context = browser.new_context(
-            viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone
+            viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone, **options
         )
         contexts.append(context)
         browser_log.watch(context)
-        return context.new_page()
+        return context
 
     yield opened
     for context in contexts:
@@ -85,6 +95,16 @@ def open_page(browser: Browser, browser_log: BrowserLog) -> Iterator[OpenPage]:
         context.close()
     problems = browser_log.problems()
     assert not problems, "the browser saw:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def open_page(open_context: OpenContext) -> OpenPage:
+    """``open_page(size="desktop" | "phone") -> Page``: a page in a context of its own."""
+
+    def opened(size: Literal["desktop", "phone"] = "desktop") -> Page:
+        return open_context(size).new_page()
+
+    return opened
 
 
 @pytest.fixture
@@ -97,3 +117,46 @@ def page(open_page: OpenPage) -> Page:
 def phone_page(open_page: OpenPage) -> Page:
     """A phone page (390x844, touch)."""
     return open_page("phone")
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The dashboard's browser tests run on a SQLite file; a test that runs on PostgreSQL too
+    says ``@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)``."""
+    if request.param == "sqlite":
+        return str(tmp_path / "campaign.db")
+    url: str = request.getfixturevalue("postgres_server")
+    fresh_postgres_schema(url)
+    return url
+
+
+@pytest.fixture
+def dashboard(
+    tmp_path: Path,
+    database: Database,
+    database_url: str,
+    web: WebServer,
+    web_users: dict[Role, str],
+    web_clock: WebClock,
+) -> Dashboard:
+    """The real dashboard on 127.0.0.1 over the store: the builders' campaign (three
+    embassies; posts ``launch`` on day 1 and ``day2``) synced by ines, with approval required
+    and the two-person rule; users ana (author), ben (approver), ada (admin)."""
+    posts = [post(post_id, day=day) for day, post_id in enumerate(FILE_POSTS, start=1)]
+    path = write_campaign(tmp_path / "campaign", posts=posts, policies=TWO_PERSON)
+    sync_file(path, database, actor="ines", now=web_clock.now())
+    return Dashboard(web.base_url, database, database_url, path.parent)
+
+
+@pytest.fixture
+def officer(
+    request: pytest.FixtureRequest, dashboard: Dashboard, open_context: OpenContext
+) -> MeetOfficer:
+    """``officer("ana")``: someone at the dashboard in a browser of their own (not yet logged
+    in); screenshots named after the test."""
+    tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+    def meet(name: str, size: str = "desktop") -> Officer:
+        return Officer(name, dashboard, open_context, tag, size)
+
+    return meet

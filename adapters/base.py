@@ -188,7 +188,7 @@ class AdapterSettings:
     clock: Clock = utc_now
     appview: str | None = None
     """Bluesky: the AppView that reads posts and their counts (``app.bsky.feed.getPosts``);
-    None: Bluesky's public AppView."""
+    None: Bluesky's public AppView, or the base URL when that is not Bluesky's own PDS."""
 
 
 def idempotency_key(delivery_id: str, content_hash: str) -> str:

@@ -121,7 +121,7 @@ class PostMetrics:
     """What :class:`Published` returned for the post (Mastodon status id, Bluesky AT URI, X
     post id)."""
     counts: Mapping[str, int]
-    """By metric name (docs/adapters.md, "Engagement metrics"): only what the platform gave. A
+    """By metric name (docs/adapters.md, "Engagement counts"): only what the platform gave. A
     metric it did not give is absent, never 0: an X post from before view counts has no
     ``impressions``, not zero of them."""
 

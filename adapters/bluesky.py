@@ -30,6 +30,9 @@ What the SDK does not do for us, and this adapter does:
   memory and of a token check's time. The account's own state (its session's headers) is in the
   SDK's ``Request`` around it, one per adapter; the shared client keeps no cookies.
 
+- **Engagement counts** come from ``app.bsky.feed.getPosts`` (25 URIs a call) on the AppView
+  (``settings.appview``), without a session: no ``createSession`` is spent on reading.
+
 The remote id of a post is its AT URI; the platform timestamp is the record's ``createdAt``.
 
 Onboarding (:class:`BlueskyAppPassword`): the person creates an app password in Bluesky's

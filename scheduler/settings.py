@@ -47,6 +47,11 @@ class PlatformSettings(_Settings):
         description="Calls at once to this platform, one per account at most; by default "
         "daemon.max_in_flight.",
     )
+    appview: str | None = Field(
+        default=None,
+        description="Bluesky: the AppView that reads posts and their engagement counts "
+        "(app.bsky.feed.getPosts); by default Bluesky's public one, https://public.api.bsky.app.",
+    )
 
 
 class LogFormat(StrEnum):

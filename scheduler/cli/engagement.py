@@ -13,8 +13,7 @@ from scheduler.cli.common import EXIT_PROBLEMS, main, printable
 from scheduler.cli.options import campaign_option, config_option, database_option
 
 if TYPE_CHECKING:
-    from scheduler.service.engagement import CollectionRun, Estimate
-    from scheduler.store.documents import AccountNote
+    from scheduler.service.engagement import AccountNote, CollectionRun, Estimate
 
 
 @main.command()

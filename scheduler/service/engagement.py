@@ -39,6 +39,16 @@ from scheduler.store.engagement import (
 )
 from scheduler.store.schema import Account
 
+__all__ = [
+    "AccountNote",
+    "CollectionError",
+    "CollectionRun",
+    "Estimate",
+    "Progress",
+    "RunNotes",
+    "collect",
+]
+
 Progress = Callable[[AccountNote, bool], None]
 """Told of an account's note after each of its batches (False), and once it is done (True)."""
 AdapterFor = Callable[[Account], AbstractContextManager[Adapter | None]]
@@ -231,10 +241,10 @@ class _Collection:
         )
 
     def _account(self, account: Account, deliveries: list[SentDelivery], index: int) -> None:
-        if account.platform == Platform.X and self._x_refused is not None:
-            self._update(index, skipped=self._x_refused)
-            return
         try:
+            if account.platform == Platform.X and self._x_refused is not None:
+                self._update(index, skipped=self._x_refused)
+                return
             with self.adapter_for(account) as adapter:
                 if adapter is None:
                     self._update(index, skipped="the account is posting: left for the next run")

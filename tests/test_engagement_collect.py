@@ -6,6 +6,7 @@ daemon builds, counted from the fakes' side. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,18 @@ from fakes.server import FakeServer
 from store_dump import dump
 
 from scheduler.cli import main
+from scheduler.daemon.accounts import Accounts
+from scheduler.daemon.engagement import collect_scheduled
 from scheduler.service.engagement import collect
 from scheduler.settings import EngagementSettings, PlatformSettings, Settings
 from scheduler.store.documents import AccountNote
-from scheduler.store.engagement import last_run, latest_counts, sent_deliveries, series
+from scheduler.store.engagement import (
+    accounts_by_id,
+    last_run,
+    latest_counts,
+    sent_deliveries,
+    series,
+)
 
 __all__ = ["clock", "fakes", "world"]  # fixtures, used by name
 
@@ -52,8 +61,6 @@ def _send(world: World) -> None:
 
 def _reads(fake: FakeServer, platform: str) -> int:
     method, path = READS[platform]
-    import re
-
     return sum(1 for r in fake.requests if r.method == method and re.search(path, r.path))
 
 
@@ -257,3 +264,57 @@ def test_the_command_exits_1_naming_a_refused_account(world: World, tmp_path: Pa
     assert "Fetched the counts of 6 posts; 3 accounts not collected (see above)." in result.output
     for secret in ("mastodon-token", "access_token", "app_password"):
         assert secret not in result.output
+
+
+# --- the daemon's schedule --------------------------------------------------------------------
+
+
+def test_the_daemon_collects_at_each_point_of_the_schedule(world: World) -> None:
+    _send(world)
+    settings = _settings(world, daemon=True, schedule=["1h", "1d"])
+    accounts = Accounts(settings, dry_run=False, clock=world.clock)  # as the daemon makes them
+    assert collect_scheduled(world.database, settings, accounts, world.clock) is None
+    assert _all_reads(world) == {"x": 0, "mastodon": 0, "bluesky": 0}  # under an hour: none
+    world.clock.advance(dt.timedelta(hours=1))
+    run = collect_scheduled(world.database, settings, accounts, world.clock)
+    assert run is not None and run.fetched == 12 and run.complete
+    reads = _all_reads(world)
+    world.clock.advance(dt.timedelta(hours=2))
+    assert collect_scheduled(world.database, settings, accounts, world.clock) is None
+    assert _all_reads(world) == reads  # the 1 h point is done; the 1 d one not reached
+    world.clock.advance(dt.timedelta(days=1))
+    again = collect_scheduled(world.database, settings, accounts, world.clock)
+    assert again is not None and again.fetched == 12
+    with world.database.snapshot() as session:
+        stored = last_run(session)
+    assert stored is not None and stored.trigger == "daemon"
+
+
+def test_the_daemon_skips_an_account_in_use_and_never_waits_for_it(world: World) -> None:
+    _send(world)
+    settings = _settings(world, daemon=True, schedule=["1h"])
+    accounts = Accounts(settings, dry_run=False, clock=world.clock)  # as the daemon makes them
+    world.clock.advance(dt.timedelta(hours=1))
+    with world.database.snapshot() as session:
+        busy = accounts_by_id(
+            session, [sent_deliveries(session, platforms={"mastodon"})[0].account_id]
+        )
+    [account] = busy.values()
+    with accounts.using(account):  # a post of this account is under way
+        run = collect_scheduled(world.database, settings, accounts, world.clock)
+    assert run is not None and run.fetched == 10
+    [skipped] = run.refused
+    assert skipped.account_id == account.id and skipped.skipped
+    assert "posting" in skipped.skipped
+    world.clock.advance(dt.timedelta(minutes=5))
+    rest = collect_scheduled(world.database, settings, accounts, world.clock)
+    assert rest is not None and rest.fetched == 2  # the next round gets it
+
+
+def test_no_schedule_no_collection(world: World) -> None:
+    _send(world)
+    world.clock.advance(dt.timedelta(days=2))
+    settings = _settings(world, daemon=True, schedule=[])
+    assert (
+        collect_scheduled(world.database, settings, world.dispatcher.accounts, world.clock) is None
+    )

@@ -182,6 +182,19 @@ def test_refusals_are_noted_per_account_and_the_others_counts_kept(world: World)
     with world.database.snapshot() as session:
         stored = last_run(session)
     assert stored is not None and stored.notes == run.notes
+    # Honoured by the next run: the rate-limited account is not asked before its reset
+    paris = notes[("bluesky", "be-paris")].account_id
+    asked = _reads(world.platforms.bluesky, "bluesky")
+    soon = collect(world.database, _settings(world), now=LATER + dt.timedelta(minutes=5),
+                   platforms={"bluesky"})  # fmt: skip
+    [waiting] = soon.refused
+    assert (
+        waiting.account_id == paris and waiting.skipped and "rate-limited until" in waiting.skipped
+    )
+    assert _reads(world.platforms.bluesky, "bluesky") == asked
+    after = collect(world.database, _settings(world), now=reset + dt.timedelta(seconds=1),
+                    platforms={"bluesky"})  # fmt: skip
+    assert after.complete and after.fetched == 2
 
 
 def test_x_over_the_cap_is_skipped_with_a_note_and_the_others_fetched(world: World) -> None:

@@ -46,6 +46,13 @@ def render(template: str, **context: Any) -> str:
     return _environment().get_template(template).render(**context)
 
 
+def macro(template: str, name: str, *args: Any) -> Markup:
+    """What the macro ``name`` of ``template`` draws from ``args``: a fragment made by a
+    template (a chart) for Python to hand to a page."""
+    drawn = getattr(_environment().get_template(template).module, name)(*args)
+    return Markup(drawn)
+
+
 @cache
 def static(name: str) -> Markup:
     """A file of ``views/static``, trusted markup to inline in a page."""

@@ -26,7 +26,16 @@ from scheduler.store.database import (
     open_database,
 )
 from scheduler.store.pauses import Scope
-from scheduler.store.schema import Alert, Approval, Attempt, Delivery, Worker
+from scheduler.store.schema import (
+    Alert,
+    Approval,
+    Attempt,
+    Delivery,
+    EngagementCheck,
+    EngagementRun,
+    EngagementSnapshot,
+    Worker,
+)
 from scheduler.store.scratch import copy_to_sqlite, open_source
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -51,6 +60,16 @@ def _fill(tmp_path: Path, database: Database) -> None:
                         started_at=NOW, ended_at=NOW, outcome="sent", remote_id="1"),
                 Alert(created_at=NOW, kind="missed", message="late", sent_at=NOW),
                 Worker(name="w1", host="h", pid=1, started_at=NOW, seen_at=NOW),
+            ]
+        )  # fmt: skip
+        run = EngagementRun(started_at=NOW, trigger="command", notes={"v": 1})
+        session.add(run)
+        session.flush()
+        session.add_all(
+            [
+                EngagementSnapshot(delivery_id=delivery.id, fetched_at=NOW, metric="likes",
+                                   value=3, run_id=run.id),
+                EngagementCheck(delivery_id=delivery.id, checked_at=NOW, gone=False, run_id=run.id),
             ]
         )  # fmt: skip
 

@@ -48,7 +48,7 @@ DEFAULT_DATABASE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = "scheduler.store:migrations"
 MIGRATIONS_LOGGER = "alembic"
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 """The newest migration's revision (tests/test_store_database.py checks it is alembic's head):
 a database stamped with it is opened without loading alembic, a second of a daemon's start."""
 """The logger of the migration tool, which says at INFO what it checks on every connection."""

@@ -13,11 +13,12 @@ were stored and reads as version 1. A version this program does not know is refu
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -254,3 +255,67 @@ class DeliveryPayload(_Document):
             "limit": planned.limit,
             "source": ".".join(str(step) for step in planned.source),
         }
+
+
+# --- engagement_runs.notes --------------------------------------------------------------------
+
+NOTES_VERSION = 1
+ErrorKind = Literal["401", "402", "429", "other"]
+"""How an account's collection failed: refused credentials, out of credits (X), rate-limited
+(with its reset), or anything else (the platform down, a bad answer)."""
+
+
+class CollectionError(_Document):
+    kind: ErrorKind
+    message: str
+    """The error tree's message: it names the account and never carries a secret."""
+    reset_at: dt.datetime | None = None
+    """A rate limit's end, when the platform said it."""
+
+
+class AccountNote(_Document):
+    """One account's part of a collection."""
+
+    account_id: int
+    platform: str
+    embassy_id: str
+    handle: str
+    asked: int = 0
+    """Sent posts of the account to ask about in this run."""
+    fetched: int = 0
+    """Posts whose counts were written."""
+    gone: int = 0
+    """Posts the platform no longer has (deleted there)."""
+    reads: int = 0
+    """Posts asked for in calls that went out: on X, what is billed."""
+    error: CollectionError | None = None
+    skipped: str | None = None
+    """Why nothing was asked (X over the cost cap, no price set)."""
+
+
+class RunNotes(_Document):
+    """What one collection did, per account, and its X cost estimate."""
+
+    version: int = Field(default=NOTES_VERSION, alias=VERSION_KEY)
+    accounts: list[AccountNote] = Field(default_factory=list)
+    x_reads: int = 0
+    """Posts on X to read, estimated before fetching."""
+    x_cost_per_read: float | None = None
+    """USD per post read, from the settings; None when not set."""
+    x_cost: float | None = None
+    """The estimate: ``x_reads`` x ``x_cost_per_read``; None when the price is not set."""
+    x_max_cost: float | None = None
+    """The cap of this run, USD."""
+
+    @classmethod
+    def from_stored(cls, document: Mapping[str, Any], where: str) -> Self:
+        _stored_version(document, VERSION_KEY, NOTES_VERSION, where)
+        return _validated(cls, document, where)
+
+    def to_stored(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    @property
+    def errors(self) -> list[AccountNote]:
+        """The accounts whose collection failed or was skipped."""
+        return [note for note in self.accounts if note.error is not None or note.skipped]

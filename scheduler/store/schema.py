@@ -348,3 +348,54 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class EngagementRun(Base):
+    """One collection of the platforms' counts (`campaign engagement`, or the daemon's schedule):
+    when, what started it, and per account what was fetched and what went wrong."""
+
+    __tablename__ = "engagement_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(index=True)
+    finished_at: Mapped[dt.datetime | None]
+    trigger: Mapped[str] = mapped_column(String(16))
+    """'command' (`campaign engagement`) or 'daemon' (its schedule)."""
+    campaign_id: Mapped[str | None] = mapped_column(Id)
+    """The campaign it was limited to; None for every campaign."""
+    notes: Mapped[dict[str, Any]]
+    """Per account: counts fetched, errors, X reads and cost (``documents.RunNotes``)."""
+
+
+class EngagementSnapshot(Base):
+    """One metric of one sent delivery as the platform gave it at one instant: the curve after
+    posting is the series of these. A metric the platform does not give has no row (never 0)."""
+
+    __tablename__ = "engagement_snapshots"
+    __table_args__ = (Index(None, "delivery_id", "metric", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    fetched_at: Mapped[dt.datetime]
+    metric: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("engagement_runs.id"), index=True)
+
+
+class EngagementCheck(Base):
+    """When a sent delivery's counts were last asked for, whatever the answer: a post the
+    platform no longer has (``gone``) or that gave no metric has no snapshot, yet is not asked
+    for again within ``engagement.fresh``. One row per delivery, outside the dispatcher's
+    tables."""
+
+    __tablename__ = "engagement_checks"
+
+    delivery_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("deliveries.id"),
+        primary_key=True,
+    )
+    checked_at: Mapped[dt.datetime] = mapped_column(index=True)
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The platform no longer has the post (deleted there)."""
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("engagement_runs.id"))

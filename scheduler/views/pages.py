@@ -66,6 +66,13 @@ def script_json(document: object) -> Markup:
     return Markup(text.replace("<", "\\u003c"))
 
 
+def figure(value: float) -> str:
+    """A count as people read it: ``1,234,567``; a fraction to one decimal place."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
 def is_web_url(url: str) -> bool:
     """Only an http(s) address is ever drawn as a link: a stored ``javascript:`` URL stays
     inert text."""
@@ -90,7 +97,11 @@ def _environment() -> Environment:
     )
     environment.globals["static"] = static
     environment.filters.update(
-        strftime=format, script_json=script_json, utc_minute=utc_minute, utc_second=utc_second
+        strftime=format,
+        script_json=script_json,
+        utc_minute=utc_minute,
+        utc_second=utc_second,
+        figure=figure,
     )
     environment.tests["web_url"] = is_web_url
     return environment

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from scheduler.views import pages
+from scheduler.views.pages import figure
 
 WIDTH = 360
 """The width of every chart's drawing, in its own units; it is scaled to the page."""
@@ -41,13 +42,6 @@ STYLES: tuple[tuple[str, str], ...] = (
 
 _Scale = Callable[[float], float]
 _HOUR_STEPS = (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720, 1440, 2160)
-
-
-def figure(value: float) -> str:
-    """A count as people read it: ``1,234,567``; a fraction to one decimal place."""
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
 
 
 def age(hours: float) -> str:

@@ -1,10 +1,7 @@
 """The report's results (what the platforms counted) and `campaign status`'s last collection, on
 SQLite and PostgreSQL.
 
-A campaign of three posts on the builders' seven accounts is synced; its deliveries are marked
-sent with direct SQL (as tests/test_status_report.py does), then counts are written through the
-engagement store as three collections would (1 hour, 1 day and 7 days after each post), and a
-last collection is recorded whose notes say X refused (402, 429) and Bluesky refused (401).
+The campaign and its counts: tests/results_world.py.
 """
 
 from __future__ import annotations
@@ -18,115 +15,38 @@ import statistics
 from pathlib import Path
 
 import pytest
-from campaign_builders import post, write_campaign
+from campaign_builders import write_campaign
 from click.testing import CliRunner, Result
-from sqlalchemy import select, update
+from results_world import (
+    HOSTILE,
+    HOUR,
+    LAGGARD,
+    NOW,
+    RETRACTED,
+    collected_campaign,
+    counts,
+    mark_sent,
+)
+from sqlalchemy import select
 
 from scheduler.cli import EXIT_USAGE, main
 from scheduler.service import reports, sync
 from scheduler.store.database import Database
-from scheduler.store.documents import AccountNote, CollectionError, RunNotes
-from scheduler.store.engagement import COMMAND, DAEMON, record_batch, save_notes, start_run
+from scheduler.store.engagement import COMMAND, start_run
 from scheduler.store.schema import Delivery
-from scheduler.store.states import DeliveryState
 from scheduler.views.reporting.collection import last_collection
 from scheduler.views.reporting.report import report_html, report_results
 from scheduler.views.reporting.results import ENGAGEMENT_COLUMNS, Column, Results, gather
 from scheduler.views.reporting.status import render_status
-
-NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
-HOUR = dt.timedelta(hours=1)
-AGES = (1.0, 24.0, 168.0)  # hours after sending: the daemon's default schedule
-BASE = {"be-tokyo": 10, "be-newyork": 20, "be-paris": 30}
-POSTS = {"launch": 1, "day2": 2, "day3": 3}
-GROWTH = (1, 5, 8)
-LAGGARD = "orange-2026/day2/be-paris/mastodon/1"  # favourites stay at 1
-RETRACTED = "orange-2026/launch/be-tokyo/bluesky/1"
-HOSTILE = "<script>alert('x')</script> & \"q\""
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), prog_name="campaign")
 
 
-def counts(key: str, platform: str, embassy: str, post_id: str, age: int) -> dict[str, int]:
-    """A delivery's counts at the ``age``-th collection: each platform's own metrics."""
-    n = BASE[embassy] * POSTS[post_id] * GROWTH[age]
-    if platform == "mastodon":
-        return {"favourites": 1 if key == LAGGARD else n, "reblogs": n // 5, "replies": age}
-    if platform == "bluesky":
-        return {"likes": n, "reposts": n // 4, "replies": age, "quotes": 0}
-    # X: no bookmarks from the New York account (absent, never 0)
-    found = {"likes": n, "retweets": n // 3, "replies": age, "impressions": n * 100}
-    return found if embassy == "be-newyork" else {**found, "bookmarks": age}
-
-
-def _mark_sent(database: Database) -> list[Delivery]:
-    with database.transaction() as session:
-        rows = list(session.scalars(select(Delivery).order_by(Delivery.key)))
-        for row in rows:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id == row.id)
-                .values(
-                    state=str(DeliveryState.SENT),
-                    remote_id=f"r{row.id}",
-                    remote_url=f"https://social.example/{row.platform}/{row.id}",
-                    sent_at=row.due_at,
-                )
-            )
-    return rows
-
-
-def _collect(database: Database, rows: list[Delivery]) -> None:
-    """Three collections' counts, then the last collection's notes."""
-    with database.transaction() as session:
-        for age, hours in enumerate(AGES):
-            for row in rows:
-                values = counts(row.key, row.platform, row.embassy_id, row.post_id, age)
-                now = row.due_at + hours * HOUR + dt.timedelta(minutes=3 * age)
-                record_batch(session, run_id=None, now=now, counts={row.id: values})
-        started = max(row.due_at for row in rows) + 170 * HOUR
-        run_id = start_run(session, started, trigger=DAEMON)
-        save_notes(session, run_id, _notes(), finished_at=started + HOUR)
-
-
-def _notes() -> RunNotes:
-    reset = dt.datetime(2026, 12, 4, 9, 15, tzinfo=dt.UTC)
-    return RunNotes(
-        accounts=[
-            AccountNote(account_id=1, platform="mastodon", embassy_id="be-tokyo",
-                        handle="@be_tokyo@mastodon.example", asked=3, fetched=3),
-            AccountNote(account_id=2, platform="x", embassy_id="be-newyork", handle="@be_newyork",
-                        asked=3, error=CollectionError(kind="402", message="X: CreditsDepleted")),
-            AccountNote(account_id=3, platform="x", embassy_id="be-tokyo", handle="@be_tokyo",
-                        asked=3, error=CollectionError(kind="429", message="X: Too Many Requests",
-                                                       reset_at=reset)),
-            AccountNote(account_id=4, platform="bluesky", embassy_id="be-paris",
-                        handle=HOSTILE, asked=3,
-                        error=CollectionError(kind="401", message="Bluesky: ExpiredToken")),
-        ],
-        x_reads=6,
-        x_cost_per_read=0.005,
-        x_cost=0.03,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def collected(tmp_path: Path, database: Database) -> Database:
-    campaign = write_campaign(
-        tmp_path, posts=[post("launch"), post("day2", day=2), post("day3", day=3)]
-    )
-    sync.sync_file(campaign, database, actor="ines", now=NOW)
-    rows = _mark_sent(database)
-    _collect(database, rows)
-    with database.transaction() as session:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.key == RETRACTED)
-            .values(state=str(DeliveryState.RETRACTED))
-        )
-    return database
+    return collected_campaign(tmp_path, database)
 
 
 def results_of(database: Database) -> Results:
@@ -295,7 +215,7 @@ def test_the_cli_writes_the_results_into_the_page(
 
 def test_a_report_before_any_collection_says_so(tmp_path: Path, database: Database) -> None:
     sync.sync_file(write_campaign(tmp_path), database, actor="ines", now=NOW)
-    _mark_sent(database)
+    mark_sent(database)
     data = reports.report(database, now=NOW)
     results = report_results(data, reports.engagement_figures(database))
     assert results.measured == [] and results.unmeasured == len(data.rows) and results.last is None
@@ -337,7 +257,7 @@ def test_status_says_when_nothing_was_collected(tmp_path: Path, database: Databa
     sync.sync_file(write_campaign(tmp_path), database, actor="ines", now=NOW)
     quiet = render_status(reports.status(database, now=NOW), "db", width=100, colour=False)
     assert "Engagement" not in quiet  # nothing sent: nothing to say
-    _mark_sent(database)
+    mark_sent(database)
     with database.transaction() as session:
         start_run(session, NOW, trigger=COMMAND)
     record = reports.last_engagement_run(database)

@@ -32,7 +32,8 @@ from sqlalchemy import select
 from scheduler.cli import EXIT_USAGE, main
 from scheduler.service import reports, sync
 from scheduler.store.database import Database
-from scheduler.store.engagement import COMMAND, start_run
+from scheduler.store.documents import AccountNote, CollectionError, RunNotes
+from scheduler.store.engagement import COMMAND, RunRecord, start_run
 from scheduler.store.schema import Delivery
 from scheduler.views.reporting.collection import last_collection
 from scheduler.views.reporting.report import report_html, report_results
@@ -268,3 +269,27 @@ def test_status_says_when_nothing_was_collected(tmp_path: Path, database: Databa
     assert "by campaign engagement, not finished" in text
     never = render_status(reports.status(database, now=NOW), "db", width=100, colour=False)
     assert "Engagement: never collected" in never
+
+
+def test_every_kind_of_problem_says_what_to_do() -> None:
+    skipped = {
+        "over the cap": "X skipped: 40 posts to read would cost $0.20, over the cap of $0.10",
+        "credits": "X skipped: X refused another account: out of credits (402)",
+        "posting": "the account is posting: left for the next run",
+    }
+    notes = RunNotes(
+        accounts=[
+            AccountNote(account_id=1, platform="mastodon", embassy_id="be-paris", handle="@a",
+                        error=CollectionError(kind="other", message="Mastodon: 503")),
+            *(AccountNote(account_id=2, platform="x", embassy_id="be-tokyo", handle="@b",
+                          skipped=reason) for reason in skipped.values()),
+        ]
+    )  # fmt: skip
+    record = RunRecord(1, NOW, NOW + HOUR, COMMAND, None, notes)
+    other, cap, credits, posting = last_collection(record).troubles
+    assert other.kind == "other" and "Run `campaign engagement` again later" in other.to_do
+    assert other.said == "Mastodon: 503"
+    assert cap.kind == "skipped" and cap.happened == f"Not read: {skipped['over the cap']}."
+    assert "--estimate" in cap.to_do and "x_max_cost" in cap.to_do
+    assert credits.to_do.startswith("Add credits")
+    assert posting.to_do == "Nothing: the next collection reads it."

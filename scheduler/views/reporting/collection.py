@@ -79,11 +79,18 @@ def _trouble(note: AccountNote) -> Trouble:
             f"{name} could not be read: the platform did not answer as expected.",
             "Run `campaign engagement` again later; if it persists, check the platform's status.",
         ),
-        "skipped": (
-            f"{name} was not asked: {note.skipped}.",
-            "See the estimate with `campaign engagement --estimate`; raise the cap "
-            "(`engagement.x_max_cost` or `--max-cost`) if the cost is worth it.",
-        ),
+        "skipped": (f"Not read: {note.skipped}.", _skipped_to_do(note.skipped or "")),
     }[kind]
     said = "" if error is None else error.message
     return Trouble(note.embassy_id, note.platform, note.handle, kind, happened, to_do, said)
+
+
+def _skipped_to_do(reason: str) -> str:
+    if "cap" in reason:
+        return (
+            "See the estimate with `campaign engagement --estimate`; raise the cap "
+            "(`engagement.x_max_cost` or `--max-cost`) if the cost is worth it."
+        )
+    if "credits" in reason:
+        return "Add credits in X's developer console, then run `campaign engagement`."
+    return "Nothing: the next collection reads it."

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +114,19 @@ class Published:
 
 
 @dataclass(frozen=True, slots=True)
+class PostMetrics:
+    """One post's engagement counts, as the platform gave them at one moment."""
+
+    remote_id: str
+    """What :class:`Published` returned for the post (Mastodon status id, Bluesky AT URI, X
+    post id)."""
+    counts: Mapping[str, int]
+    """By metric name (docs/adapters.md, "Engagement metrics"): only what the platform gave. A
+    metric it did not give is absent, never 0: an X post from before view counts has no
+    ``impressions``, not zero of them."""
+
+
+@dataclass(frozen=True, slots=True)
 class AccountLimits:
     """What the platform accepts for this account right now (may differ from Capabilities)."""
 
@@ -173,6 +186,9 @@ class AdapterSettings:
     """Seconds to wait for the platform to finish processing uploaded media."""
     state: StateStore = field(default_factory=MemoryState)
     clock: Clock = utc_now
+    appview: str | None = None
+    """Bluesky: the AppView that reads posts and their counts (``app.bsky.feed.getPosts``);
+    None: Bluesky's public AppView."""
 
 
 def idempotency_key(delivery_id: str, content_hash: str) -> str:
@@ -217,6 +233,9 @@ class Adapter(ABC):
     credential_fields: ClassVar[tuple[str, ...]]
     """The secrets the adapter needs, as named in the secrets store (docs/secrets.md)."""
     default_base_url: ClassVar[str | None] = None
+    metrics_batch: ClassVar[int] = 1
+    """How many posts one call of :meth:`fetch_metrics` asks the platform about: the most its
+    batch endpoint takes (Mastodon 20, Bluesky 25, X 100)."""
     app_fields: ClassVar[tuple[str, ...]] = ()
     """Credentials of the app rather than the account, needed before authorizing (X: the
     consumer key and secret); part of ``credential_fields`` too."""
@@ -297,6 +316,23 @@ class Adapter(ABC):
         """
         raise OutcomeUnknown(f"{self.capabilities.label} cannot look for a post on the account")
 
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        """The engagement counts of the account's posts ``remote_ids``: one platform call per
+        :attr:`metrics_batch` of them, in order. A post the platform no longer has (deleted) is
+        left out of the result; every other failure is raised as the error tree says (401
+        :class:`CredentialsInvalid`, 402 :class:`OutOfQuota`, 429 :class:`RateLimited` with its
+        reset, 5xx and no answer :class:`TransientError`), and what the earlier batches got is
+        lost with it: a caller that keeps each batch calls this once per batch."""
+        found: list[PostMetrics] = []
+        unique = list(dict.fromkeys(remote_ids))
+        for start in range(0, len(unique), self.metrics_batch):
+            found.extend(self._fetch_metrics_batch(unique[start : start + self.metrics_batch]))
+        return found
+
+    def _fetch_metrics_batch(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        """One call for at most :attr:`metrics_batch` posts; each platform adapter has one."""
+        raise ConfigurationError(f"{self.capabilities.label} gives no engagement counts")
+
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release connections. Adapters holding none need not override it."""
 
@@ -341,6 +377,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         for form in {secret, quote(secret, safe=""), quote(secret, safe="~"), quote_plus(secret)}:
             text = text.replace(form, REDACTED)
     return text
+
+
+def counts_of(values: Mapping[str, object], names: Mapping[str, str]) -> dict[str, int]:
+    """The counts among ``values`` (a platform's answer: field to value), under our metric
+    names (``names``: field to metric). A field missing, null or not a whole number is left
+    out, never taken as 0."""
+    return {
+        metric: value
+        for field_name, metric in names.items()
+        if isinstance(value := values.get(field_name), int) and not isinstance(value, bool)
+    }
 
 
 def reset_from_epoch(value: str | None, fallback: dt.datetime) -> dt.datetime:

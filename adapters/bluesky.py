@@ -84,7 +84,9 @@ from adapters.base import (
     Authorization,
     MediaItem,
     OutgoingPart,
+    PostMetrics,
     Published,
+    counts_of,
 )
 from adapters.capabilities import BLUESKY
 from adapters.errors import (
@@ -109,6 +111,17 @@ _TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 _ACCOUNT_ERRORS = {"AccountTakedown", "AccountDeactivated", "AuthenticationRequired"}
 T = TypeVar("T")
 APP_PASSWORDS_PAGE = "https://bsky.app/settings/app-passwords"
+DEFAULT_APPVIEW = "https://public.api.bsky.app"
+"""Bluesky's public AppView: reads posts and their counts without a session."""
+METRICS = {
+    "like_count": "likes",
+    "repost_count": "reposts",
+    "reply_count": "replies",
+    "quote_count": "quotes",
+}
+"""A postView's counts (``likeCount`` ...), by our metric names."""
+METRICS_BATCH = 25
+"""URIs per ``app.bsky.feed.getPosts``: the lexicon's ``maxLength``."""
 APP_PASSWORD = re.compile(r"[a-z0-9]{4}(-[a-z0-9]{4}){3}")
 
 
@@ -151,6 +164,7 @@ class BlueskyAdapter(Adapter):
     capabilities = BLUESKY
     credential_fields: ClassVar[tuple[str, ...]] = ("app_password",)
     default_base_url: ClassVar[str | None] = "https://bsky.social"
+    metrics_batch: ClassVar[int] = METRICS_BATCH
 
     def __init__(
         self,
@@ -162,6 +176,10 @@ class BlueskyAdapter(Adapter):
         super().__init__(settings=settings, credentials=credentials, base_url=base_url)
         self.client = Client(base_url=self.base_url, request=_SharedRequest(settings.timeout))
         self.client.on_session_change(self._save_session)
+        self.appview = (settings.appview or DEFAULT_APPVIEW).rstrip("/")
+        self._appview = Client(base_url=self.appview, request=_SharedRequest(settings.timeout))
+        """Reads counts without a session: a public AppView needs none, and no call here
+        spends one of the PDS's few ``createSession``."""
         self._session: Session | None = None
         self._cids: dict[str, str] = {}
         self._clock_id = random.randbelow(1024)
@@ -261,6 +279,14 @@ class BlueskyAdapter(Adapter):
             data = models.ComAtprotoRepoDeleteRecord.Data(repo=repo, collection=name, rkey=rkey)
             delete = partial(self.client.com.atproto.repo.delete_record, data)
             self._authed(f"delete {remote_id}", delete)
+
+    def _fetch_metrics_batch(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        """``app.bsky.feed.getPosts`` on the AppView: the posts that exist, as postViews (a
+        deleted post is left out of its answer)."""
+        params = models.AppBskyFeedGetPosts.Params(uris=list(remote_ids))
+        with self._errors(f"read the posts' counts from {self.appview}"):
+            posts = self._appview.app.bsky.feed.get_posts(params).posts
+        return [PostMetrics(str(post.uri), _counts(post)) for post in posts]
 
     def verify(self) -> AccountCheck:
         session = self._authed("verify the credentials", self.client.com.atproto.server.get_session)
@@ -502,6 +528,10 @@ def _status_error(where: str, exc: AtNetworkError, *, creates: bool) -> PublishE
     if status == 413:
         return ContentRejected(f"{where}: {exc}")
     return ServerError(f"{where}: {exc}")
+
+
+def _counts(post: models.AppBskyFeedDefs.PostView) -> dict[str, int]:
+    return counts_of({name: getattr(post, name, None) for name in METRICS}, METRICS)
 
 
 def _xrpc_error(exc: RequestErrorBase) -> str | None:

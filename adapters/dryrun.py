@@ -8,7 +8,8 @@ same shape as a real publish: a :class:`Published` whose remote id is ``dry-run:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+import logging
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ from adapters.base import (
     Adapter,
     AdapterSettings,
     OutgoingPart,
+    PostMetrics,
     Published,
 )
 from adapters.capabilities import CAPABILITIES, Platform
@@ -25,12 +27,15 @@ from adapters.errors import ContentRejected
 from adapters.secrets import Secret
 from adapters.textlength import too_long
 
+log = logging.getLogger(__name__)
+
 
 class DryRunAdapter(Adapter):
     """Subclassed once per platform by :func:`dry_run_class`, which sets ``capabilities``."""
 
     credential_fields: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = "dry-run://nowhere"
+    metrics_batch: ClassVar[int] = 100
 
     def __init__(
         self,
@@ -59,6 +64,18 @@ class DryRunAdapter(Adapter):
 
     def delete(self, remote_id: str) -> None:
         self.deleted.append(remote_id)
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        """Nothing: a dry-run post was never seen by anyone, and no count is invented for it
+        (an empty result, and a log line saying why)."""
+        if remote_ids:
+            log.info(
+                "%s %s: dry run: no engagement counts for %d posts (nothing was posted)",
+                self.capabilities.label,
+                self.settings.handle,
+                len(remote_ids),
+            )
+        return []
 
     def verify(self) -> AccountCheck:
         caps = self.capabilities

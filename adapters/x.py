@@ -44,7 +44,7 @@ import io
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -72,7 +72,9 @@ from adapters.base import (
     Authorization,
     MediaItem,
     OutgoingPart,
+    PostMetrics,
     Published,
+    counts_of,
 )
 from adapters.capabilities import X
 from adapters.errors import (
@@ -111,6 +113,25 @@ PAGE = 100
 """Posts per page of an account's listing: X's maximum."""
 MAX_PAGES = 10
 """How many pages a search for a lost post reads before it asks a person instead."""
+METRICS_BATCH = 100
+"""Posts per ``GET /2/tweets?ids=``: the most X takes."""
+PUBLIC_METRICS = {
+    "like_count": "likes",
+    "retweet_count": "retweets",
+    "reply_count": "replies",
+    "quote_count": "quotes",
+    "bookmark_count": "bookmarks",
+    "impression_count": "impressions",
+}
+"""``public_metrics``, by our metric names (``impression_count`` only on posts since 2022)."""
+PRIVATE_METRICS = {
+    "impression_count": "impressions_private",
+    "url_link_clicks": "url_clicks",
+    "user_profile_clicks": "profile_clicks",
+}
+"""``non_public_metrics``: the author's own posts of the last 30 days, user context only."""
+FIELD_REFUSED = "/problems/not-authorized-for-field"
+"""The problem X reports, with 200 and without the post, for a field the token may not read."""
 OAUTH_LOGGERS = (
     "oauthlib.oauth1.rfc5849",
     "requests_oauthlib.oauth1_auth",
@@ -231,6 +252,7 @@ class XAdapter(Adapter):
     )
     app_fields: ClassVar[tuple[str, ...]] = ("consumer_key", "consumer_secret")
     default_base_url: ClassVar[str | None] = "https://api.x.com"
+    metrics_batch: ClassVar[int] = METRICS_BATCH
 
     @classmethod
     def authorization(
@@ -274,6 +296,8 @@ class XAdapter(Adapter):
         )
         self.client.session = _PlatformSession(self.base_url, settings.timeout)
         self._user_id: str | None = None
+        self._private_metrics = True
+        """Whether to ask for ``non_public_metrics``: until X refuses the field once."""
 
     # --- the interface ----------------------------------------------------------------------
 
@@ -339,6 +363,39 @@ class XAdapter(Adapter):
             if _normalized(_as_sent(tweet)) == wanted:
                 return self._published(str(tweet["id"]))
         return None
+
+    def _fetch_metrics_batch(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        return [
+            PostMetrics(
+                str(tweet["id"]),
+                {
+                    **counts_of(tweet.get("public_metrics") or {}, PUBLIC_METRICS),
+                    **counts_of(tweet.get("non_public_metrics") or {}, PRIVATE_METRICS),
+                },
+            )
+            for tweet in self._tweets_with_metrics(remote_ids)
+        ]
+
+    def _tweets_with_metrics(self, remote_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """``GET /2/tweets?ids=`` with ``public_metrics`` and, while the token may read them,
+        ``non_public_metrics``. X answers a field the token may not read (another app's token,
+        a post older than 30 days) with 200, a ``not-authorized-for-field`` problem and without
+        the post: the batch is asked again without the field, which is then left out for the
+        adapter's life. A deleted post is a ``resource-not-found`` problem: left out."""
+        with self._errors("read the posts' counts"):
+            body = self._tweets(remote_ids, private=self._private_metrics)
+            if self._private_metrics and any(
+                str(problem.get("type", "")).endswith(FIELD_REFUSED)
+                for problem in body.get("errors") or []
+            ):
+                self._private_metrics = False
+                body = self._tweets(remote_ids, private=False)
+        return [tweet for tweet in body.get("data") or [] if isinstance(tweet, dict)]
+
+    def _tweets(self, remote_ids: Sequence[str], *, private: bool) -> dict[str, Any]:
+        fields = ["public_metrics", "non_public_metrics"] if private else ["public_metrics"]
+        response = self.client.get_tweets(list(remote_ids), tweet_fields=fields, user_auth=True)
+        return _json_body(response)
 
     def _posts_since(self, since: dt.datetime) -> Iterator[dict[str, Any]]:
         """The account's own posts created since ``since``, every page of them; OutcomeUnknown

@@ -13,7 +13,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.capabilities import Platform
 from scheduler.campaign.model import Duration
@@ -46,6 +46,11 @@ class PlatformSettings(_Settings):
         ge=1,
         description="Calls at once to this platform, one per account at most; by default "
         "daemon.max_in_flight.",
+    )
+    appview: str | None = Field(
+        default=None,
+        description="Bluesky: the AppView that reads posts and their engagement counts "
+        "(app.bsky.feed.getPosts); by default Bluesky's public one, https://public.api.bsky.app.",
     )
 
 
@@ -109,6 +114,49 @@ class AlertSettings(_Settings):
     )
 
 
+X_COST_PER_READ = 0.005
+"""USD per post read on X's pay-per-use plan ("Posts: Read, $0.005 per resource",
+https://docs.x.com/x-api/getting-started/pricing, read 2026-12-02). X bills a post once per UTC
+day however often it is read, so an estimate from it is an upper bound."""
+
+
+class EngagementSettings(_Settings):
+    daemon: bool = Field(
+        default=False,
+        description="Whether the daemon collects the counts on the schedule (a low-priority "
+        "job, never a send slot); `campaign engagement` collects whenever it is run.",
+    )
+    schedule: list[Duration] = Field(
+        default_factory=lambda: [timedelta(hours=1), timedelta(hours=24), timedelta(days=7)],
+        description="When the daemon collects a post's counts, after it was sent.",
+    )
+    fresh: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Counts asked for within this span are not asked for again (a run "
+        "stopped half-way resumes where it stopped).",
+    )
+    x_cost_per_read: float = Field(
+        default=X_COST_PER_READ,
+        ge=0,
+        description="USD per post read on X: X's pay-per-use price (check it in X's Developer "
+        "Console, prices change).",
+    )
+    x_max_cost: float = Field(
+        default=1.0,
+        ge=0,
+        description="The most one collection may spend on X, USD; over it, X is skipped with "
+        "a note (the other platforms are collected). `campaign engagement --max-cost` "
+        "overrides it for one run.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _positive(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(span <= timedelta(0) for span in value):
+            raise ValueError("expected durations after sending, such as '1h', '24h', '7d'")
+        return sorted(set(value))
+
+
 class Settings(_Settings):
     database: str | None = None
     secrets_file: Path | None = None
@@ -116,6 +164,7 @@ class Settings(_Settings):
     platforms: dict[Platform, PlatformSettings] = Field(default_factory=dict)
     daemon: DaemonSettings = DaemonSettings()
     alerts: AlertSettings = AlertSettings()
+    engagement: EngagementSettings = EngagementSettings()
 
     def calls_at_once(self) -> dict[str, int]:
         """How many calls this daemon may have under way on each platform at once."""

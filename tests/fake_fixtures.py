@@ -143,8 +143,11 @@ def bluesky_adapter(
     state: StateStore | None = None,
     **options: Any,
 ) -> BlueskyAdapter:
+    appview = options.pop("appview", None) or fake.url  # the fake is the AppView too
     return BlueskyAdapter(
-        settings=settings("@belgiuminjapan.bsky.social", timeout=timeout, state=state),
+        settings=settings(
+            "@belgiuminjapan.bsky.social", timeout=timeout, state=state, appview=appview
+        ),
         credentials=secrets_of({**BLUESKY_CREDENTIALS, **options.pop("credentials", {})}),
         base_url=base_url or fake.url,
     )

@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import httpx
 import pytest
 from fake_fixtures import TEST_TIMEOUT, bluesky_adapter, png, secrets_of, settings
 from fakes import FakeBluesky
+from fakes.mastodon import documented
+from fakes.server import Fault
 
-from adapters.base import MediaItem, MemoryState, OutgoingPart
+from adapters.base import MediaItem, MemoryState, OutgoingPart, PostMetrics
 from adapters.bluesky import BlueskyAdapter
 from adapters.errors import ContentRejected, RateLimited
 
@@ -231,3 +234,39 @@ def test_closing_one_account_leaves_the_others_connected(fake_bluesky: FakeBlues
 def test_the_timeout_is_set(fake_bluesky: FakeBluesky) -> None:
     adapter = bluesky_adapter(fake_bluesky, timeout=3)
     assert adapter.client.request._client.timeout.read == 3
+
+
+# --- engagement counts ----------------------------------------------------------------------
+
+
+def test_bluesky_counts_are_read_from_a_post_view_as_the_lexicon_shapes_it(
+    fake_bluesky: FakeBluesky,
+) -> None:
+    body = documented("bluesky_get_posts.json")
+    fake_bluesky.inject(Fault(200, body, method="GET", path="getPosts"))
+    uri = body["posts"][0]["uri"]
+    found = bluesky_adapter(fake_bluesky).fetch_metrics([uri, uri[:-3] + "aaa"])
+    assert found == [PostMetrics(uri, {"likes": 31, "reposts": 9, "replies": 2, "quotes": 1})]
+
+
+def test_reading_counts_spends_no_session(fake_bluesky: FakeBluesky) -> None:
+    """createSession is limited hard (30 per 5 minutes): counts are read without one."""
+    uri = f"at://{fake_bluesky.did}/app.bsky.feed.post/3lbv3urcj3s2t"
+    assert bluesky_adapter(fake_bluesky).fetch_metrics([uri]) == []
+    assert fake_bluesky.logins == []
+
+
+def test_the_fakes_post_view_has_the_lexicons_fields(fake_bluesky: FakeBluesky) -> None:
+    adapter = bluesky_adapter(fake_bluesky)
+    published = adapter.publish(OutgoingPart(text="Viewed", idempotency_key="k-view"))
+    answer = httpx.get(
+        f"{fake_bluesky.url}/xrpc/app.bsky.feed.getPosts", params={"uris": published.remote_id}
+    ).json()
+    [view] = answer["posts"]
+    assert set(documented("bluesky_get_posts.json")["posts"][0]) <= set(view)
+
+
+def test_the_fake_refuses_more_uris_than_get_posts_takes(fake_bluesky: FakeBluesky) -> None:
+    uris = [f"at://{fake_bluesky.did}/app.bsky.feed.post/3lbv3urcj3s{n:02d}" for n in range(26)]
+    answer = httpx.get(f"{fake_bluesky.url}/xrpc/app.bsky.feed.getPosts", params={"uris": uris})
+    assert answer.status_code == 400 and answer.json()["error"] == "InvalidRequest"

@@ -11,10 +11,12 @@ import pytest
 import requests
 from fake_fixtures import TEST_TIMEOUT, mastodon_adapter, png
 from fakes import FakeMastodon
+from fakes.mastodon import documented
+from fakes.server import Fault
 from mastodon import Mastodon
-from mastodon.errors import MastodonNotFoundError
+from mastodon.errors import MastodonAPIError, MastodonNotFoundError
 
-from adapters.base import MediaItem, OutgoingPart
+from adapters.base import MediaItem, OutgoingPart, PostMetrics
 from adapters.errors import CredentialsInvalid, RateLimited, ServerError
 from adapters.mastodon import (
     CLASSIC_SCOPES,
@@ -398,3 +400,52 @@ def test_reply_targets_and_ids_are_strings(fake_mastodon: FakeMastodon) -> None:
     for value in (found.remote_id, reply.remote_id, check.account_id):
         assert type(value) is str
     assert fake_mastodon.posted[-1].in_reply_to_id == second.remote_id
+
+
+# --- engagement counts ----------------------------------------------------------------------
+
+
+def test_mastodon_counts_are_read_from_the_documented_status(fake_mastodon: FakeMastodon) -> None:
+    status = documented("mastodon_status_counts.json")
+    fake_mastodon.inject(Fault(200, [status], method="GET", path="^/api/v1/statuses$"))
+    found = mastodon_adapter(fake_mastodon).fetch_metrics([status["id"]])
+    assert found == [PostMetrics(status["id"], {"replies": 5, "reblogs": 6, "favourites": 11})]
+
+
+def test_the_fakes_status_has_the_documented_counts(fake_mastodon: FakeMastodon) -> None:
+    adapter = mastodon_adapter(fake_mastodon)
+    published = adapter.publish(OutgoingPart(text="Counted", idempotency_key="k-counted"))
+    fake_mastodon.set_counts(published.remote_id, reblogs_count=2)
+    status = adapter.api.status(published.remote_id)
+    counts = {k: v for k, v in documented("mastodon_status_counts.json").items() if "count" in k}
+    assert {name: status[name] for name in counts} == {
+        "replies_count": 0,
+        "reblogs_count": 2,
+        "favourites_count": 0,
+    }
+
+
+def test_the_fake_refuses_more_statuses_than_mastodon_takes(fake_mastodon: FakeMastodon) -> None:
+    adapter = mastodon_adapter(fake_mastodon)
+    with pytest.raises(MastodonAPIError) as raised:
+        adapter.api.statuses([str(113_000_000_000_100_000 + n) for n in range(21)])
+    assert 422 in raised.value.args
+
+
+@pytest.mark.parametrize("flavour", ["gotosocial", "akkoma"])
+def test_servers_without_the_batch_are_read_one_status_at_a_time(flavour: str) -> None:
+    with FakeMastodon(flavour=flavour) as fake:
+        adapter = mastodon_adapter(fake)
+        published = adapter.publish(OutgoingPart(text="Counted", idempotency_key="k"))
+        fake.set_counts(published.remote_id, favourites_count=1, replies_count=2)
+        [metrics] = adapter.fetch_metrics([published.remote_id])
+        assert metrics.counts == {"replies": 2, "reblogs": 0, "favourites": 1}
+
+
+def test_a_token_that_may_not_read_statuses_is_told_to_authorize_again(
+    fake_mastodon: FakeMastodon,
+) -> None:
+    fake_mastodon.add_account("WriteOnly", token="write-only", scopes=("write:statuses",))
+    adapter = mastodon_adapter(fake_mastodon, credentials={"access_token": "write-only"})
+    with pytest.raises(CredentialsInvalid, match="authorize the account again"):
+        adapter.fetch_metrics(["113000000000000001"])

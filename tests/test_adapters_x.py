@@ -16,12 +16,13 @@ from fake_fixtures import (
     x_adapter,
 )
 from fakes import FakeX
-from fakes.server import Request
+from fakes.mastodon import documented
+from fakes.server import Fault, Request
 from fakes.x import COMMAND_REFUSED, Processing
 from PIL import Image
 from tweepy.errors import HTTPException
 
-from adapters.base import MediaItem, OutgoingPart
+from adapters.base import MediaItem, OutgoingPart, PostMetrics
 from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
@@ -371,3 +372,90 @@ def test_signed_json_bodies_reach_the_fake_intact(fake_x: FakeX) -> None:
     )
     assert set(body["data"]) == {"id", "media_key", "expires_after_secs"}
     assert json.loads(media_requests(fake_x)[0].body)["total_bytes"] == 4
+
+
+# --- engagement counts ----------------------------------------------------------------------
+
+
+def lookups(fake: FakeX) -> list[Request]:
+    return [r for r in fake.requests if r.method == "GET" and r.path == "/2/tweets"]
+
+
+def test_x_counts_are_read_from_xs_documented_answer(fake_x: FakeX) -> None:
+    fake_x.inject(
+        Fault(200, documented("x_tweets_public_metrics.json"), method="GET", path="^/2/tweets$")
+    )
+    found = x_adapter(fake_x).fetch_metrics(["1263150595717730305", "1276230436478386177"])
+    assert found == [
+        PostMetrics(
+            "1263150595717730305", {"likes": 49, "retweets": 12, "replies": 14, "quotes": 7}
+        )
+    ]  # no impression_count in that answer: no impressions, not 0 of them; the deleted left out
+
+
+def test_x_refusing_non_public_metrics_is_asked_again_without_them_once(fake_x: FakeX) -> None:
+    adapter = x_adapter(fake_x)
+    published = adapter.publish(OutgoingPart(text="Counted publicly", idempotency_key="k-pub"))
+    fake_x.inject(
+        Fault(
+            200,
+            documented("x_tweets_non_public_metrics_refused.json"),
+            method="GET",
+            path="^/2/tweets$",
+        )
+    )
+    [first] = adapter.fetch_metrics([published.remote_id])
+    [again] = adapter.fetch_metrics([published.remote_id])
+    assert first == again and "impressions" in first.counts
+    assert not {"impressions_private", "url_clicks", "profile_clicks"} & set(first.counts)
+    assert [r.arg("tweet.fields") for r in lookups(fake_x)] == [
+        "public_metrics,non_public_metrics",
+        "public_metrics",
+        "public_metrics",
+    ]
+
+
+def test_x_non_public_metrics_where_the_token_may_read_them() -> None:
+    with FakeX(private_metrics=True) as fake:
+        adapter = x_adapter(fake)
+        published = adapter.publish(OutgoingPart(text="Counted privately", idempotency_key="k"))
+        private = {"impression_count": 900, "url_link_clicks": 12, "user_profile_clicks": 3}
+        fake.set_counts(published.remote_id, impression_count=None, non_public=private)
+        [metrics] = adapter.fetch_metrics([published.remote_id])
+        assert metrics.counts == {
+            "likes": 0,
+            "retweets": 0,
+            "replies": 0,
+            "quotes": 0,
+            "bookmarks": 0,
+            "impressions_private": 900,
+            "url_clicks": 12,
+            "profile_clicks": 3,
+        }
+        assert len(lookups(fake)) == 1
+
+
+def test_the_fake_answers_lookups_in_xs_shapes(fake_x: FakeX) -> None:
+    adapter = x_adapter(fake_x)
+    published = adapter.publish(OutgoingPart(text="Shaped as X's", idempotency_key="k-shape"))
+    public = documented("x_tweets_public_metrics.json")
+    gone = public["errors"][0]["value"]
+    body = adapter.client.get_tweets(
+        [published.remote_id, gone], tweet_fields=["public_metrics"], user_auth=True
+    ).json()
+    assert body["errors"] == public["errors"]
+    assert set(public["data"][0]["public_metrics"]) < set(body["data"][0]["public_metrics"])
+    refused = documented("x_tweets_non_public_metrics_refused.json")
+    body = adapter.client.get_tweets(
+        [published.remote_id], tweet_fields=["non_public_metrics"], user_auth=True
+    ).json()
+    recorded = json.dumps(refused["errors"]).replace("1387820661742112771", published.remote_id)
+    assert body == {"errors": json.loads(recorded)}
+
+
+def test_the_fake_refuses_more_ids_than_x_takes(fake_x: FakeX) -> None:
+    adapter = x_adapter(fake_x)
+    with pytest.raises(HTTPException) as raised:
+        adapter.client.get_tweets([str(10**18 + n) for n in range(101)], user_auth=True)
+    assert raised.value.response.status_code == 400
+    assert "is not between 1 and 100" in raised.value.response.text

@@ -37,8 +37,15 @@ from adapters.mastodon import CLASSIC_SCOPES, OUT_OF_BAND, SCOPES
 from adapters.secrets import env_name, read_secrets_file, save_credentials
 from scheduler.campaign.loader import load_file
 from scheduler.cli import main
-from scheduler.service.preflight import AccountRef, accounts_of, compare_limits, same_handle
+from scheduler.service.preflight import (
+    AccountRef,
+    accounts_of,
+    compare_limits,
+    connection,
+    same_handle,
+)
 from scheduler.service.validation import plan_file
+from scheduler.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "campaigns.yaml"
@@ -599,3 +606,10 @@ def test_check_reads_v1_where_only_its_documented_path_answers(
     assert tokyo["limits"]["max_image_bytes"] == 10_485_760
     assert tokyo["limits"]["assumed"] == ["max_alt_text"]  # v1 has no description_limit
     assert "10,485,760 bytes" in table.stdout and "assumed" not in table.stdout
+
+
+def test_the_settings_name_the_bluesky_appview_an_adapter_reads_counts_from() -> None:
+    ref = AccountRef(Platform.BLUESKY, "be-tokyo-bluesky", "@belgiuminjapan.bsky.social")
+    named = Settings.model_validate({"platforms": {"bluesky": {"appview": "https://av.test"}}})
+    assert connection(ref, named)[0].appview == "https://av.test"
+    assert connection(ref, Settings())[0].appview is None  # the adapter's default then

@@ -4,19 +4,24 @@ it applies): the success paths, then every fault class and the error it must bec
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import socket
+from typing import Any
 
 import pytest
-from fake_fixtures import Kit, png
+from fake_fixtures import Kit, bluesky_adapter, mastodon_adapter, png
+from fakes import FakeBluesky, FakeMastodon
 from fakes.server import Request
 
-from adapters.base import Adapter, MediaItem, OutgoingPart, Published
+from adapters.base import Adapter, MediaItem, OutgoingPart, PostMetrics, Published
+from adapters.bluesky import _tid
 from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
     NetworkError,
     OutcomeUnknown,
+    OutOfQuota,
     PublishError,
     RateLimited,
     ServerError,
@@ -383,3 +388,211 @@ def test_requests_have_the_platforms_current_shapes(kit: Kit) -> None:
         reply = writes[1][0]["value"]["reply"]
         assert reply["root"]["uri"] == reply["parent"]["uri"] == first.remote_id
         assert {"text", "createdAt", "embed"} <= set(writes[0][0]["value"])
+
+
+# --- engagement counts --------------------------------------------------------------------------
+
+COUNTS: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+    # platform: (what the fake holds, by the platform's names; what fetch_metrics gives)
+    "x": (
+        {"like_count": 7, "retweet_count": 3, "reply_count": 2, "quote_count": 1}
+        | {"bookmark_count": 4, "impression_count": 250},
+        {"likes": 7, "retweets": 3, "replies": 2, "quotes": 1, "bookmarks": 4}
+        | {"impressions": 250},
+    ),
+    "mastodon": (
+        {"replies_count": 2, "reblogs_count": 3, "favourites_count": 7},
+        {"replies": 2, "reblogs": 3, "favourites": 7},
+    ),
+    "bluesky": (
+        {"replyCount": 2, "repostCount": 3, "likeCount": 7, "quoteCount": 1},
+        {"replies": 2, "reposts": 3, "likes": 7, "quotes": 1},
+    ),
+}
+LOOKUP_PATHS = {
+    "x": r"^/2/tweets$",
+    "mastodon": r"^/api/v1/statuses$",
+    "bluesky": r"^/xrpc/app\.bsky\.feed\.getPosts$",
+}
+"""Where each platform's batch of counts is asked."""
+
+
+def lookups(kit: Kit) -> list[Request]:
+    assert kit.fake is not None
+    return [
+        r
+        for r in kit.fake.requests
+        if r.method == "GET" and re.search(LOOKUP_PATHS[kit.platform], r.path)
+    ]
+
+
+def ids_asked(kit: Kit, request: Request) -> list[str]:
+    if kit.platform == "x":
+        return (request.arg("ids") or "").split(",")
+    return request.query.get("id[]" if kit.platform == "mastodon" else "uris", [])
+
+
+def never_posted(published: Published, count: int) -> list[str]:
+    """Ids the account never had (or no longer has), shaped as the platform's own."""
+    if published.remote_id.startswith("at://"):
+        repo = published.remote_id.removeprefix("at://").split("/")[0]
+        start = 1_600_000_000_000_000
+        return [f"at://{repo}/app.bsky.feed.post/{_tid(start + n, 0)}" for n in range(count)]
+    return [str(int(published.remote_id) - 1000 - n) for n in range(count)]
+
+
+def set_counts(kit: Kit, remote_id: str, **counts: Any) -> None:
+    assert kit.fake is not None
+    kit.fake.set_counts(remote_id, **counts)  # type: ignore[attr-defined]
+
+
+@real
+def test_fetch_metrics_gives_the_counts_the_platform_holds(kit: Kit) -> None:
+    adapter = kit.build()
+    published = adapter.publish(part("Orange Day: how many saw it?", "k-counts"))
+    held, expected = COUNTS[kit.platform]
+    set_counts(kit, published.remote_id, **held)
+    assert adapter.fetch_metrics([published.remote_id]) == [
+        PostMetrics(published.remote_id, expected)
+    ]
+    first = next(iter(held))  # and again, later: the counts as they are now
+    set_counts(kit, published.remote_id, **{first: held[first] + 5})
+    [later] = adapter.fetch_metrics([published.remote_id])
+    assert later.counts[expected_name(kit, first)] == held[first] + 5
+
+
+def expected_name(kit: Kit, held_name: str) -> str:
+    held, expected = COUNTS[kit.platform]
+    return list(expected)[list(held).index(held_name)]
+
+
+@pytest.mark.parametrize(
+    ("kit", "missing", "name"),
+    [("x", "impression_count", "impressions"), ("bluesky", "quoteCount", "quotes")],
+    indirect=["kit"],
+)
+def test_a_count_the_platform_does_not_give_is_absent_never_zero(
+    kit: Kit, missing: str, name: str
+) -> None:
+    """X gives no impression_count for posts from before it counted views; a postView's counts
+    are all optional. (Mastodon's Status entity always has its three.)"""
+    adapter = kit.build()
+    published = adapter.publish(part("Counted in part", "k-absent"))
+    set_counts(kit, published.remote_id, **{missing: None})
+    [metrics] = adapter.fetch_metrics([published.remote_id])
+    assert name not in metrics.counts
+    assert set(metrics.counts) == set(COUNTS[kit.platform][1]) - {name}
+
+
+@real
+def test_batches_are_split_at_metrics_batch(kit: Kit) -> None:
+    adapter = kit.build()
+    published = adapter.publish(part("One of many", "k-batch"))
+    limit = type(adapter).metrics_batch
+    assert limit == {"x": 100, "mastodon": 20, "bluesky": 25}[kit.platform]
+    remote_ids = [published.remote_id, *never_posted(published, limit)]
+    found = adapter.fetch_metrics(remote_ids)
+    assert [m.remote_id for m in found] == [published.remote_id]
+    asked = [ids_asked(kit, request) for request in lookups(kit)]
+    if kit.platform == "x":  # the first call asked non_public_metrics, which the token may not
+        asked = asked[1:]
+    assert [len(ids) for ids in asked] == [limit, 1]
+    assert [i for ids in asked for i in ids] == remote_ids
+
+
+@real
+def test_a_deleted_post_is_left_out(kit: Kit) -> None:
+    adapter = kit.build()
+    kept = adapter.publish(part("Still there", "k-kept"))
+    gone = adapter.publish(part("Taken down", "k-gone"))
+    adapter.delete(gone.remote_id)
+    found = adapter.fetch_metrics([gone.remote_id, kept.remote_id])
+    assert [m.remote_id for m in found] == [kept.remote_id]
+
+
+def test_no_ids_no_call(kit: Kit) -> None:
+    assert kit.build().fetch_metrics([]) == []
+    if kit.fake is not None:
+        assert lookups(kit) == []
+
+
+@real
+@pytest.mark.parametrize(("status", "error"), [(401, CredentialsInvalid), (503, ServerError)])
+def test_a_refused_lookup_becomes_its_error(
+    kit: Kit, status: int, error: type[PublishError]
+) -> None:
+    assert kit.fake is not None
+    adapter = kit.build()
+    published = adapter.publish(part("Asked about", f"k-lookup-{status}"))
+    kit.fake.fail(status, method="GET", path=LOOKUP_PATHS[kit.platform], times=None)
+    with pytest.raises(error) as raised:
+        adapter.fetch_metrics([published.remote_id])
+    assert isinstance(raised.value.__cause__, Exception)
+
+
+@pytest.mark.parametrize("kit", ["x"], indirect=True)
+def test_payment_required_is_out_of_quota(kit: Kit) -> None:
+    """X's pay-per-use: reads without credits left are 402 CreditsDepleted."""
+    assert kit.fake is not None
+    adapter = kit.build()
+    published = adapter.publish(part("Asked about", "k-lookup-402"))
+    kit.fake.fail(402, method="GET", path=LOOKUP_PATHS["x"])
+    with pytest.raises(OutOfQuota, match="credits"):
+        adapter.fetch_metrics([published.remote_id])
+
+
+@real
+def test_a_rate_limited_lookup_reports_the_reset(kit: Kit) -> None:
+    assert kit.fake is not None
+    adapter = kit.build()
+    published = adapter.publish(part("Asked too often", "k-lookup-429"))
+    reset = (now() + dt.timedelta(minutes=9)).replace(microsecond=0)
+    kit.fake.rate_limit(reset, method="GET", path=LOOKUP_PATHS[kit.platform])
+    with pytest.raises(RateLimited) as raised:
+        adapter.fetch_metrics([published.remote_id])
+    assert abs(raised.value.reset_at - reset) <= dt.timedelta(seconds=2)
+
+
+def test_the_dry_run_gives_no_counts_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    from fake_fixtures import _dry_run_kit
+
+    adapter = _dry_run_kit().build()
+    published = adapter.publish(part("Never sent", "k-dry"))
+    with caplog.at_level(logging.INFO, logger="adapters.dryrun"):
+        assert adapter.fetch_metrics([published.remote_id]) == []
+    assert "dry run: no engagement counts for 1 posts" in caplog.text
+
+
+def test_an_older_mastodon_is_asked_one_status_at_a_time(fake_mastodon: FakeMastodon) -> None:
+    """GET /api/v1/statuses?id[]= is Mastodon 4.3's; an older server answers it 404, and the
+    adapter reads each status instead (once it knows, it does not ask for the batch again)."""
+    fake_mastodon.batch_statuses = False
+    adapter = mastodon_adapter(fake_mastodon)
+    first = adapter.publish(part("Old server, first", "k-old-1"))
+    second = adapter.publish(part("Old server, second", "k-old-2"))
+    fake_mastodon.set_counts(second.remote_id, favourites_count=4)
+    gone = never_posted(first, 1)[0]
+    for _ in range(2):
+        found = adapter.fetch_metrics([first.remote_id, gone, second.remote_id])
+        assert [(m.remote_id, m.counts["favourites"]) for m in found] == [
+            (first.remote_id, 0),
+            (second.remote_id, 4),
+        ]
+    reads = [r.path for r in fake_mastodon.requests if r.method == "GET"]
+    single = [f"/api/v1/statuses/{i}" for i in (first.remote_id, gone, second.remote_id)]
+    assert reads == ["/api/v1/statuses", *single, *single]
+
+
+def test_bluesky_counts_come_from_the_appview_the_settings_name(
+    fake_bluesky: FakeBluesky,
+) -> None:
+    with FakeBluesky(records_from=fake_bluesky) as appview:
+        adapter = bluesky_adapter(fake_bluesky, appview=appview.url)
+        published = adapter.publish(part("Seen through the AppView", "k-appview"))
+        fake_bluesky.set_counts(published.remote_id, likeCount=12)
+        [metrics] = adapter.fetch_metrics([published.remote_id])
+        assert metrics.counts["likes"] == 12
+        [asked] = [r for r in appview.requests if "getPosts" in r.path]
+        assert asked.query["uris"] == [published.remote_id]
+        assert "authorization" not in asked.headers  # a public AppView needs no session
+        assert not [r for r in fake_bluesky.requests if "getPosts" in r.path]

@@ -121,6 +121,7 @@ class Accounts:
             media_deadline=configured.media_deadline,
             state=session_state(account.credentials, file=secrets_file),
             clock=self._platform_now,
+            appview=configured.appview,
         )
         return cls(settings=settings, credentials=credentials, base_url=configured.base_url)
 

@@ -11,7 +11,11 @@ no delivery is ever an APScheduler job. Four jobs drive the process instead:
   outcomes, and records that this worker is alive;
 - **alerts**: sends the digest of new alerts;
 - **tokens**: a round of credential checks a minute, in its own thread (never a send slot),
-  a few accounts at a time (``Housekeeper.check_tokens``).
+  a few accounts at a time (``Housekeeper.check_tokens``);
+- **engagement** (with ``engagement.daemon``): every five minutes of campaign time, the counts
+  of the posts that passed a point of ``engagement.schedule`` since they were sent, in its own
+  thread (never a send slot), through the daemon's adapters, skipping an account in use
+  (``daemon.engagement.collect_scheduled``).
 
 On a stepped clock (``campaign run --clock-file``, daemon/stepping.py) there is no dispatch
 or maintain job: each step of the clock runs housekeeping and dispatch at the new instant until
@@ -42,6 +46,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from scheduler.daemon.accounts import preload_adapters
 from scheduler.daemon.clock import CampaignClock, SteppedClock, wall_span
 from scheduler.daemon.dispatcher import Dispatcher
+from scheduler.daemon.engagement import collect_scheduled
 from scheduler.daemon.notify import send_digest
 from scheduler.daemon.ops import HealthServer, SdNotify, metrics_text
 from scheduler.daemon.stepping import Stepper
@@ -69,6 +74,8 @@ together, which a daemon with nothing to send soon does without."""
 TOKEN_ROUND = 60.0
 """Seconds between two rounds of token checks (each of at most ``daemon.token_check_batch``
 accounts): spread out, so that thousands of accounts are never checked all at once."""
+ENGAGEMENT_ROUND = dt.timedelta(minutes=5)
+"""Campaign time between two rounds of scheduled engagement collection."""
 
 
 class Daemon:
@@ -134,6 +141,10 @@ class Daemon:
         )
         first_check = now + dt.timedelta(seconds=min(rounds, 10))  # after the first dispatch
         add(self._check_tokens, "interval", seconds=rounds, id="tokens", next_run_time=first_check)
+        if self.settings.engagement.daemon:
+            every = max(MIN_INTERVAL, self.clock.real_seconds(ENGAGEMENT_ROUND))
+            add(self._collect_engagement, "interval", seconds=every, id="engagement",
+                next_run_time=first_check)  # fmt: skip
         self.scheduler.start()
         if self.stepper is not None:
             self.stepper.start()
@@ -327,6 +338,22 @@ class Daemon:
                 checked = self.dispatcher.housekeeping.check_tokens()
                 if checked:
                     log.info("token check: %d account(s) with posts in the next day", checked)
+
+    def _collect_engagement(self) -> None:
+        """A round of scheduled engagement collection: low priority, so it takes no send slot
+        and skips any account in use; a failure is logged and the next round tries again."""
+        with self._job() as running:
+            if not running:
+                return
+            try:
+                run = collect_scheduled(self.database, self.settings, self.dispatcher.accounts,
+                                        self.clock, stopping=self._stop.is_set)  # fmt: skip
+            except Exception:  # never let a count stop the daemon
+                log.exception("engagement: the scheduled collection failed")
+                return
+            if run is not None:
+                log.info("engagement: counts of %d posts fetched, %d accounts not collected",
+                         run.fetched, len(run.refused))  # fmt: skip
 
     def _preload(self) -> None:
         """Import the SDKs of the platforms with posts due within a day (once ready, then every

@@ -98,6 +98,7 @@ def connection(
         instance=ref.instance,
         timeout=platform.timeout,
         media_deadline=platform.media_deadline,
+        appview=platform.appview,
         **options,
     )
     return adapter_settings, platform.base_url

@@ -21,6 +21,13 @@ the reference PDS fails today, ``500 InternalServerError`` (``duplicate_status=4
 ``RecordAlreadyExists`` that other PDSes answer and the lexicon is gaining). ``revoke(handle)``
 revokes an account's app password as Bluesky does: logins with it fail and its sessions are
 refused.
+
+The fake is an AppView too: ``app.bsky.feed.getPosts`` (no session needed, as on Bluesky's
+public AppView) answers up to 25 URIs (more: the 400 of the lexicon's ``maxLength``) with a
+``postView`` for each post that exists (tests/data/platforms/bluesky_get_posts.json), leaving
+out the others, with the counts a test sets (``set_counts(uri, likeCount=3)``; None removes
+one, as the lexicon makes every count optional). ``FakeBluesky(records_from=pds)`` is an AppView
+apart from the PDS, reading that fake's posts and counts, to show which one a client asks.
 """
 
 from __future__ import annotations
@@ -42,6 +49,10 @@ from adapters.textlength import graphemes
 from .server import Clock, FakeServer, Fault, Request, Response, route, utc_now
 
 POST = "app.bsky.feed.post"
+GET_POSTS_MAX = 25
+"""``app.bsky.feed.getPosts``: ``uris`` ``maxLength``."""
+COUNTS = ("replyCount", "repostCount", "likeCount", "quoteCount")
+"""A postView's counts (``app.bsky.feed.defs#postView``)."""
 THREADGATE = "app.bsky.feed.threadgate"
 MAX_BLOB_BYTES = 1_000_000
 MAX_TEXT_BYTES = 3000
@@ -97,9 +108,14 @@ class FakeBluesky(FakeServer):
         app_password: str = "abcd-efgh-ijkl-mnop",
         known_handles: dict[str, str] | None = None,
         duplicate_status: int = 500,
+        records_from: FakeBluesky | None = None,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(clock=clock)
+        self.records_from = records_from
+        """The PDS whose posts this fake shows as an AppView; None: its own."""
+        self.counts: dict[str, dict[str, int]] = {}
+        """By post URI: what a test set (``set_counts``); every count 0 otherwise."""
         self.duplicate_status = duplicate_status
         self.handle = handle
         self.did = "did:plc:belgiuminjapan0000000000"
@@ -174,6 +190,19 @@ class FakeBluesky(FakeServer):
             **response.headers,
         }
         return response
+
+    def set_counts(self, uri: str, **counts: int | None) -> None:
+        """Set a post's counts, by the postView's names (``likeCount=3``); None removes one."""
+        unknown = set(counts) - set(COUNTS)
+        if unknown:
+            raise ValueError(f"not a postView count: {sorted(unknown)}")
+        with self.lock:
+            held = self.counts.setdefault(uri, dict.fromkeys(COUNTS, 0))
+            for name, value in counts.items():
+                if value is None:
+                    held.pop(name, None)
+                else:
+                    held[name] = value
 
     # --- tokens -----------------------------------------------------------------------------
 
@@ -447,6 +476,38 @@ class FakeBluesky(FakeServer):
         if len(found) == limit:
             body["cursor"] = found[-1].rkey
         return Response(200, body)
+
+    @route("GET", "/xrpc/app.bsky.feed.getPosts")
+    def get_posts(self, request: Request) -> Response:
+        uris = request.query.get("uris", [])
+        if len(uris) > GET_POSTS_MAX:
+            return self.xrpc_error(
+                400,
+                "InvalidRequest",
+                f"Error: uris must not have more than {GET_POSTS_MAX} elements",
+            )
+        pds = self.records_from or self
+        with pds.lock:
+            views = [pds._post_view(uri) for uri in uris]
+        return Response(200, {"posts": [view for view in views if view is not None]})
+
+    def _post_view(self, uri: str) -> dict[str, Any] | None:
+        """An ``app.bsky.feed.defs#postView`` of the post at ``uri``, None if there is none."""
+        did, _, rest = uri.removeprefix("at://").partition("/")
+        collection, _, rkey = rest.partition("/")
+        record = self.records.get((did, collection, rkey))
+        account = self.accounts.get(did)
+        if record is None or collection != POST or account is None:
+            return None
+        return {
+            "uri": record.uri,
+            "cid": record.cid,
+            "author": {"did": did, "handle": account.handle, "labels": []},
+            "record": record.value,
+            **self.counts.get(uri, dict.fromkeys(COUNTS, 0)),
+            "indexedAt": record.value.get("createdAt") or "2026-01-01T00:00:00.000Z",
+            "labels": [],
+        }
 
     def _repo(self, request: Request) -> str:
         repo = request.arg("repo") or ""

@@ -36,6 +36,13 @@ links and document as Pleroma documents them, with each flavour's own ``metadata
 fake's own limits. ``absent`` names exact paths the server does not serve (404), e.g.
 ``{"/api/v2/instance", "/api/v1/instance/"}`` for a server that answers ``/api/v1/instance`` only
 without the trailing slash Mastodon.py adds.
+
+Every status carries its counts (``replies_count``, ``reblogs_count``, ``favourites_count``, as
+the Status entity does: tests/data/platforms/mastodon_status_counts.json), which a test sets
+with ``set_counts``. ``GET /api/v1/statuses/:id`` reads one status (404 once deleted) and ``GET
+/api/v1/statuses?id[]=...`` up to 20 (Mastodon 4.3's batch: more is its 422, ids it does not
+have are left out); ``batch_statuses=False`` is a server without the batch (Mastodon before 4.3,
+and by default the GoToSocial and Akkoma flavours), which answers it 404.
 """
 
 from __future__ import annotations
@@ -100,6 +107,7 @@ NEEDED_SCOPES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = tuple(
         ("GET", r"/api/v1/accounts/verify_credentials", {"read", "read:accounts", "profile"}),
         ("GET", r"/api/v1/accounts/\d+/statuses", {"read", "read:statuses"}),
         ("GET", r"/api/v1/statuses/\d+/source", {"read", "read:statuses"}),
+        ("GET", r"/api/v1/statuses(/\d+)?", {"read", "read:statuses"}),
         ("POST", r"/api/v1/statuses", {"write", "write:statuses"}),
         ("DELETE", r"/api/v1/statuses/\d+", {"write", "write:statuses"}),
         ("POST", r"/api/v[12]/media", {"write", "write:media"}),
@@ -108,6 +116,10 @@ NEEDED_SCOPES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = tuple(
 )
 """What Mastodon asks of a token for each call the adapter makes (its documentation's "OAuth:"
 line): any one of them will do."""
+STATUSES_BATCH = 20
+"""``GET /api/v1/statuses``: Mastodon's ``DEFAULT_STATUSES_LIMIT`` (more ids: a 422 from its
+``check_statuses_limit``, Mastodon::ValidationError)."""
+COUNTS = ("replies_count", "reblogs_count", "favourites_count")
 
 
 @cache
@@ -194,6 +206,7 @@ class Status:
     account: Account
     idempotency_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
 
 
 _TOKEN = re.compile(
@@ -272,6 +285,7 @@ class FakeMastodon(FakeServer):
         scopes: str = "granular",
         oauth_metadata: bool | None = None,
         absent: Collection[str] = (),
+        batch_statuses: bool | None = None,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(clock=clock)
@@ -288,6 +302,8 @@ class FakeMastodon(FakeServer):
         later)."""
         self.absent = set(absent)
         """Exact paths answered 404, as by a server without them."""
+        self.batch_statuses = flavour == "mastodon" if batch_statuses is None else batch_statuses
+        """Whether ``GET /api/v1/statuses?id[]=`` is served (Mastodon 4.3 and later)."""
         self.token = token
         self.username = username
         self.flavour = flavour
@@ -444,7 +460,16 @@ class FakeMastodon(FakeServer):
             "media_attachments": [media.json(self.url) for media in status.media],
             "account": self._account(status.account),
             "sensitive": bool(status.spoiler_text),
+            **status.counts,
         }
+
+    def set_counts(self, status_id: str, **counts: int) -> None:
+        """Set a status's counts, by the Status entity's names (``favourites_count=3``)."""
+        unknown = set(counts) - set(COUNTS)
+        if unknown:
+            raise ValueError(f"not a Status count: {sorted(unknown)}")
+        with self.lock:
+            self.statuses[status_id].counts.update(counts)
 
     # --- routes -----------------------------------------------------------------------------
 
@@ -627,6 +652,23 @@ class FakeMastodon(FakeServer):
         return Response(
             200, {"id": status.id, "text": status.text, "spoiler_text": status.spoiler_text}
         )
+
+    @route("GET", "/api/v1/statuses")
+    def statuses_batch(self, request: Request) -> Response:
+        if not self.batch_statuses:
+            return self.error(404)
+        ids = list(dict.fromkeys(request.query.get("id[]", [])))
+        if len(ids) > STATUSES_BATCH:
+            return self.error(422, "Mastodon::ValidationError")
+        found = [self.statuses[i] for i in ids if i in self.statuses]
+        return Response(200, [self._status_json(status) for status in found])
+
+    @route("GET", r"/api/v1/statuses/(?P<status_id>\d+)")
+    def get_status(self, request: Request, status_id: str) -> Response:
+        status = self.statuses.get(status_id)
+        if status is None:
+            return self.error(404)
+        return Response(200, self._status_json(status))
 
     @route("POST", "/api/v2/media")
     def media_v2(self, request: Request) -> Response:

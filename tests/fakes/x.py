@@ -34,6 +34,16 @@ a media id still processing cannot be attached to a post.
 Faults beyond the common ones: ``usage_cap()`` (429 ``UsageCapExceeded``, the monthly cap) and
 ``daily_limit()`` (429 with only the 24-hour ``x-user-limit-24hour-*`` / ``x-app-limit-24hour-*``
 headers). Every other answer carries the 15-minute ``x-rate-limit-*`` headers.
+
+Every post carries its counts: ``public_metrics`` (``retweet_count``, ``reply_count``,
+``like_count``, ``quote_count``, ``bookmark_count``, ``impression_count``) and
+``non_public_metrics`` (``impression_count``, ``url_link_clicks``, ``user_profile_clicks``),
+which a test sets with ``set_counts`` (None removes a count: a post from before X counted it).
+``GET /2/tweets?ids=`` looks up 1 to 100 posts (more or none: X's 400) with the fields asked in
+``tweet.fields``; an id X no longer has is a ``resource-not-found`` problem in ``errors``, and
+``non_public_metrics`` asked with a token not flagged for them (``private_metrics``: only the
+author's own posts, with the app's own token) is X's 200 with a ``not-authorized-for-field``
+problem per field and without the post (tests/data/platforms/x_tweets_*.json).
 """
 
 from __future__ import annotations
@@ -85,6 +95,17 @@ PROCESSING_ERROR = {"code": 1, "name": "InvalidMedia", "message": "Unsupported v
 """A failed processing's ``error``, as X's status documentation shows it."""
 REPLY_SETTINGS = {"following", "mentionedUsers", "subscribers", "verified"}
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+LOOKUP_MAX = 100
+"""``GET /2/tweets``: ids per request."""
+PUBLIC_METRICS = (
+    "retweet_count",
+    "reply_count",
+    "like_count",
+    "quote_count",
+    "bookmark_count",
+    "impression_count",
+)
+NON_PUBLIC_METRICS = ("impression_count", "url_link_clicks", "user_profile_clicks")
 RATE_HEADERS = ("x-rate-limit-", "x-user-limit-24hour-", "x-app-limit-24hour-")
 _LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,:;!?)\]']")
 
@@ -209,6 +230,8 @@ class Token:
     secret: str
     user: User
     revoked: bool = False
+    private_metrics: bool = False
+    """Whether it may read ``non_public_metrics`` of its user's posts."""
 
 
 @dataclass
@@ -226,6 +249,10 @@ class Tweet:
     in_reply_to: str | None
     reply_settings: str | None
     author_id: str | None = None
+    public_metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PUBLIC_METRICS, 0))
+    non_public_metrics: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(NON_PUBLIC_METRICS, 0)
+    )
 
     @property
     def created_at(self) -> dt.datetime:
@@ -244,8 +271,10 @@ class FakeX(FakeServer):
         access_token_secret: str = "access-token-secret",
         username: str = "BelgiumInJapan",
         name: str = "Belgium in Japan",
+        private_metrics: bool = False,
         clock: Clock = utc_now,
     ) -> None:
+        """``private_metrics``: the account's token may read its posts' ``non_public_metrics``."""
         super().__init__(clock=clock)
         self.consumer = (consumer_key, consumer_secret)
         self.token = (access_token, access_token_secret)
@@ -259,6 +288,7 @@ class FakeX(FakeServer):
         self.browser_user = self.add_user(
             username, access_token=access_token, access_token_secret=access_token_secret, name=name
         )
+        self.tokens[access_token].private_metrics = private_metrics
         self.tweets: dict[str, Tweet] = {}
         self.uploads: dict[str, Upload] = {}
         self.processing: dict[str, Processing] = {"tweet_gif": Processing()}
@@ -349,6 +379,30 @@ class FakeX(FakeServer):
             self.processing.pop(category, None)
         else:
             self.processing[category] = processing
+
+    def set_counts(
+        self,
+        tweet_id: str,
+        *,
+        non_public: dict[str, int | None] | None = None,
+        **counts: int | None,
+    ) -> None:
+        """Set a post's ``public_metrics`` (``like_count=3``) and ``non_public_metrics``; a
+        count given as None is removed (X leaves it out)."""
+        with self.lock:
+            tweet = self.tweets[tweet_id]
+            for metrics, given, names in (
+                (tweet.public_metrics, counts, PUBLIC_METRICS),
+                (tweet.non_public_metrics, non_public or {}, NON_PUBLIC_METRICS),
+            ):
+                unknown = set(given) - set(names)
+                if unknown:
+                    raise ValueError(f"not an X metric: {sorted(unknown)}")
+                for name, value in given.items():
+                    if value is None:
+                        metrics.pop(name, None)
+                    else:
+                        metrics[name] = value
 
     # --- users and tokens ---------------------------------------------------------------------
 
@@ -561,6 +615,51 @@ class FakeX(FakeServer):
         upload = self.uploads.get(media_id)
         return upload is not None and upload.ready
 
+    @route("GET", "/2/tweets")
+    def lookup(self, request: Request) -> Response:
+        """Posts by id, up to 100, as X answers them (see the module docstring)."""
+        given = request.arg("ids") or ""
+        ids = [i for i in given.split(",") if i]
+        if not 1 <= len(ids) <= LOOKUP_MAX:
+            return self._lookup_refused(given, len(ids))
+        fields = set((request.arg("tweet.fields") or "").split(","))
+        token = self.tokens[self._oauth(request)["oauth_token"]]
+        data: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for tweet_id in ids:
+            tweet = self.tweets.get(tweet_id)
+            if tweet is None:
+                errors.append(_not_found(tweet_id))
+            elif "non_public_metrics" in fields and not (
+                token.private_metrics and tweet.author_id == token.user.id
+            ):
+                errors.extend(_field_refused(tweet_id, name) for name in NON_PUBLIC_METRICS)
+            else:
+                data.append(self._tweet_json(tweet, fields))
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return Response(200, body)
+
+    def _lookup_refused(self, given: str, count: int) -> Response:
+        return Response(
+            400,
+            {
+                "errors": [
+                    {
+                        "parameters": {"ids": [given]},
+                        "message": f"The number of values in the `ids` query parameter list "
+                        f"[{count}] is not between 1 and {LOOKUP_MAX}",
+                    }
+                ],
+                "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+                "type": "https://api.twitter.com/2/problems/invalid-request",
+            },
+        )
+
     @route("DELETE", r"/2/tweets/(?P<tweet_id>\d+)")
     def delete_tweet(self, request: Request, tweet_id: str) -> Response:
         tweet = self.tweets.get(tweet_id)
@@ -627,6 +726,10 @@ class FakeX(FakeServer):
             data["entities"] = {"urls": urls}
         if "referenced_tweets" in fields and tweet.in_reply_to:
             data["referenced_tweets"] = [{"type": "replied_to", "id": tweet.in_reply_to}]
+        if "public_metrics" in fields:
+            data["public_metrics"] = dict(tweet.public_metrics)
+        if "non_public_metrics" in fields:
+            data["non_public_metrics"] = dict(tweet.non_public_metrics)
         return data
 
     # --- media ------------------------------------------------------------------------------
@@ -771,6 +874,38 @@ class FakeX(FakeServer):
     def posted(self) -> list[Tweet]:
         """The posts that exist, oldest first, as they were sent (links not shortened)."""
         return sorted(self.tweets.values(), key=lambda t: int(t.id))
+
+
+def _not_found(tweet_id: str) -> dict[str, Any]:
+    """X's problem for an id it does not have
+    (tests/data/platforms/x_tweets_public_metrics.json)."""
+    return {
+        "value": tweet_id,
+        "detail": f"Could not find tweet with ids: [{tweet_id}].",
+        "title": "Not Found Error",
+        "resource_type": "tweet",
+        "parameter": "ids",
+        "resource_id": tweet_id,
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
+
+
+def _field_refused(tweet_id: str, name: str) -> dict[str, Any]:
+    """X's problem for a field the token may not read
+    (tests/data/platforms/x_tweets_non_public_metrics_refused.json)."""
+    field_name = f"non_public_metrics.{name}"
+    return {
+        "resource_type": "tweet",
+        "field": field_name,
+        "parameter": "id",
+        "resource_id": tweet_id,
+        "title": "Field Authorization Error",
+        "section": "data",
+        "detail": f"Sorry, you are not authorized to access '{field_name}' on the Tweet with "
+        f"id : [{tweet_id}].",
+        "value": tweet_id,
+        "type": "https://api.twitter.com/2/problems/not-authorized-for-field",
+    }
 
 
 def _instant(value: str | None) -> dt.datetime | None:

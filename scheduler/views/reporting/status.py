@@ -200,6 +200,7 @@ def render_status(
     if data.retractions:
         console.print(_retractions_table(data.retractions, len(data.campaigns) > 1))
     if last is not None or data.states.counts[DeliveryState.SENT]:
+        console.print()
         console.print(_collection(last), soft_wrap=True)
     for title, groups in _count_tables(data):
         console.print()

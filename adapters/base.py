@@ -121,7 +121,7 @@ class PostMetrics:
     """What :class:`Published` returned for the post (Mastodon status id, Bluesky AT URI, X
     post id)."""
     counts: Mapping[str, int]
-    """By metric name (docs/adapters.md, "Engagement metrics"): only what the platform gave. A
+    """By metric name (docs/adapters.md, "Engagement counts"): only what the platform gave. A
     metric it did not give is absent, never 0: an X post from before view counts has no
     ``impressions``, not zero of them."""
 
@@ -188,7 +188,7 @@ class AdapterSettings:
     clock: Clock = utc_now
     appview: str | None = None
     """Bluesky: the AppView that reads posts and their counts (``app.bsky.feed.getPosts``);
-    None: Bluesky's public AppView."""
+    None: Bluesky's public AppView, or the base URL when that is not Bluesky's own PDS."""
 
 
 def idempotency_key(delivery_id: str, content_hash: str) -> str:

@@ -30,6 +30,9 @@ What the SDK does not do for us, and this adapter does:
   memory and of a token check's time. The account's own state (its session's headers) is in the
   SDK's ``Request`` around it, one per adapter; the shared client keeps no cookies.
 
+- **Engagement counts** come from ``app.bsky.feed.getPosts`` (25 URIs a call) on the AppView
+  (``settings.appview``), without a session: no ``createSession`` is spent on reading.
+
 The remote id of a post is its AT URI; the platform timestamp is the record's ``createdAt``.
 
 Onboarding (:class:`BlueskyAppPassword`): the person creates an app password in Bluesky's
@@ -176,7 +179,7 @@ class BlueskyAdapter(Adapter):
         super().__init__(settings=settings, credentials=credentials, base_url=base_url)
         self.client = Client(base_url=self.base_url, request=_SharedRequest(settings.timeout))
         self.client.on_session_change(self._save_session)
-        self.appview = (settings.appview or DEFAULT_APPVIEW).rstrip("/")
+        self.appview = (settings.appview or self._default_appview()).rstrip("/")
         self._appview = Client(base_url=self.appview, request=_SharedRequest(settings.timeout))
         """Reads counts without a session: a public AppView needs none, and no call here
         spends one of the PDS's few ``createSession``."""
@@ -184,6 +187,12 @@ class BlueskyAdapter(Adapter):
         self._cids: dict[str, str] = {}
         self._clock_id = random.randbelow(1024)
         self._last_tid_us = 0
+
+    def _default_appview(self) -> str:
+        """Bluesky's public AppView for an account on Bluesky's own PDS; with another base URL
+        (a staging network, a test's fake), that server: a post made there is not on Bluesky's
+        AppView, and a rehearsal must not read the real network."""
+        return DEFAULT_APPVIEW if self.base_url == self.default_base_url else self.base_url
 
     @classmethod
     def authorization(

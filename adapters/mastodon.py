@@ -38,6 +38,9 @@ What Mastodon.py does not do for us, and this adapter does:
   the classic ``read write`` (:data:`CLASSIC_SCOPES`), which every server knows: one that knows
   only those refuses an app asking for more, or answers 403 "This action is outside the
   authorized scopes" to ``verify_credentials``.
+- **Engagement counts** (:meth:`MastodonAdapter.fetch_metrics`) come from ``GET
+  /api/v1/statuses?id[]=`` (Mastodon 4.3 and later, 20 a call), read without Mastodon.py, whose
+  ``statuses()`` loses an error's text; a server without it (404) is read one status at a time.
 - **The account's id** is read once per adapter (from ``verify_credentials``, by
   :meth:`MastodonAdapter.verify` or the first lookup), not before every lookup.
 """
@@ -119,8 +122,6 @@ PAGE = 40
 MAX_PAGES = 25
 """How far back (pages of PAGE) a search for a lost post reads before it gives up and asks a
 person: 1,000 statuses, days of any embassy's posting."""
-
-
 METRICS = {"replies_count": "replies", "reblogs_count": "reblogs", "favourites_count": "favourites"}
 """The Status entity's counts, by our metric names."""
 METRICS_BATCH = 20

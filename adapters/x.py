@@ -27,6 +27,10 @@ What tweepy does not do for us, and this adapter does:
 - **Reply settings** go on a thread's first post only: replies inherit the conversation's.
 - **The platform's timestamp** comes from the tweet id: X ids are snowflakes whose high bits are
   milliseconds since X's epoch. ``POST /2/tweets`` answers nothing else with a time in it.
+- **Engagement counts** (:meth:`XAdapter.fetch_metrics`): ``GET /2/tweets?ids=`` (100 a call)
+  with ``public_metrics`` and ``non_public_metrics``; X refuses the latter (200, a
+  ``not-authorized-for-field`` problem, the post left out) where the token may not read them,
+  and the batch is asked again without them, which the adapter then never asks again.
 - **Onboarding** (:class:`XPinAuthorization`) is tweepy's ``OAuth1UserHandler`` PIN flow. The
   handler writes ``https://api.twitter.com/oauth/`` inside ``_get_oauth_url`` and sends without
   a timeout through an ``OAuth1Session`` it replaces between steps; :class:`_PinHandler`

@@ -50,7 +50,8 @@ class PlatformSettings(_Settings):
     appview: str | None = Field(
         default=None,
         description="Bluesky: the AppView that reads posts and their engagement counts "
-        "(app.bsky.feed.getPosts); by default Bluesky's public one, https://public.api.bsky.app.",
+        "(app.bsky.feed.getPosts); by default Bluesky's public one, https://public.api.bsky.app, "
+        "or base_url when that is set (a staging server).",
     )
 
 

@@ -10,12 +10,20 @@ import socket
 from typing import Any
 
 import pytest
-from fake_fixtures import Kit, bluesky_adapter, mastodon_adapter, png
+from fake_fixtures import (
+    BLUESKY_CREDENTIALS,
+    Kit,
+    bluesky_adapter,
+    mastodon_adapter,
+    png,
+    secrets_of,
+    settings,
+)
 from fakes import FakeBluesky, FakeMastodon
 from fakes.server import Request
 
 from adapters.base import Adapter, MediaItem, OutgoingPart, PostMetrics, Published
-from adapters.bluesky import _tid
+from adapters.bluesky import BlueskyAdapter, _tid
 from adapters.errors import (
     ContentRejected,
     CredentialsInvalid,
@@ -596,3 +604,20 @@ def test_bluesky_counts_come_from_the_appview_the_settings_name(
         assert asked.query["uris"] == [published.remote_id]
         assert "authorization" not in asked.headers  # a public AppView needs no session
         assert not [r for r in fake_bluesky.requests if "getPosts" in r.path]
+
+
+def test_bluesky_reads_counts_from_its_base_url_when_that_is_not_bluesky(
+    fake_bluesky: FakeBluesky,
+) -> None:
+    """A rehearsal against the fakes (or a staging network) never reads Bluesky's AppView."""
+    adapter = BlueskyAdapter(
+        settings=settings("@belgiuminjapan.bsky.social"),
+        credentials=secrets_of(BLUESKY_CREDENTIALS),
+        base_url=fake_bluesky.url,
+    )
+    assert adapter.appview == fake_bluesky.url
+    default = BlueskyAdapter(
+        settings=settings("@belgiuminjapan.bsky.social"),
+        credentials=secrets_of(BLUESKY_CREDENTIALS),
+    )
+    assert default.appview == "https://public.api.bsky.app"

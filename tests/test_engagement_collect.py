@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from campaign_builders import post
 from click.testing import CliRunner
+from daemon_harness import wait_for
 from dispatch_world import DUE, World, clock, fakes, world
 from fakes.server import FakeServer
 from store_dump import dump
 
 from scheduler.cli import main
 from scheduler.daemon.accounts import Accounts
+from scheduler.daemon.clock import Clock
 from scheduler.daemon.engagement import collect_scheduled
+from scheduler.daemon.runner import Daemon
 from scheduler.service.engagement import collect
-from scheduler.settings import EngagementSettings, PlatformSettings, Settings
+from scheduler.settings import DaemonSettings, EngagementSettings, PlatformSettings, Settings
 from scheduler.store.documents import AccountNote
 from scheduler.store.engagement import (
+    RunRecord,
     accounts_by_id,
     last_run,
     latest_counts,
@@ -176,6 +182,19 @@ def test_refusals_are_noted_per_account_and_the_others_counts_kept(world: World)
     with world.database.snapshot() as session:
         stored = last_run(session)
     assert stored is not None and stored.notes == run.notes
+    # Honoured by the next run: the rate-limited account is not asked before its reset
+    paris = notes[("bluesky", "be-paris")].account_id
+    asked = _reads(world.platforms.bluesky, "bluesky")
+    soon = collect(world.database, _settings(world), now=LATER + dt.timedelta(minutes=5),
+                   platforms={"bluesky"})  # fmt: skip
+    [waiting] = soon.refused
+    assert (
+        waiting.account_id == paris and waiting.skipped and "rate-limited until" in waiting.skipped
+    )
+    assert _reads(world.platforms.bluesky, "bluesky") == asked
+    after = collect(world.database, _settings(world), now=reset + dt.timedelta(seconds=1),
+                    platforms={"bluesky"})  # fmt: skip
+    assert after.complete and after.fetched == 2
 
 
 def test_x_over_the_cap_is_skipped_with_a_note_and_the_others_fetched(world: World) -> None:
@@ -262,17 +281,37 @@ def test_the_command_exits_1_naming_a_refused_account(world: World, tmp_path: Pa
     assert "stopped (401)" in result.output
     assert "skipped: X skipped" in result.output and "over the cap of $0.00" in result.output
     assert "Fetched the counts of 6 posts; 3 accounts not collected (see above)." in result.output
-    for secret in ("mastodon-token", "access_token", "app_password"):
-        assert secret not in result.output
+    secrets = [
+        value
+        for name, value in world.platforms.env.items()
+        if name.endswith(("ACCESS_TOKEN", "ACCESS_TOKEN_SECRET", "APP_PASSWORD", "CONSUMER_SECRET"))
+    ]
+    assert secrets and not [secret for secret in secrets if secret in result.output]
 
 
 # --- the daemon's schedule --------------------------------------------------------------------
 
 
-def test_the_daemon_collects_at_each_point_of_the_schedule(world: World) -> None:
+@pytest.fixture
+def daemon_accounts(world: World) -> Iterator[Callable[[Settings], Accounts]]:
+    """Makes the adapters as the daemon makes them (on the world's clock); closes them."""
+    made: list[Accounts] = []
+
+    def make(settings: Settings) -> Accounts:
+        made.append(Accounts(settings, dry_run=False, clock=world.clock))
+        return made[-1]
+
+    yield make
+    for accounts in made:
+        accounts.close()
+
+
+def test_the_daemon_collects_at_each_point_of_the_schedule(
+    world: World, daemon_accounts: Callable[[Settings], Accounts]
+) -> None:
     _send(world)
     settings = _settings(world, daemon=True, schedule=["1h", "1d"])
-    accounts = Accounts(settings, dry_run=False, clock=world.clock)  # as the daemon makes them
+    accounts = daemon_accounts(settings)
     assert collect_scheduled(world.database, settings, accounts, world.clock) is None
     assert _all_reads(world) == {"x": 0, "mastodon": 0, "bluesky": 0}  # under an hour: none
     world.clock.advance(dt.timedelta(hours=1))
@@ -290,10 +329,12 @@ def test_the_daemon_collects_at_each_point_of_the_schedule(world: World) -> None
     assert stored is not None and stored.trigger == "daemon"
 
 
-def test_the_daemon_skips_an_account_in_use_and_never_waits_for_it(world: World) -> None:
+def test_the_daemon_skips_an_account_in_use_and_never_waits_for_it(
+    world: World, daemon_accounts: Callable[[Settings], Accounts]
+) -> None:
     _send(world)
     settings = _settings(world, daemon=True, schedule=["1h"])
-    accounts = Accounts(settings, dry_run=False, clock=world.clock)  # as the daemon makes them
+    accounts = daemon_accounts(settings)
     world.clock.advance(dt.timedelta(hours=1))
     with world.database.snapshot() as session:
         busy = accounts_by_id(
@@ -311,10 +352,39 @@ def test_the_daemon_skips_an_account_in_use_and_never_waits_for_it(world: World)
     assert rest is not None and rest.fetched == 2  # the next round gets it
 
 
-def test_no_schedule_no_collection(world: World) -> None:
+def test_no_schedule_no_collection(
+    world: World, daemon_accounts: Callable[[Settings], Accounts]
+) -> None:
     _send(world)
     world.clock.advance(dt.timedelta(days=2))
     settings = _settings(world, daemon=True, schedule=[])
     assert (
         collect_scheduled(world.database, settings, world.dispatcher.accounts, world.clock) is None
     )
+
+
+def test_a_running_daemon_collects_on_its_schedule(world: World) -> None:
+    _send(world)
+    settings = _settings(world, daemon=True, schedule=["1h"])
+    settings = settings.model_copy(
+        update={"daemon": DaemonSettings(worker_name="engagement", poll="1s")}
+    )
+    # A rehearsal clock an hour after the posts, an hour a second: a round every 0.08 s
+    daemon = Daemon(settings, world.database, clock=Clock(start=LATER, speed=3600))
+    thread = threading.Thread(target=daemon.run, name="daemon")
+    thread.start()
+    try:
+        stored = wait_for(lambda: _finished_daemon_run(world), what="a daemon collection")
+    finally:
+        daemon.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert [note.fetched for note in stored.notes.accounts] == [2] * 6
+    with world.database.snapshot() as session:
+        assert len(latest_counts(session)) == 12
+
+
+def _finished_daemon_run(world: World) -> RunRecord | None:
+    with world.database.snapshot() as session:
+        found = last_run(session)
+    return found if found is not None and found.finished_at is not None else None

@@ -32,8 +32,10 @@ from scheduler.store.documents import AccountNote, CollectionError, ErrorKind, R
 from scheduler.store.engagement import (
     COMMAND,
     DAEMON,
+    RunRecord,
     SentDelivery,
     accounts_by_id,
+    last_run,
     record_batch,
     save_notes,
     sent_deliveries,
@@ -251,6 +253,8 @@ class _Collection:
     progress: Progress | None
     adapter_for: AdapterFor
     stopping: Callable[[], bool] | None = None
+    _limited: dict[int, dt.datetime] = field(default_factory=dict)
+    """Account id -> the end of a rate limit a previous run was told of, still ahead."""
     _x_refused: str | None = field(default=None)
     """Why X stopped for every account (out of credits: they are the app's, not an account's)."""
 
@@ -260,6 +264,7 @@ class _Collection:
             by_account.setdefault(delivery.account_id, []).append(delivery)
         with self.database.snapshot() as session:
             accounts = accounts_by_id(session, by_account)
+            self._limited = _rate_limited(last_run(session, finished=True), self.clock())
         if estimate.x_over_cap:
             self._x_refused = (
                 f"X skipped: {estimate.x_reads} posts to read at ${estimate.x_cost_per_read:g} "
@@ -291,6 +296,11 @@ class _Collection:
         try:
             if account.platform == Platform.X and self._x_refused is not None:
                 self._update(index, skipped=self._x_refused)
+                return
+            if account.id in self._limited:
+                until = self._limited[account.id]
+                self._update(index, skipped=f"rate-limited until {until:%Y-%m-%d %H:%M:%S} UTC "
+                             "(429 in the previous run): not asked before then")  # fmt: skip
                 return
             with self.adapter_for(account) as adapter:
                 if adapter is None:
@@ -345,6 +355,17 @@ class _Collection:
             save_notes(session, self.run_id, self.notes)
         if self.progress is not None:
             self.progress(self.notes.accounts[index], done)
+
+
+def _rate_limited(previous: RunRecord | None, now: dt.datetime) -> dict[int, dt.datetime]:
+    """The accounts a previous run found rate-limited, whose limit has not ended yet."""
+    if previous is None:
+        return {}
+    return {
+        note.account_id: note.error.reset_at
+        for note in previous.notes.accounts
+        if note.error is not None and note.error.reset_at is not None and note.error.reset_at > now
+    }
 
 
 def _kind(error: CampaignError) -> ErrorKind:

@@ -143,8 +143,9 @@ class Daemon:
         add(self._check_tokens, "interval", seconds=rounds, id="tokens", next_run_time=first_check)
         if self.settings.engagement.daemon:
             every = max(MIN_INTERVAL, self.clock.real_seconds(ENGAGEMENT_ROUND))
+            first_round = now + dt.timedelta(seconds=min(every, 10))  # after the first dispatch
             add(self._collect_engagement, "interval", seconds=every, id="engagement",
-                next_run_time=first_check)  # fmt: skip
+                next_run_time=first_round)  # fmt: skip
         self.scheduler.start()
         if self.stepper is not None:
             self.stepper.start()

@@ -240,9 +240,14 @@ def save_notes(
     session.execute(update(EngagementRun).where(EngagementRun.id == run_id).values(**values))
 
 
-def last_run(session: Session, *, campaign_id: str | None = None) -> RunRecord | None:
-    """The newest run (of ``campaign_id``, or of every campaign, if given)."""
+def last_run(
+    session: Session, *, campaign_id: str | None = None, finished: bool = False
+) -> RunRecord | None:
+    """The newest run (of ``campaign_id``, or of every campaign, if given; only one that
+    finished, if asked: one under way or interrupted has incomplete notes)."""
     query = select(EngagementRun).order_by(EngagementRun.started_at.desc(), EngagementRun.id.desc())
+    if finished:
+        query = query.where(EngagementRun.finished_at.is_not(None))
     if campaign_id is not None:
         query = query.where(
             or_(EngagementRun.campaign_id == campaign_id, EngagementRun.campaign_id.is_(None))

@@ -293,3 +293,10 @@ def test_every_kind_of_problem_says_what_to_do() -> None:
     assert "--estimate" in cap.to_do and "x_max_cost" in cap.to_do
     assert credits.to_do.startswith("Add credits")
     assert posting.to_do == "Nothing: the next collection reads it."
+
+
+def test_the_engagement_columns_are_documented() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Engagement columns") :]
+    section = section[: section.index("```sh")]
+    assert [c for c in ENGAGEMENT_COLUMNS if f"| `{c}` |" not in section] == []

@@ -340,7 +340,9 @@ def test_status_json_has_the_documented_shape(synced: Database, database_url: st
         "pauses",
         "accounts",
         "retractions",
+        "last_collection",
     ]
+    assert document["last_collection"] is None  # the counts were never collected
     assert document["format"] == 1 and document["total"] == DELIVERIES
     assert list(document["states"]) == [str(state) for state in STATE_ORDER]
     assert document["states"]["sent"] == 2 and document["states"]["scheduled"] == 13

@@ -285,6 +285,7 @@ def test_the_downloads_are_the_cli_reports_bytes(
             f'attachment; filename="report-{name}-2026-11-25.{ext}"'
         )
     assert b"d1-rome" in written.read_bytes()
+    assert ext != "html" or b'<section id="results">' in written.read_bytes()  # results first
 
 
 # --- the audit log ------------------------------------------------------------------------------

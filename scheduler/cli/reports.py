@@ -36,21 +36,25 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
     """Show what needs attention, pauses, blocked accounts, retractions and counts.
 
     What needs attention comes first: failed, unknown, needs review, missed, awaiting approval.
+    Then the last collection of the platforms' counts (when, how many, what went wrong).
     Counts are per local day (each embassy's own date), per embassy and per platform.
     """
     from scheduler.service import reports
     from scheduler.service.databases import open_existing
+    from scheduler.views.reporting.collection import last_collection
 
     with closing(open_existing(database)) as opened:
         data = reports.status(opened, campaign_id, attention_limit=limit or None)
+        run = reports.last_engagement_run(opened, campaign_id) if data.campaigns else None
+    last = None if run is None else last_collection(run)
     if as_json:
         from scheduler.views.reporting.status import status_json
 
-        click.echo(status_json(data, opened.name), nl=False)
+        click.echo(status_json(data, opened.name, last), nl=False)
         return
     from scheduler.views.reporting.status import render_status
 
-    click.echo(render_status(data, opened.name), nl=False)
+    click.echo(render_status(data, opened.name, last=last), nl=False)
 
 
 @main.command()
@@ -63,6 +67,11 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
     help="csv or json for scripts and spreadsheets; html for one page to share.",
 )
 @click.option(
+    "--engagement",
+    is_flag=True,
+    help="csv or json: the platforms' counts, one row per sent delivery and metric.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -71,31 +80,44 @@ def status(as_json: bool, limit: int, database: str | None, campaign_id: str | N
 @database_option
 @every_campaign
 def report(
-    output_format: str, output: Path | None, database: str | None, campaign_id: str | None
+    output_format: str,
+    engagement: bool,
+    output: Path | None,
+    database: str | None,
+    campaign_id: str | None,
 ) -> None:
-    """Report what was sent, retracted, failed (and why), missed or cancelled.
+    """Report what was sent, retracted, failed (and why), missed or cancelled, and what the
+    platforms counted.
 
     Sent deliveries come with the post's URL on the platform and when the platform accepted it;
-    retracted ones with who took them down, when and why (their URL no longer works).
+    retracted ones with who took them down, when and why (their URL no longer works). The html
+    page starts with the results: the platforms' counts per embassy, platform, language and day,
+    top posts, posts that under-performed, charts, and the last collection's problems.
     """
+    if engagement and output_format == "html":
+        raise click.UsageError("--engagement: csv or json (the html page holds the results)")
     from scheduler.service import reports
     from scheduler.service.databases import open_existing
 
     with closing(open_existing(database)) as opened:
         data = reports.report(opened, campaign_id)
+        figures = reports.engagement_figures(opened, campaign_id) if data.campaigns else None
     # Imported on demand, as the preview's renderers are: a CSV export need not load the HTML.
-    if output_format == "csv":
-        from scheduler.views.reporting.report import report_csv
+    from scheduler.views.reporting import report as views
 
-        write_output(report_csv(data), output)
+    if engagement:
+        results = views.report_results(data, figures)
+        if output_format == "csv":
+            write_output(views.engagement_csv(results), output)
+        else:
+            write_output(views.engagement_json(results, data, opened.name), output)
+    elif output_format == "csv":
+        write_output(views.report_csv(data), output)
     elif output_format == "json":
-        from scheduler.views.reporting.report import report_json
-
-        write_output(report_json(data, opened.name), output)
+        write_output(views.report_json(data, opened.name), output)
     else:
-        from scheduler.views.reporting.report import report_html
-
-        write_output(report_html(data, opened.name), output or Path("report.html"))
+        results = views.report_results(data, figures)
+        write_output(views.report_html(data, opened.name, results), output or Path("report.html"))
 
 
 @main.command()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from scheduler.defaults import ATTENTION_LIMIT, AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from scheduler.errors import UsageError
 from scheduler.service.clock import now_utc
-from scheduler.store import audit, queries
+from scheduler.store import audit, engagement, figures, queries
 from scheduler.store.audit import AuditRecord as AuditRecord
 from scheduler.store.database import Database
+from scheduler.store.engagement import RunRecord
+from scheduler.store.figures import Reading
 from scheduler.store.queries import ReportData as ReportData
 from scheduler.store.queries import StatusData
 
@@ -33,6 +36,35 @@ def report(
     """What went out (with its URL), what failed and why, what was missed or cancelled."""
     with database.snapshot() as session:
         return queries.report(session, campaign_id, now or now_utc())
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """What the platforms counted, for the report's results."""
+
+    readings: list[Reading]
+    """Every figure fetched for the deliveries still sent, oldest first."""
+    last_run: RunRecord | None
+    """The last collection, with its notes per account."""
+
+
+def engagement_figures(database: Database, campaign_id: str | None = None) -> Engagement:
+    """Every count the platforms gave for the sent deliveries (of ``campaign_id``), and the last
+    collection with what went wrong per account."""
+    with database.snapshot() as session:
+        if campaign_id is not None:
+            queries.select_campaigns(session, campaign_id)  # an unknown one is refused by name
+        return Engagement(
+            figures.readings(session, campaign_id),
+            engagement.last_run(session, campaign_id=campaign_id),
+        )
+
+
+def last_engagement_run(database: Database, campaign_id: str | None = None) -> RunRecord | None:
+    """The last collection of the platforms' counts (of ``campaign_id``, or of every campaign),
+    with its notes per account; None if there never was one."""
+    with database.snapshot() as session:
+        return engagement.last_run(session, campaign_id=campaign_id)
 
 
 def audit_entries(

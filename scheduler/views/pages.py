@@ -46,6 +46,13 @@ def render(template: str, **context: Any) -> str:
     return _environment().get_template(template).render(**context)
 
 
+def macro(template: str, name: str, *args: Any) -> Markup:
+    """What the macro ``name`` of ``template`` draws from ``args``: a fragment made by a
+    template (a chart) for Python to hand to a page."""
+    drawn = getattr(_environment().get_template(template).module, name)(*args)
+    return Markup(drawn)
+
+
 @cache
 def static(name: str) -> Markup:
     """A file of ``views/static``, trusted markup to inline in a page."""
@@ -57,6 +64,13 @@ def script_json(document: object) -> Markup:
     ('</script>' would end it, '<!--' would change how it is read), whatever a text holds."""
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return Markup(text.replace("<", "\\u003c"))
+
+
+def figure(value: float) -> str:
+    """A count as people read it: ``1,234,567``; a fraction to one decimal place."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
 
 
 def is_web_url(url: str) -> bool:
@@ -83,7 +97,11 @@ def _environment() -> Environment:
     )
     environment.globals["static"] = static
     environment.filters.update(
-        strftime=format, script_json=script_json, utc_minute=utc_minute, utc_second=utc_second
+        strftime=format,
+        script_json=script_json,
+        utc_minute=utc_minute,
+        utc_second=utc_second,
+        figure=figure,
     )
     environment.tests["web_url"] = is_web_url
     return environment

@@ -12,17 +12,29 @@ from starlette.responses import Response
 from scheduler.service import reports
 from scheduler.service.reports import ReportData
 from scheduler.service.users import Permission
-from scheduler.views.reporting.report import report_csv, report_html, report_json, report_summary
+from scheduler.views.reporting.report import (
+    report_csv,
+    report_html,
+    report_json,
+    report_results,
+    report_summary,
+)
 from scheduler.web.auth import Endpoint, require
 from scheduler.web.context import Visit
 
-Renderer = Callable[[ReportData, str], str]
-"""A report's text from its data and the database's printable name."""
+Renderer = Callable[[Visit, ReportData], str]
+"""A report's text from its data (and the request's database, for its name and the results)."""
+
+
+def _html(visit: Visit, data: ReportData) -> str:
+    figures = reports.engagement_figures(visit.database, visit.campaign) if data.campaigns else None
+    return report_html(data, visit.database.name, report_results(data, figures))
+
 
 DOWNLOADS: dict[str, tuple[str, Renderer]] = {
-    "csv": ("text/csv; charset=utf-8", lambda data, _name: report_csv(data)),
-    "json": ("application/json", report_json),
-    "html": ("text/html; charset=utf-8", report_html),
+    "csv": ("text/csv; charset=utf-8", lambda _visit, data: report_csv(data)),
+    "json": ("application/json", lambda visit, data: report_json(data, visit.database.name)),
+    "html": ("text/html; charset=utf-8", _html),
 }
 """Each format: its content type and its renderer (as `campaign report` calls it)."""
 
@@ -48,7 +60,7 @@ def download(extension: str) -> Endpoint:
 
     def handler(visit: Visit) -> Response:
         data = reports.report(visit.database, visit.campaign, now=visit.now())
-        body = renderer(data, visit.database.name).encode("utf-8")
+        body = renderer(visit, data).encode("utf-8")
         name = file_name(data, visit.campaign, extension)
         return Response(
             body,

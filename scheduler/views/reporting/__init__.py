@@ -35,6 +35,10 @@ WHY: dict[DeliveryState, str] = {
 """What a state means, for a delivery whose error message says nothing more."""
 
 
+PLATFORM_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
+"""Each platform's name, as people write it."""
+
+
 def label(state: DeliveryState) -> str:
     return LABELS.get(state, str(state))
 
@@ -101,4 +105,4 @@ def report_record(row: ReportRow) -> dict[str, Any]:
     }
 
 
-__all__ = ["LABELS", "WHY", "label", "report_record", "sent_clock", "utc"]
+__all__ = ["LABELS", "PLATFORM_NAMES", "WHY", "label", "report_record", "sent_clock", "utc"]

@@ -15,10 +15,18 @@ import io
 import json
 from dataclasses import dataclass
 
+from scheduler.service.reports import Engagement
 from scheduler.store.queries import STATE_ORDER, ReportData, ReportRow
 from scheduler.store.states import DeliveryState
 from scheduler.views import pages
 from scheduler.views.reporting import WHY, campaign_record, label, report_record, utc
+from scheduler.views.reporting.results import (
+    ENGAGEMENT_COLUMNS,
+    Results,
+    gather,
+    reading_record,
+    results_charts,
+)
 
 REPORT_FORMAT = 1
 """The version of the JSON shape; it goes up when a key changes meaning or disappears."""
@@ -115,14 +123,48 @@ def report_csv(data: ReportData) -> str:
     return out.getvalue()
 
 
+def report_results(data: ReportData, figures: Engagement | None) -> Results:
+    """The results of the reported deliveries: none yet when ``figures`` is None (nothing was
+    synced, or nothing collected)."""
+    if figures is None:
+        return gather(data.rows, [])
+    return gather(data.rows, figures.readings, figures.last_run)
+
+
+def engagement_json(results: Results, data: ReportData, database: str) -> str:
+    """The latest value of each metric of each sent delivery, for scripts."""
+    document = {
+        "format": REPORT_FORMAT,
+        "database": database,
+        "generated_at": utc(data.now),
+        "campaigns": [campaign_record(campaign) for campaign in data.campaigns],
+        "figures": [reading_record(*reading) for reading in results.readings],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def engagement_csv(results: Results) -> str:
+    """One row per sent delivery and metric, for headquarters' spreadsheets."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ENGAGEMENT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for reading in results.readings:
+        record = reading_record(*reading)
+        writer.writerow({key: "" if value is None else value for key, value in record.items()})
+    return out.getvalue()
+
+
 # --- HTML ---------------------------------------------------------------------------------------
 
 
-def report_html(data: ReportData, database: str) -> str:
-    """The whole page, ready to be written to a file and opened or mailed."""
+def report_html(data: ReportData, database: str, results: Results | None = None) -> str:
+    """The whole page, ready to be written to a file and opened or mailed; with ``results``,
+    what the platforms counted comes first."""
     counts = data.states.counts
     return pages.render(
         "report.html",
+        results=results,
+        charts=None if results is None else results_charts(results),
         names=", ".join(campaign.name for campaign in data.campaigns) or "No campaign",
         campaigns=data.campaigns,
         database=database,

@@ -34,6 +34,7 @@ from scheduler.store.queries import (
 from scheduler.store.states import ATTENTION, DeliveryState
 from scheduler.views.instants import utc_minute
 from scheduler.views.reporting import WHY, campaign_record, label, utc
+from scheduler.views.reporting.collection import LastCollection
 
 STATUS_FORMAT = 1
 """The version of the JSON shape; it goes up when a key changes meaning or disappears."""
@@ -52,7 +53,7 @@ _COLOURS = {
 # --- JSON ---------------------------------------------------------------------------------------
 
 
-def status_json(data: StatusData, database: str) -> str:
+def status_json(data: StatusData, database: str, last: LastCollection | None = None) -> str:
     document = {
         "format": STATUS_FORMAT,
         "database": database,
@@ -72,6 +73,7 @@ def status_json(data: StatusData, database: str) -> str:
         "pauses": [_pause_record(pause) for pause in data.pauses],
         "accounts": [_account_record(account) for account in data.accounts],
         "retractions": [_retraction_record(item) for item in data.retractions],
+        "last_collection": None if last is None else _collection_record(last),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -137,13 +139,42 @@ def _retraction_record(item: Retraction) -> dict[str, Any]:
     }
 
 
+def _collection_record(last: LastCollection) -> dict[str, Any]:
+    return {
+        "started_at": utc(last.started_at),
+        "finished_at": utc(last.finished_at),
+        "trigger": last.trigger,
+        "posts_read": last.figures,
+        "posts_asked": last.asked,
+        "x_cost": last.x_cost,
+        "problems": [
+            {
+                "embassy": trouble.embassy,
+                "platform": trouble.platform,
+                "handle": trouble.handle,
+                "kind": trouble.kind,
+                "happened": trouble.happened,
+                "to_do": trouble.to_do,
+                "message": trouble.said,
+            }
+            for trouble in last.troubles
+        ],
+    }
+
+
 # --- the terminal -------------------------------------------------------------------------------
 
 
 def render_status(
-    data: StatusData, database: str, *, width: int | None = None, colour: bool | None = None
+    data: StatusData,
+    database: str,
+    *,
+    last: LastCollection | None = None,
+    width: int | None = None,
+    colour: bool | None = None,
 ) -> str:
-    """The status as text; ``width`` and ``colour`` default to what the terminal offers."""
+    """The status as text, with the last collection of the platforms' counts (``last``);
+    ``width`` and ``colour`` default to what the terminal offers."""
     out = io.StringIO()
     console = Console(
         file=out,
@@ -168,10 +199,32 @@ def render_status(
         console.print(_accounts_table(data.accounts))
     if data.retractions:
         console.print(_retractions_table(data.retractions, len(data.campaigns) > 1))
+    if last is not None or data.states.counts[DeliveryState.SENT]:
+        console.print()
+        console.print(_collection(last), soft_wrap=True)
     for title, groups in _count_tables(data):
         console.print()
         console.print(_counts_table(title, groups, _count_columns(data.states)))
     return out.getvalue()
+
+
+def _collection(last: LastCollection | None) -> Text:
+    """When the platforms' counts were last read, and what went wrong per account."""
+    if last is None:
+        return Text("Engagement: never collected (campaign engagement reads the counts).")
+    by = "the daemon" if last.trigger == "daemon" else "campaign engagement"
+    unfinished = ", not finished" if last.finished_at is None else ""
+    text = Text(
+        f"Engagement: last collected {utc_minute(last.started_at)} by {by}{unfinished}: "
+        f"the counts of {last.figures} of {last.asked} posts read"
+    )
+    if last.troubles:
+        text.append(f"; {len(last.troubles)} account(s) with problems:", style="bold")
+    for trouble in last.troubles:
+        style = "red" if trouble.kind in ("401", "402") else "yellow"
+        text.append(f"\n  {trouble.platform} {trouble.handle} ({trouble.embassy}): ", style=style)
+        text.append(f"{trouble.happened}\n    What to do: {trouble.to_do}")
+    return text
 
 
 def _heading(data: StatusData, database: str) -> Text:

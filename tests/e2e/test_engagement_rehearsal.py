@@ -1,11 +1,10 @@
-"""Issue 14's "done when": the real campaign rehearsed against the fakes (its first day: the
-posts due in the first 30 hours, sent by a real daemon on a stepped clock, as
-tests/test_real_campaign_rehearsal.py does for all 16 days), counts set on the fakes for every
-post they hold, then `campaign engagement` with one Mastodon account's token revoked (401), X
-out of credits (402) after a few accounts were read (the credits are the app's: the X accounts
-after it are skipped) and Bluesky slowing one account down (429), then
-`campaign report --format html`: the answered posts' counts are in it, each refusal is a note
-naming its account, and the charts render in Chromium (screenshots saved)."""
+"""Issue 14's "done when": the real campaign rehearsed against the fakes (all 16 days, 867
+deliveries, sent by a real daemon on a stepped clock as tests/test_real_campaign_rehearsal.py
+does), counts set on the fakes for every post they hold, then `campaign engagement` with one
+Mastodon account's token revoked (401), X out of credits (402) after a few accounts were read
+(the credits are the app's: the X accounts after it are skipped) and Bluesky slowing one account
+down (429), then `campaign report --format html`: the answered posts' counts are in it, each
+refusal is a note naming its account, and the charts render in Chromium (screenshots saved)."""
 
 from __future__ import annotations
 
@@ -33,8 +32,8 @@ from scheduler.store.schema import Account, Delivery
 
 pytestmark = pytest.mark.slow
 OpenPage = Callable[..., Page]
-SLICE = dt.timedelta(hours=30)
-"""The posts whose first copy is due this long after the rehearsal's start: the first day."""
+SLICE = dt.timedelta(days=30)
+"""The posts whose first copy is due this long after the rehearsal's start: all of them."""
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 X_READS = "^/2/tweets$"
 X_ANSWERED = 8
@@ -43,17 +42,18 @@ Key = tuple[str, str]
 """(embassy, platform): an account, as `campaign engagement` prints it."""
 
 
-def _rehearse_first_day(tmp_path: Path, database: Database, platforms: Platforms) -> Path:
-    """Sync the real campaign, approve the first day's posts, let a stepped daemon send them."""
+def _rehearse(tmp_path: Path, database: Database, platforms: Platforms) -> Path:
+    """Sync the real campaign, approve its posts due within SLICE, let a stepped daemon send
+    them."""
     url = str(tmp_path / "campaign.db")
     time = SteppedTime(tmp_path / "clock", rehearsal.START)
     sync_file(rehearsal.REAL_CAMPAIGN, database, actor="ines", now=rehearsal.START)
-    first_day = {
+    approved = {
         row["id"]
         for row in list_posts(database, queued_only=False)
         if dt.datetime.fromisoformat(row["first_due_utc"]) < rehearsal.START + SLICE
     }
-    for post_id in first_day:
+    for post_id in approved:
         approve_post(database, post_id, approver="marc", now=rehearsal.START)
     platforms.follow(time.now)
     platforms.enrol(database)
@@ -64,14 +64,14 @@ def _rehearse_first_day(tmp_path: Path, database: Database, platforms: Platforms
     secrets = tmp_path / "secrets" / "secrets.toml"
     platforms.env.update(CAMPAIGN_DATABASE=url, CAMPAIGN_SECRETS_FILE=str(secrets))
 
-    def first_day_sent() -> bool:
+    def approved_sent() -> bool:
         with database.snapshot() as session:
-            rows = list(session.scalars(select(Delivery).where(Delivery.post_id.in_(first_day))))
+            rows = list(session.scalars(select(Delivery).where(Delivery.post_id.in_(approved))))
         return bool(rows) and all(row.state == "sent" for row in rows)
 
     with DaemonProcess(platforms.env, ["--config", str(config), *time.args],
                        tmp_path / "daemon.log") as daemon:  # fmt: skip
-        time.until(daemon, first_day_sent)
+        time.until(daemon, approved_sent)
         assert daemon.stop() == 0, daemon.output()
     return config
 
@@ -151,7 +151,7 @@ def test_a_rehearsed_campaign_reports_its_counts_and_refusals(
 ) -> None:
     database = open_database(str(tmp_path / "campaign.db"))
     with Platforms() as platforms:
-        config = _rehearse_first_day(tmp_path, database, platforms)
+        config = _rehearse(tmp_path, database, platforms)
         expected = _set_counts(platforms)
         revoked = _refuse(platforms, database)
         with database.snapshot() as session:
@@ -162,7 +162,7 @@ def test_a_rehearsed_campaign_reports_its_counts_and_refusals(
                 )
                 if row.state == "sent"
             ]
-        assert len(sent) == len(expected) == 48, (len(sent), len(expected))  # one post, 48 accounts
+        assert len(sent) == len(expected) == 867, (len(sent), len(expected))
 
         result = _cli(platforms, "engagement", "--max-cost", "5", "--config", str(config))
         assert result.exit_code == 1, result.output
@@ -178,7 +178,7 @@ def test_a_rehearsed_campaign_reports_its_counts_and_refusals(
         assert all("credits" in line for line in lines["x"]), lines["x"]
         assert f"{len(refused)} accounts not collected (see above)" in result.output
         assert (
-            "16 posts to read at $0.005 each: $0.08 at most, cap $5.00 (within the cap)"
+            "289 posts to read at $0.005 each: $1.45 at most, cap $5.00 (within the cap)"
             in result.output
         ), result.output
 
@@ -250,5 +250,7 @@ def _check_page(
             for name in ("Mastodon favourites per embassy", "Bluesky likes per embassy",
                          "X likes per embassy"):  # fmt: skip
                 expect(page.get_by_role("img", name=name)).to_be_visible()
-            page.evaluate("window.scrollTo(0, 0)")
-            screenshot(page, f"engagement-rehearsal-{size}", full_page=True)
+            # the whole page of 867 posts is too tall to shoot: the first charts, on screen
+            bars = page.get_by_role("img", name="Mastodon favourites per embassy")
+            bars.evaluate("chart => chart.scrollIntoView()")
+            screenshot(page, f"engagement-rehearsal-{size}")

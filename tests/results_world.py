@@ -96,14 +96,19 @@ def _notes() -> RunNotes:
     )  # fmt: skip
 
 
+def count_everything(database: Database) -> None:
+    """Every delivery of ``database`` marked sent, its counts collected three times, and the
+    last collection's notes recorded."""
+    _collect(database, mark_sent(database))
+
+
 def collected_campaign(tmp_path: Path, database: Database) -> Database:
     """``database`` with the campaign synced, sent, counted, and one copy retracted since."""
     campaign = write_campaign(
         tmp_path, posts=[post("launch"), post("day2", day=2), post("day3", day=3)]
     )
     sync.sync_file(campaign, database, actor="ines", now=NOW)
-    rows = mark_sent(database)
-    _collect(database, rows)
+    count_everything(database)
     with database.transaction() as session:
         session.execute(
             update(Delivery)

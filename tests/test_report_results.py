@@ -37,7 +37,13 @@ from scheduler.store.engagement import COMMAND, RunRecord, start_run
 from scheduler.store.schema import Delivery
 from scheduler.views.reporting.collection import last_collection
 from scheduler.views.reporting.report import report_html, report_results
-from scheduler.views.reporting.results import ENGAGEMENT_COLUMNS, Column, Results, gather
+from scheduler.views.reporting.results import (
+    ENGAGEMENT_COLUMNS,
+    METRICS,
+    Column,
+    Results,
+    gather,
+)
 from scheduler.views.reporting.status import render_status
 
 
@@ -204,6 +210,43 @@ def test_the_html_report_shows_results_charts_and_each_refusal(collected: Databa
     assert "1 favourites" in page and "(median " in page  # the laggard
 
 
+_SENT_ROW = re.compile(
+    r'<tr class="s-sent" data-delivery="([^"]+)">.*?<td class="counts">(.*?)</td>', re.S
+)
+
+
+def _words(html_text: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html_text).split())
+
+
+def test_the_html_report_lists_every_sent_delivery_with_its_latest_counts(
+    collected: Database,
+) -> None:
+    data = reports.report(collected, now=NOW)
+    page = report_html(data, "db", report_results(data, reports.engagement_figures(collected)))
+    sent = page[page.index('<section id="sent">') : page.index('<section id="retracted">')]
+    cells = {key.replace("&#x2F;", "/"): cell for key, cell in _SENT_ROW.findall(sent)}
+    rows = _sent_rows(collected)
+    assert set(cells) == {row.key for row in rows} and RETRACTED not in cells
+    ids = set(re.findall(r'\bid="([^"]*)"', page))
+    refused = {("be-newyork", "x"), ("be-tokyo", "x"), ("be-paris", "bluesky")}
+    for row in rows:
+        latest = counts(row.key, row.platform, row.embassy_id, row.post_id, 2)
+        words = _words(cells[row.key])
+        figures = re.findall(r"([\d,]+) ([a-z]+)", words.split(" read ")[0])
+        shown = {metric: int(value.replace(",", "")) for value, metric in figures}
+        assert shown == latest, (row.key, words)
+        assert figures[0][1] == METRICS[row.platform][0]  # the headline first
+        link = re.search(r'href="#([^"]+)"', cells[row.key])
+        if (row.embassy_id, row.platform) in refused:
+            assert link is not None and link.group(1) in ids, cells[row.key]
+            assert "Not read at the last collection" in words
+        else:
+            assert link is None, cells[row.key]
+    # only the sent part has the column
+    assert page.count('<td class="counts">') == len(rows)
+
+
 def test_the_cli_writes_the_results_into_the_page(
     collected: Database, database_url: str, tmp_path: Path
 ) -> None:
@@ -223,6 +266,7 @@ def test_a_report_before_any_collection_says_so(tmp_path: Path, database: Databa
     page = report_html(data, "db", results)
     assert "never been collected" in page and "<svg" not in page
     assert f"{len(data.rows)} sent posts have no figure yet" in page
+    assert page.count("No figure yet") == page.count('<td class="counts">') == len(data.rows)
 
 
 # --- status -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ the dispatcher against the fakes, the housekeeper, a claim, a retraction, a canc
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from web_fixtures import PASSWORD, USER_NAMES, Login, WebClient, WebServer
 from scheduler.cli import main
 from scheduler.service import control, dashboard, users
 from scheduler.service.control import Scope
+from scheduler.service.engagement import collect
 from scheduler.service.queue import cancel_post
 from scheduler.service.users import Role
 from scheduler.store.database import Database
@@ -260,6 +262,38 @@ def test_the_report_page_lists_sent_posts_with_their_links(
         assert f'<th scope="row">{title}</th><td>{count}</td>' in counts, title
     for ext in DOWNLOADS:
         assert f'href="/report.{ext}" download' in page
+
+
+def test_the_report_page_shows_what_the_platforms_counted(
+    web: WebServer, web_login: Login, story: Story
+) -> None:
+    world = story.world
+    (sent,) = [row for row in world.rows() if row.state == "sent"]
+    assert sent.platform == "mastodon" and sent.remote_id
+    _at_story_time(web, story)
+    before = web_login("author").get("/report").text
+    assert "The figures have never been collected" in before
+    assert "No figure yet" in _text_between(before, 'id="sent-title"', "</table>")
+
+    world.platforms.mastodon.set_counts(sent.remote_id, favourites_count=1234, reblogs_count=5)
+    first = collect(world.database, story.settings, now=world.clock.now() + dt.timedelta(hours=1))
+    assert first.complete and first.fetched == 1
+    world.platforms.mastodon.fail(401, method="GET", path="^/api/v1/statuses")
+    world.platforms.mastodon.set_counts(sent.remote_id, favourites_count=9999)
+    second = collect(world.database, story.settings, now=world.clock.now() + dt.timedelta(days=1))
+    assert not second.complete
+
+    page = web_login("author").get("/report").text
+    results = _text_between(page, 'id="results-title"', 'id="sent-title"')
+    assert "refused the account&#x27;s credentials (401)" in results
+    anchor = re.search(r'<li class="trouble k-401" id="([^"]+)">', results)
+    assert anchor is not None and "be-rome" in anchor.group(1)
+    totals = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", results))
+    assert "mastodon favourites 1,234 1" in totals and "mastodon reblogs 5 1" in totals
+    assert "mastodon replies 0 1" in totals
+    row = _text_between(page, f'<tr data-delivery="{sent.key}">', "</tr>")
+    assert "<b>1,234</b> favourites" in row and "<b>5</b> reblogs" in row and "9,999" not in row
+    assert f'<a href="#{anchor.group(1)}">Not read at the last collection' in row
 
 
 @pytest.mark.parametrize("ext", list(DOWNLOADS))

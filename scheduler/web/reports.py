@@ -1,4 +1,5 @@
-"""``/report``: what went out, with each post's link on its platform, the counts by state, and
+"""``/report``: what went out, with each post's link on its platform and what the platforms
+counted for it, the counts by state, the last collection of the platforms' counts, and
 the report to download: ``/report.csv``, ``/report.json``, ``/report.html``, the very bytes
 `campaign report --format csv|json|html` writes (the same renderers, on the same query)."""
 
@@ -19,6 +20,7 @@ from scheduler.views.reporting.report import (
     report_results,
     report_summary,
 )
+from scheduler.views.reporting.results import Results
 from scheduler.web.auth import Endpoint, require
 from scheduler.web.context import Visit
 
@@ -26,9 +28,13 @@ Renderer = Callable[[Visit, ReportData], str]
 """A report's text from its data (and the request's database, for its name and the results)."""
 
 
-def _html(visit: Visit, data: ReportData) -> str:
+def _results(visit: Visit, data: ReportData) -> Results:
     figures = reports.engagement_figures(visit.database, visit.campaign) if data.campaigns else None
-    return report_html(data, visit.database.name, report_results(data, figures))
+    return report_results(data, figures)
+
+
+def _html(visit: Visit, data: ReportData) -> str:
+    return report_html(data, visit.database.name, _results(visit, data))
 
 
 DOWNLOADS: dict[str, tuple[str, Renderer]] = {
@@ -52,7 +58,9 @@ def file_name(data: ReportData, campaign: str | None, extension: str) -> str:
 @require(Permission.VIEW)
 def report_page(visit: Visit) -> Response:
     data = reports.report(visit.database, visit.campaign, now=visit.now())
-    return visit.render("web/report.html", data=data, summary=report_summary(data))
+    return visit.render(
+        "web/report.html", data=data, summary=report_summary(data), results=_results(visit, data)
+    )
 
 
 def download(extension: str) -> Endpoint:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Route, expect
+from results_world import count_everything
 
 from e2e.browsing import DASHBOARD_CSP, SCREENSHOTS, BrowserLog, Resource, local_site, screenshot
 from e2e.dashboard import PAGES, Dashboard, DashboardPage, MeetOfficer, no_sideways_scroll
@@ -136,6 +137,33 @@ def test_every_page_passes_axe(busy: Dashboard, officer: MeetOfficer) -> None:
     found = every_page(officer, "desktop", check)
     failing = {path: problems for path, problems in found.items() if problems}
     assert not failing, json.dumps(failing, indent=2)
+
+
+def test_the_report_with_the_platforms_counts_passes_axe_and_fits_a_phone(
+    dashboard: Dashboard, officer: MeetOfficer
+) -> None:
+    """/report once counts were collected (and some accounts refused): the results, each sent
+    post's counts, the notes with their links."""
+    count_everything(dashboard.database)
+    for size in ("desktop", "phone"):
+        ada = officer("ada", size)
+        ada.log_in()
+        ada.page.goto(dashboard.url("/report"))
+        page = ada.page
+        expect(page.get_by_role("heading", name="Results")).to_be_visible()
+        expect(page.get_by_role("table", name="Totals per platform and metric")).to_be_visible()
+        expect(page.locator("td.counts ul.counts").first).to_be_visible()
+        link = page.get_by_role("link", name="Not read at the last collection: see why").first
+        note = page.locator(f"li.trouble{link.get_attribute('href')}")
+        link.click()
+        expect(note).to_be_in_viewport()
+        if size == "desktop":
+            serve_axe(page)
+            failing = [v for v in run_axe(page) if v["kind"] == "violations"]
+            assert not [v["id"] for v in failing if v["impact"] in FAILING_IMPACTS], failing
+        else:
+            assert no_sideways_scroll(page) == []
+        screenshot(page, f"{size}-report-results", full_page=True)
 
 
 def test_the_login_page_passes_axe(dashboard: Dashboard, page: Page) -> None:

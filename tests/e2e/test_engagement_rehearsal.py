@@ -233,6 +233,7 @@ def _check_page(
                 )
             }
             assert shown == totals
+            _check_each_delivery(page, answered, expected)
             for embassy, platform in refused:
                 note = results.locator(f"li.trouble:has(.p-{platform})", has_text=f"({embassy})")
                 expect(note).to_have_count(1)
@@ -254,3 +255,29 @@ def _check_page(
             bars = page.get_by_role("img", name="Mastodon favourites per embassy")
             bars.evaluate("chart => chart.scrollIntoView()")
             screenshot(page, f"engagement-rehearsal-{size}")
+
+
+def _check_each_delivery(
+    page: Page, answered: list[tuple[Delivery, Account]], expected: dict[str, dict[str, int]]
+) -> None:
+    """The list of what went out shows every sent delivery's own counts, as the fakes hold them;
+    the ones whose account refused say so and link to the note."""
+    cells: dict[str, str] = dict(
+        page.locator("#sent tbody tr").evaluate_all(
+            "rows => rows.map(row =>"
+            " [row.dataset.delivery, row.querySelector('td.counts').innerText])"
+        )
+    )
+    assert len(cells) == 867
+    counted = {row.key: expected[row.remote_id or ""] for row, _ in answered}
+    for key, text in cells.items():
+        figures = re.findall(r"([\d,]+) ([a-z_ ]+?)\n", text.split("read ")[0] + "\n")
+        shown = {metric.replace(" ", "_"): int(value.replace(",", "")) for value, metric in figures}
+        if key in counted:
+            assert shown == counted[key], (key, text)
+        else:
+            assert shown == {} and "No figure yet" in text, (key, text)
+            assert "Not read at the last collection" in text, (key, text)
+    unread = page.locator("#sent td.counts a").first
+    target = unread.get_attribute("href") or ""
+    expect(page.locator(f"#results li.trouble{target}")).to_have_count(1)

@@ -10,6 +10,7 @@ cannot appear in any output.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from scheduler.store.queries import CampaignInfo, ReportRow
@@ -37,6 +38,11 @@ WHY: dict[DeliveryState, str] = {
 
 PLATFORM_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
 """Each platform's name, as people write it."""
+
+
+def slug(text: str) -> str:
+    """``text`` as a fragment of an HTML id: lower case letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "other"
 
 
 def label(state: DeliveryState) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from scheduler.store.documents import AccountNote
 from scheduler.store.engagement import RunRecord
 from scheduler.views.instants import utc_minute
-from scheduler.views.reporting import PLATFORM_NAMES
+from scheduler.views.reporting import PLATFORM_NAMES, slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,11 @@ class Trouble:
     to_do: str
     said: str
     """The platform's or the collection's own words, for whoever digs further."""
+
+    @property
+    def anchor(self) -> str:
+        """Its note's id in a page, for the deliveries it left unread to link to."""
+        return f"trouble-{slug(self.platform)}-{slug(self.embassy)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ platform did not give is absent, never 0.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from markupsafe import Markup
@@ -23,9 +23,9 @@ from scheduler.store.engagement import RunRecord
 from scheduler.store.figures import Reading
 from scheduler.store.queries import ReportRow
 from scheduler.store.states import DeliveryState
-from scheduler.views.reporting import PLATFORM_NAMES, utc
+from scheduler.views.reporting import PLATFORM_NAMES, slug, utc
 from scheduler.views.reporting.charts import Series, bar_chart, line_chart
-from scheduler.views.reporting.collection import LastCollection, last_collection
+from scheduler.views.reporting.collection import LastCollection, Trouble, last_collection
 
 METRICS: dict[str, tuple[str, ...]] = {
     "mastodon": ("favourites", "reblogs", "replies"),
@@ -154,6 +154,23 @@ class Results:
     last: LastCollection | None
     readings: list[tuple[Measured, str, int]] = field(default_factory=list)
     """Every latest figure, one per delivery and metric: the spreadsheets' rows."""
+
+    def measured_of(self, row: ReportRow) -> Measured | None:
+        """The figures of a delivery; None if it has none yet."""
+        return self._by_key.get(row.key)
+
+    def trouble_of(self, row: ReportRow) -> Trouble | None:
+        """What kept the last collection from reading the account of a delivery, if anything."""
+        return self._troubles.get((row.embassy_id, row.platform))
+
+    @cached_property
+    def _by_key(self) -> dict[str, Measured]:
+        return {measured.row.key: measured for measured in self.measured}
+
+    @cached_property
+    def _troubles(self) -> dict[tuple[str, str], Trouble]:
+        troubles = [] if self.last is None else self.last.troubles
+        return {(trouble.embassy, trouble.platform): trouble for trouble in troubles}
 
     def headline(self, platform: str) -> Column | None:
         """The platform's metric that charts and rankings use, if it gave any."""
@@ -403,7 +420,7 @@ def results_charts(results: Results) -> Charts:
     }
     curves = [
         line_chart(
-            f"time-{_slug(platform)}",
+            f"time-{slug(platform)}",
             f"{PLATFORM_NAMES.get(platform, platform)}: the median post over time",
             [Series(metric.replace("_", " "), points) for metric, points in lines],
             value_heading="Per post (median)",
@@ -427,7 +444,7 @@ def _breakdown_chart(breakdown: Breakdown, column: Column) -> Markup:
         if (group, column) in breakdown.values
     ]
     return bar_chart(
-        f"{breakdown.key}-{_slug(column.platform)}",
+        f"{breakdown.key}-{slug(column.platform)}",
         f"{column.title} per {breakdown.noun}",
         bars,
         label_heading=breakdown.heading,
@@ -437,7 +454,3 @@ def _breakdown_chart(breakdown: Breakdown, column: Column) -> Markup:
 
 def _count(measured: Iterable[Measured], platform: str) -> int:
     return sum(m.row.platform == platform for m in measured)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "other"

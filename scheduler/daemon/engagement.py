@@ -28,7 +28,8 @@ from scheduler.daemon.clock import CampaignClock
 from scheduler.errors import CampaignError, ConfigurationError
 from scheduler.settings import Settings
 from scheduler.store.database import Database
-from scheduler.store.documents import AccountNote, CollectionError, ErrorKind, RunNotes
+from scheduler.store.documents import AccountNote as AccountNote  # in Progress, for its callers
+from scheduler.store.documents import CollectionError, ErrorKind, RunNotes
 from scheduler.store.engagement import (
     COMMAND,
     DAEMON,
@@ -42,16 +43,6 @@ from scheduler.store.engagement import (
     start_run,
 )
 from scheduler.store.schema import Account
-
-__all__ = [
-    "AccountNote",
-    "CollectionError",
-    "CollectionRun",
-    "Estimate",
-    "Progress",
-    "RunNotes",
-    "collect",
-]
 
 Progress = Callable[[AccountNote, bool], None]
 """Told of an account's note after each of its batches (False), and once it is done (True)."""

@@ -347,11 +347,19 @@ _DELIVERY_PROBLEMS: dict[DeliveryState, tuple[ProblemKind, str, str]] = {
 }
 
 
-def problems(
+@dataclass(frozen=True)
+class Overview:
+    """What the overview shows: `campaign status`'s counts and the problems, of one snapshot."""
+
+    status: queries.StatusData
+    """The counts (its ``attention`` lists every item: the problems come from it)."""
+    problems: list[ProblemItem]
+
+
+def overview(
     database: Database, *, campaign_id: str | None = None, now: dt.datetime | None = None
-) -> list[ProblemItem]:
-    """Failed, unknown, missed deliveries and accounts that cannot post, the most urgent first
-    (the status query's order), each with its reason and its next action."""
+) -> Overview:
+    """The status and its problems from one status query."""
     moment = now or now_utc()
     with database.snapshot() as session:
         found = queries.status(session, campaign_id, moment, None)
@@ -361,7 +369,15 @@ def problems(
         for item in found.attention
         if item.state in _DELIVERY_PROBLEMS
     ]
-    return items + [_account_problem(issue) for issue in found.accounts]
+    return Overview(found, items + [_account_problem(issue) for issue in found.accounts])
+
+
+def problems(
+    database: Database, *, campaign_id: str | None = None, now: dt.datetime | None = None
+) -> list[ProblemItem]:
+    """Failed, unknown, missed deliveries and accounts that cannot post, the most urgent first
+    (the status query's order), each with its reason and its next action."""
+    return overview(database, campaign_id=campaign_id, now=now).problems
 
 
 def _delivery_problem(

@@ -7,28 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from scheduler.daemon.engagement import (
-    AccountNote,
-    CollectionError,
-    CollectionRun,
-    Estimate,
-    Progress,
-    RunNotes,
-)
+# The collection's names the CLI needs (it does not import the daemon), re-exported as they are.
+from scheduler.daemon.engagement import AccountNote as AccountNote
+from scheduler.daemon.engagement import CollectionRun as CollectionRun
+from scheduler.daemon.engagement import Estimate as Estimate
+from scheduler.daemon.engagement import Progress
 from scheduler.daemon.engagement import collect as _collect
 from scheduler.service.clock import now_utc
 from scheduler.settings import Settings
 from scheduler.store.database import Database
-
-__all__ = [
-    "AccountNote",
-    "CollectionError",
-    "CollectionRun",
-    "Estimate",
-    "Progress",
-    "RunNotes",
-    "collect",
-]
 
 
 def collect(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from scheduler.service import dashboard, reports
+from scheduler.service import dashboard
 from scheduler.service.users import Permission
 from scheduler.web.auth import require
 from scheduler.web.context import Visit
@@ -17,13 +17,12 @@ PROBLEMS_SHOWN = 20
 
 @require(Permission.VIEW)
 def overview(visit: Visit) -> Response:
-    now = visit.now()
-    data = reports.status(visit.database, visit.campaign, attention_limit=0, now=now)
-    problems = dashboard.problems(visit.database, campaign_id=visit.campaign, now=now)
+    found = dashboard.overview(visit.database, campaign_id=visit.campaign, now=visit.now())
+    data = found.status
     return visit.render(
         "web/overview.html",
         data=data,
         today=data.per_day.get(data.now.date()),
-        problems=problems,
+        problems=found.problems,
         shown=PROBLEMS_SHOWN,
     )

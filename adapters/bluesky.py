@@ -121,8 +121,10 @@ METRICS = {
     "repost_count": "reposts",
     "reply_count": "replies",
     "quote_count": "quotes",
+    "bookmark_count": "bookmarks",
 }
-"""A postView's counts (``likeCount`` ...), by our metric names."""
+"""A postView's counts (``likeCount`` ...), by our metric names; the AppView added
+``bookmarkCount`` in 2025 (an older one leaves it out: then it is absent, never 0)."""
 METRICS_BATCH = 25
 """URIs per ``app.bsky.feed.getPosts``: the lexicon's ``maxLength``."""
 APP_PASSWORD = re.compile(r"[a-z0-9]{4}(-[a-z0-9]{4}){3}")

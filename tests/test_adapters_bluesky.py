@@ -244,9 +244,12 @@ def test_bluesky_counts_are_read_from_a_post_view_as_the_lexicon_shapes_it(
 ) -> None:
     body = documented("bluesky_get_posts.json")
     fake_bluesky.inject(Fault(200, body, method="GET", path="getPosts"))
-    uri = body["posts"][0]["uri"]
-    found = bluesky_adapter(fake_bluesky).fetch_metrics([uri, uri[:-3] + "aaa"])
-    assert found == [PostMetrics(uri, {"likes": 31, "reposts": 9, "replies": 2, "quotes": 1})]
+    first, second = (post["uri"] for post in body["posts"])
+    found = bluesky_adapter(fake_bluesky).fetch_metrics([first, second, first[:-3] + "aaa"])
+    assert found == [
+        PostMetrics(first, {"likes": 0, "reposts": 0, "replies": 0, "quotes": 0, "bookmarks": 0}),
+        PostMetrics(second, {"likes": 3, "reposts": 1, "replies": 2, "quotes": 0, "bookmarks": 0}),
+    ]
 
 
 def test_reading_counts_spends_no_session(fake_bluesky: FakeBluesky) -> None:

@@ -413,8 +413,8 @@ COUNTS: dict[str, tuple[dict[str, int], dict[str, int]]] = {
         {"replies": 2, "reblogs": 3, "favourites": 7},
     ),
     "bluesky": (
-        {"replyCount": 2, "repostCount": 3, "likeCount": 7, "quoteCount": 1},
-        {"replies": 2, "reposts": 3, "likes": 7, "quotes": 1},
+        {"replyCount": 2, "repostCount": 3, "likeCount": 7, "quoteCount": 1, "bookmarkCount": 4},
+        {"replies": 2, "reposts": 3, "likes": 7, "quotes": 1, "bookmarks": 4},
     ),
 }
 LOOKUP_PATHS = {

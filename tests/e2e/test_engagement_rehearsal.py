@@ -87,7 +87,7 @@ def _set_counts(platforms: Platforms) -> dict[str, dict[str, int]]:
         expected[status.id] = {"favourites": index + 3, "reblogs": index % 4, "replies": 0}
     for index, record in enumerate(platforms.bluesky.posted):
         platforms.bluesky.set_counts(record.uri, likeCount=2 * index + 1, quoteCount=None)
-        expected[record.uri] = {"likes": 2 * index + 1, "reposts": 0, "replies": 0}
+        expected[record.uri] = {"likes": 2 * index + 1, "reposts": 0, "replies": 0, "bookmarks": 0}
     for index, tweet in enumerate(platforms.x.posted):
         # every other post from before X counted impressions: absent, never 0
         impressions = None if index % 2 else 100 * (index + 1)

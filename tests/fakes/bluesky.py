@@ -51,7 +51,7 @@ from .server import Clock, FakeServer, Fault, Request, Response, route, utc_now
 POST = "app.bsky.feed.post"
 GET_POSTS_MAX = 25
 """``app.bsky.feed.getPosts``: ``uris`` ``maxLength``."""
-COUNTS = ("replyCount", "repostCount", "likeCount", "quoteCount")
+COUNTS = ("replyCount", "repostCount", "likeCount", "quoteCount", "bookmarkCount")
 """A postView's counts (``app.bsky.feed.defs#postView``)."""
 THREADGATE = "app.bsky.feed.threadgate"
 MAX_BLOB_BYTES = 1_000_000
@@ -507,6 +507,7 @@ class FakeBluesky(FakeServer):
             **self.counts.get(uri, dict.fromkeys(COUNTS, 0)),
             "indexedAt": record.value.get("createdAt") or "2026-01-01T00:00:00.000Z",
             "labels": [],
+            "viewer": {},  # nobody logged in: no like, bookmark or mute of the viewer's
         }
 
     def _repo(self, request: Request) -> str:

@@ -29,7 +29,7 @@ from scheduler.views.reporting.collection import LastCollection, Trouble, last_c
 
 METRICS: dict[str, tuple[str, ...]] = {
     "mastodon": ("favourites", "reblogs", "replies"),
-    "bluesky": ("likes", "reposts", "replies", "quotes"),
+    "bluesky": ("likes", "reposts", "replies", "quotes", "bookmarks"),
     "x": (
         "likes",
         "retweets",
